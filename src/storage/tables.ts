@@ -1,0 +1,131 @@
+import { DuplicateEmailError } from "../domain/errors.ts";
+import type { SessionRecord, UserRecord } from "../domain/types.ts";
+
+/**
+ * One change to the data, as the file driver journals it. Every change is a
+ * whole record or a deletion, so replaying a change twice gives the same
+ * state (replay after a crash between compaction and journal reset is safe).
+ */
+export type Change =
+  | { op: "putUser"; user: UserRecord }
+  | { op: "delUser"; id: string }
+  | { op: "putSession"; session: SessionRecord }
+  | { op: "delSession"; session_id: string };
+
+const emailKey = (email: string | null): string => (email ?? "").toLowerCase();
+
+/**
+ * The in-memory state shared by the memory and file drivers: users in
+ * storage order, a case-insensitive email index, sessions by token hash and
+ * a per-user session index. Every method is synchronous, so a check and the
+ * change it guards (duplicate email, delete with sessions) cannot interleave
+ * with another request.
+ */
+export class Tables {
+  readonly users = new Map<string, UserRecord>();
+  readonly sessions = new Map<string, SessionRecord>();
+  /** lower-cased email -> ids of users with it, in storage order. */
+  readonly #byEmail = new Map<string, string[]>();
+  readonly #sessionsByUser = new Map<string, Set<string>>();
+
+  findByEmail(email: string): UserRecord | null {
+    for (const id of this.#byEmail.get(emailKey(email)) ?? []) {
+      const u = this.users.get(id);
+      if (u && u.email === email) return u;
+    }
+    return null;
+  }
+
+  emailTaken(email: string | null): boolean {
+    return (this.#byEmail.get(emailKey(email))?.length ?? 0) > 0;
+  }
+
+  /** Validates a create and returns its change (nothing applied yet). */
+  planCreateUser(user: UserRecord): Change[] {
+    if (this.emailTaken(user.email)) throw new DuplicateEmailError();
+    return [{ op: "putUser", user }];
+  }
+
+  /** The changes that delete a user and all of its sessions; null if unknown. */
+  planDeleteUser(id: string): Change[] | null {
+    if (!this.users.has(id)) return null;
+    const changes: Change[] = [...(this.#sessionsByUser.get(id) ?? [])].map((h) => ({
+      op: "delSession" as const,
+      session_id: h,
+    }));
+    changes.push({ op: "delUser", id });
+    return changes;
+  }
+
+  /** Applies one change and returns the change that undoes it. */
+  apply(c: Change): Change | null {
+    switch (c.op) {
+      case "putUser": {
+        const old = this.users.get(c.user.id) ?? null;
+        if (old) this.#unindexEmail(old);
+        this.users.set(c.user.id, c.user);
+        this.#indexEmail(c.user);
+        return old ? { op: "putUser", user: old } : { op: "delUser", id: c.user.id };
+      }
+      case "delUser": {
+        const old = this.users.get(c.id);
+        if (!old) return null;
+        this.#unindexEmail(old);
+        this.users.delete(c.id);
+        return { op: "putUser", user: old };
+      }
+      case "putSession": {
+        const old = this.sessions.get(c.session.session_id) ?? null;
+        if (old) this.#unindexSession(old);
+        this.sessions.set(c.session.session_id, c.session);
+        let set = this.#sessionsByUser.get(c.session.user_id);
+        if (!set) this.#sessionsByUser.set(c.session.user_id, (set = new Set()));
+        set.add(c.session.session_id);
+        return old ? { op: "putSession", session: old } : { op: "delSession", session_id: c.session.session_id };
+      }
+      case "delSession": {
+        const old = this.sessions.get(c.session_id);
+        if (!old) return null;
+        this.#unindexSession(old);
+        this.sessions.delete(c.session_id);
+        return { op: "putSession", session: old };
+      }
+    }
+  }
+
+  /** Applies changes in order; returns the undo list (to apply in order) for rolling them back. */
+  applyAll(changes: Change[]): Change[] {
+    const undo: Change[] = [];
+    for (const c of changes) {
+      const u = this.apply(c);
+      if (u) undo.unshift(u);
+    }
+    return undo;
+  }
+
+  #indexEmail(u: UserRecord): void {
+    const k = emailKey(u.email);
+    const ids = this.#byEmail.get(k);
+    if (!ids) {
+      this.#byEmail.set(k, [u.id]);
+      return;
+    }
+    // New users go to the end of both the map and the list, so the list stays
+    // in storage order: the first user of a legacy duplicate email keeps
+    // authenticating.
+    ids.push(u.id);
+  }
+
+  #unindexEmail(u: UserRecord): void {
+    const k = emailKey(u.email);
+    const ids = this.#byEmail.get(k)?.filter((id) => id !== u.id) ?? [];
+    if (ids.length) this.#byEmail.set(k, ids);
+    else this.#byEmail.delete(k);
+  }
+
+  #unindexSession(s: SessionRecord): void {
+    const set = this.#sessionsByUser.get(s.user_id);
+    set?.delete(s.session_id);
+    if (set && set.size === 0) this.#sessionsByUser.delete(s.user_id);
+  }
+}
