@@ -1,0 +1,180 @@
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import type { StorageDriver } from "../../src/storage/types.ts";
+import type { SessionRecord, UserRecord } from "../../src/domain/types.ts";
+import { DuplicateEmailError } from "../../src/domain/errors.ts";
+
+let counter = 0;
+export function makeUser(over: Partial<UserRecord> = {}): UserRecord {
+  counter++;
+  return {
+    id: over.id ?? crypto.randomUUID(),
+    created_at: over.created_at ?? "2024-01-01T00:00:00",
+    updated_at: over.updated_at ?? "2024-01-01T00:00:00",
+    email: over.email === undefined ? `user${counter}-${crypto.randomUUID()}@example.com` : over.email,
+    _password: over._password === undefined ? "pbkdf2_sha256$600000$c2FsdA$aGFzaA" : over._password,
+    first_name: over.first_name ?? null,
+    last_name: over.last_name ?? null,
+  };
+}
+
+export function makeSession(userId: string, over: Partial<SessionRecord> = {}): SessionRecord {
+  const hex = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return {
+    id: over.id ?? crypto.randomUUID(),
+    created_at: over.created_at ?? "2024-01-01T00:00:00",
+    updated_at: over.updated_at ?? "2024-01-01T00:00:00",
+    user_id: userId,
+    session_id: over.session_id ?? hex,
+  };
+}
+
+/**
+ * The behaviour every storage driver must have. Each driver's test file
+ * calls this with a factory that opens a fresh, empty store; `reopen`, when
+ * given, opens the same store again (durable drivers) to check persistence.
+ */
+export function runDriverContract(
+  name: string,
+  open: () => Promise<{ driver: StorageDriver; reopen?: () => Promise<StorageDriver>; cleanup?: () => Promise<void> }>,
+): void {
+  describe(`storage contract: ${name}`, () => {
+    let d: StorageDriver;
+    let ctx: Awaited<ReturnType<typeof open>>;
+    before(async () => {
+      ctx = await open();
+      d = ctx.driver;
+    });
+    after(async () => {
+      await d.close();
+      await ctx.cleanup?.();
+    });
+
+    it("starts empty", async () => {
+      assert.equal(await d.isEmpty(), true);
+      assert.equal(await d.countUsers(), 0);
+      assert.deepEqual(await d.listUsers(), []);
+    });
+
+    it("creates, reads, lists in creation order and counts users", async () => {
+      const a = makeUser({ email: "a@contract.test" });
+      const b = makeUser({ email: "b@contract.test" });
+      await d.createUser(a);
+      await d.createUser(b);
+      assert.deepEqual(await d.getUser(a.id), a);
+      assert.equal(await d.getUser("nope"), null);
+      const ids = (await d.listUsers()).map((u) => u.id);
+      assert.deepEqual(ids.slice(-2), [a.id, b.id]);
+      assert.equal(await d.countUsers(), ids.length);
+      assert.equal(await d.isEmpty(), false);
+    });
+
+    it("keeps the stored key order of a user record", async () => {
+      const u = makeUser();
+      await d.createUser(u);
+      const got = await d.getUser(u.id);
+      assert.deepEqual(Object.keys(got!), ["id", "created_at", "updated_at", "email", "_password", "first_name", "last_name"]);
+    });
+
+    it("rejects a second user with the same email, case-insensitively", async () => {
+      const u = makeUser({ email: "Dup@Contract.test" });
+      await d.createUser(u);
+      await assert.rejects(d.createUser(makeUser({ email: "dup@contract.TEST" })), DuplicateEmailError);
+      assert.equal((await d.findUserByEmail("Dup@Contract.test"))?.id, u.id);
+    });
+
+    it("of concurrent creates of one email exactly one succeeds", async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () => d.createUser(makeUser({ email: "race@contract.test" }))),
+      );
+      assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+      for (const r of results) if (r.status === "rejected") assert.ok(r.reason instanceof DuplicateEmailError);
+      const all = await d.listUsers();
+      assert.equal(all.filter((u) => u.email === "race@contract.test").length, 1);
+    });
+
+    it("finds by exact email only", async () => {
+      const u = makeUser({ email: "Exact@contract.test" });
+      await d.createUser(u);
+      assert.equal((await d.findUserByEmail("Exact@contract.test"))?.id, u.id);
+      assert.equal(await d.findUserByEmail("exact@contract.test"), null);
+      assert.equal(await d.findUserByEmail("missing@contract.test"), null);
+    });
+
+    it("updates a user in place, keeping its position", async () => {
+      const u = makeUser();
+      await d.createUser(u);
+      const before = (await d.listUsers()).map((x) => x.id);
+      assert.equal(await d.updateUser({ ...u, first_name: "Ann", updated_at: "2025-01-01T00:00:00" }), true);
+      assert.equal((await d.getUser(u.id))?.first_name, "Ann");
+      assert.deepEqual((await d.listUsers()).map((x) => x.id), before);
+      assert.equal(await d.updateUser(makeUser()), false);
+    });
+
+    it("stores, finds and deletes sessions by token hash", async () => {
+      const u = makeUser();
+      await d.createUser(u);
+      const s = makeSession(u.id);
+      await d.createSession(s);
+      assert.deepEqual(await d.getSession(s.session_id), s);
+      assert.equal(await d.deleteSession(s.session_id), true);
+      assert.equal(await d.getSession(s.session_id), null);
+      assert.equal(await d.deleteSession(s.session_id), false);
+    });
+
+    it("deleting a user ends all of its sessions, and only its own", async () => {
+      const u = makeUser();
+      const other = makeUser();
+      await d.createUser(u);
+      await d.createUser(other);
+      const s1 = makeSession(u.id);
+      const s2 = makeSession(u.id);
+      const s3 = makeSession(other.id);
+      for (const s of [s1, s2, s3]) await d.createSession(s);
+      assert.equal(await d.deleteUser(u.id), true);
+      assert.equal(await d.getUser(u.id), null);
+      assert.equal(await d.getSession(s1.session_id), null);
+      assert.equal(await d.getSession(s2.session_id), null);
+      assert.deepEqual(await d.getSession(s3.session_id), s3);
+      assert.equal(await d.deleteUser(u.id), false);
+      // The email is free again.
+      await d.createUser(makeUser({ email: u.email }));
+    });
+
+    it("imports records keeping ids, legacy duplicates and hashes, and importing twice adds nothing", async () => {
+      const a = makeUser({ email: "legacy@contract.test", _password: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8" });
+      const b = makeUser({ email: "legacy@contract.test" });
+      const c = makeUser({ email: "", _password: null });
+      const s = makeSession(a.id);
+      const first = await d.importRecords([a, b, c], [s]);
+      assert.deepEqual(first, { users: { imported: 3, skipped: 0 }, sessions: { imported: 1, skipped: 0 } });
+      const second = await d.importRecords([a, b, c], [s]);
+      assert.deepEqual(second, { users: { imported: 0, skipped: 3 }, sessions: { imported: 0, skipped: 1 } });
+      assert.equal((await d.findUserByEmail("legacy@contract.test"))?.id, a.id);
+      assert.deepEqual(await d.getUser(c.id), c);
+      assert.deepEqual(await d.getSession(s.session_id), s);
+      const ids = (await d.listUsers()).map((u) => u.id);
+      assert.deepEqual(ids.slice(-3), [a.id, b.id, c.id]);
+    });
+
+    it("keeps non-ASCII text", async () => {
+      const u = makeUser({ first_name: "Zoë 日本 🎉", last_name: "Ñ" });
+      await d.createUser(u);
+      assert.deepEqual(await d.getUser(u.id), u);
+    });
+
+    it("keeps everything across a reopen (durable drivers)", async (t) => {
+      if (!ctx.reopen) return t.skip("not a durable driver");
+      const u = makeUser({ first_name: "Persist" });
+      await d.createUser(u);
+      const s = makeSession(u.id);
+      await d.createSession(s);
+      const ids = (await d.listUsers()).map((x) => x.id);
+      await d.close();
+      d = await ctx.reopen();
+      assert.deepEqual(await d.getUser(u.id), u);
+      assert.deepEqual(await d.getSession(s.session_id), s);
+      assert.deepEqual((await d.listUsers()).map((x) => x.id), ids);
+    });
+  });
+}
