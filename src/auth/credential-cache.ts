@@ -1,0 +1,59 @@
+import { hmacSha256, toHex } from "./sha256.ts";
+
+export type CredentialCacheOptions = {
+  maxEntries: number;
+  maxAgeMs: number;
+  now: () => number;
+};
+
+type Entry = { userId: string; passwordHash: string; expiresAt: number };
+
+/**
+ * Remembers successful Basic-auth verifications, so a Basic client does not
+ * pay a 600k-iteration PBKDF2 on every request.
+ *
+ * - Keys are HMAC-SHA256 of the presented credentials under a random key of
+ *   this process: neither the password nor an offline-crackable hash of it
+ *   is kept, and the key dies with the process.
+ * - An entry is only valid while the user's stored hash is the one it was
+ *   verified against: a password change or a re-hash invalidates it, and a
+ *   deleted user is simply not found.
+ * - Bounded in size (oldest out first) and age. Failures are never cached.
+ */
+export function createCredentialCache({ maxEntries, maxAgeMs, now }: CredentialCacheOptions) {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const entries = new Map<string, Entry>();
+  const keyOf = (credentials: string) => toHex(hmacSha256(key, credentials));
+
+  return {
+    /** The user id a cached verification of `credentials` vouches for, if any. */
+    lookup(credentials: string): { id: string; check: (storedHash: string | null) => boolean } | null {
+      const k = keyOf(credentials);
+      const e = entries.get(k);
+      if (!e) return null;
+      if (e.expiresAt <= now()) {
+        entries.delete(k);
+        return null;
+      }
+      return {
+        id: e.userId,
+        check: (storedHash) => {
+          if (storedHash === e.passwordHash) return true;
+          entries.delete(k);
+          return false;
+        },
+      };
+    },
+    remember(credentials: string, userId: string, passwordHash: string): void {
+      const k = keyOf(credentials);
+      entries.delete(k);
+      entries.set(k, { userId, passwordHash, expiresAt: now() + maxAgeMs });
+      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}
+
+export type CredentialCache = ReturnType<typeof createCredentialCache>;

@@ -1,0 +1,57 @@
+import type { UserRecord } from "../domain/types.ts";
+import type { UsersRepo } from "../repos/users.ts";
+import { parseBasicAuth } from "./basic.ts";
+import type { CredentialCache } from "./credential-cache.ts";
+import { dummyVerify, hashPassword, verifyPassword } from "./password.ts";
+import type { SessionManager } from "./sessions.ts";
+
+/** What a request presents: the Authorization header and the session cookie's value. */
+export type Presented = { authorization: string | null; sessionToken: string | null };
+
+/** Finds the user a request authenticates as, or null ("not authenticated" is not an error). */
+export type Strategy = (p: Presented) => Promise<UserRecord | null>;
+
+/**
+ * Checks an email and password: the first user with that email (the
+ * original's rule for legacy duplicates), one PBKDF2 whether or not the
+ * email exists, and a re-hash of legacy or weaker hashes on success.
+ */
+export async function checkPassword(users: UsersRepo, email: string, password: string, iterations?: number): Promise<UserRecord | null> {
+  const user = await users.findByEmail(email);
+  if (!user) {
+    // Same cost as a wrong password: response time must not reveal which
+    // emails have accounts.
+    await dummyVerify(password);
+    return null;
+  }
+  const { ok, needsRehash } = await verifyPassword(password, user._password, iterations);
+  if (!ok) return null;
+  if (needsRehash) return users.setPasswordHash(user, await hashPassword(password, iterations));
+  return user;
+}
+
+/** `basic_auth`: `Authorization: Basic base64(email:password)`; a cookie alone authenticates nothing. */
+export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | null, iterations?: number): Strategy {
+  return async function basicStrategy({ authorization }) {
+    const creds = parseBasicAuth(authorization);
+    if (!creds) return null;
+    const cacheKey = `${creds.email}:${creds.password}`;
+    const hit = cache?.lookup(cacheKey);
+    if (hit) {
+      const user = await users.get(hit.id);
+      if (user && user.email === creds.email && hit.check(user._password)) return user;
+    }
+    const user = await checkPassword(users, creds.email, creds.password, iterations);
+    if (user && user._password !== null) cache?.remember(cacheKey, user.id, user._password);
+    return user;
+  };
+}
+
+/** `session_*`: the session cookie; the Authorization header is ignored. */
+export function createSessionStrategy(users: UsersRepo, sessions: SessionManager): Strategy {
+  return async function sessionStrategy({ sessionToken }) {
+    if (!sessionToken) return null;
+    const userId = await sessions.userIdFor(sessionToken);
+    return userId === null ? null : users.get(userId);
+  };
+}

@@ -1,0 +1,61 @@
+import { createApp, type App } from "./app.ts";
+import { parseConfig, type Config } from "./config.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createMemoryDriver } from "./storage/memory.ts";
+import { importSeedFolder } from "./storage/seed-import.ts";
+import type { StorageDriver } from "./storage/types.ts";
+import { join } from "node:path";
+
+/** What an entry file hands the runtime-neutral startup. */
+export type BootOptions = {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  pid: number;
+  runtime: string;
+  isPidAlive: (pid: number) => boolean;
+  /** Deno's built-in `Deno.openKv`; absent on Node and Bun (they use `@deno/kv`). */
+  denoOpenKv?: (path?: string) => Promise<unknown>;
+  writeLog: (line: string) => void;
+};
+
+export type Booted = { app: App; config: Config; driver: StorageDriver; log: Logger };
+
+/** Opens the configured storage. Throws `StartupError` with one clear line when it cannot. */
+export async function openStorage(config: Config, o: BootOptions, log: Logger): Promise<StorageDriver> {
+  if (config.storage === "memory") return createMemoryDriver();
+  if (config.storage === "file") {
+    const { openFileDriver } = await import("./storage/file.ts");
+    return openFileDriver({ dir: config.dataDir, pid: o.pid, isPidAlive: o.isPidAlive, log: (l) => log.info(l) });
+  }
+  const { openKvStore } = await import("./storage/kv-open.ts");
+  const { createKvDriver } = await import("./storage/kv.ts");
+  const target = config.kvUrl ?? config.kvPath ?? join(config.dataDir, "auth.kv");
+  const kv = await openKvStore(target, { denoOpenKv: o.denoOpenKv }, o.env.DENO_KV_ACCESS_TOKEN);
+  return createKvDriver(kv, { now: Date.now, sessionTtlSeconds: config.sessionDuration });
+}
+
+/**
+ * Everything between reading the environment and serving: configuration,
+ * storage (importing the original's data files once into an empty non-file
+ * store) and the app. Throws `StartupError` on anything the user must fix.
+ */
+export async function boot(o: BootOptions): Promise<Booted> {
+  const config = parseConfig(o.env, o.cwd);
+  const log = createLogger(config.logLevel, o.writeLog);
+  const driver = await openStorage(config, o, log);
+  try {
+    if (driver.kind !== "file" && (await driver.isEmpty())) {
+      const summary = await importSeedFolder(driver, config.dataDir, Date.now());
+      if (summary) {
+        log.info(
+          `imported the data files of ${config.dataDir} into ${driver.kind} storage: ` +
+            `${summary.users.imported} users, ${summary.sessions.imported} sessions`,
+        );
+      }
+    }
+  } catch (e) {
+    await driver.close();
+    throw e;
+  }
+  return { app: createApp({ config, driver, log }), config, driver, log };
+}

@@ -1,0 +1,73 @@
+import process from "node:process";
+import { boot, type BootOptions, type Booted } from "../boot.ts";
+import { StartupError } from "../domain/errors.ts";
+
+/** A running HTTP server as an entry file sees it. */
+export type Served = { port: number; stop: () => Promise<void> };
+export type Serve = (b: Booted, onError: (e: unknown) => void) => Promise<Served>;
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** `process.kill(pid, 0)`: true when a process with that pid exists (Node, Deno and Bun all provide it). */
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * The part every entry file shares: boot, serve, log one "listening" line,
+ * and on SIGINT/SIGTERM stop accepting, let in-flight requests finish
+ * (bounded), flush and close the storage, exit 0. A startup problem prints
+ * one line and exits 1 before anything is bound.
+ */
+export async function run(o: Omit<BootOptions, "writeLog" | "isPidAlive" | "pid" | "env" | "cwd">, serve: Serve): Promise<void> {
+  const writeLog = (line: string) => process.stderr.write(line + "\n");
+  let booted: Booted;
+  try {
+    booted = await boot({ ...o, env: process.env, cwd: process.cwd(), pid: process.pid, isPidAlive, writeLog });
+  } catch (e) {
+    if (e instanceof StartupError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const { config, driver, log } = booted;
+  let served: Served;
+  try {
+    served = await serve(booted, (e) => log.error("server error", e));
+  } catch (e) {
+    await driver.close();
+    process.stderr.write(`error: Cannot listen on ${config.host}:${config.port}: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
+  log.info(`listening on http://${shown}:${served.port} (${o.runtime}, AUTH_TYPE=${config.authType}, STORAGE=${driver.kind})`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: stopping`);
+    const timer = setTimeout(() => {
+      log.warn(`in-flight requests still running after ${SHUTDOWN_GRACE_MS} ms; closing anyway`);
+      driver.close().finally(() => process.exit(0));
+    }, SHUTDOWN_GRACE_MS);
+    try {
+      await served.stop();
+      await driver.close();
+      log.info("stopped");
+      clearTimeout(timer);
+      process.exit(0);
+    } catch (e) {
+      log.error("shutdown failed", e);
+      process.exit(1);
+    }
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}

@@ -1,0 +1,95 @@
+import { HttpError } from "../domain/errors.ts";
+
+/**
+ * Reads a request body up to `limit` bytes; a larger one is refused with 413
+ * before it is read in full (Content-Length when given, else while
+ * streaming), so a huge upload cannot exhaust memory.
+ */
+export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > limit) throw tooLarge(limit);
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(limit);
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof HttpError) throw e;
+    // The client went away or sent a broken chunked body.
+    throw new HttpError(400, "Wrong format");
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
+const tooLarge = (limit: number) => new HttpError(413, `Request body too large (limit ${limit} bytes)`);
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Media type without parameters, lower-cased; "" when absent. */
+export function mediaType(req: Request): string {
+  return (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/**
+ * The JSON object of a POST/PUT /users body, or 400 `Wrong format`: no body,
+ * another media type, bytes that are not UTF-8, malformed JSON, or a JSON
+ * value that is not an object (the original answered 500 to arrays and
+ * strings).
+ */
+export async function readJsonObject(req: Request, limit: number): Promise<Record<string, unknown>> {
+  const type = mediaType(req);
+  if (type !== "application/json" && !/^application\/[^/\s]+\+json$/.test(type)) throw new HttpError(400, "Wrong format");
+  const bytes = await readBodyLimited(req, limit);
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(bytes));
+  } catch {
+    throw new HttpError(400, "Wrong format");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new HttpError(400, "Wrong format");
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Form fields of the login body (urlencoded or multipart), first value of
+ * each name. Any other body, or one that does not parse, yields no fields
+ * (so the login answers `email missing`, as the original does when
+ * `request.form` is empty).
+ */
+export async function readFormFields(req: Request, limit: number): Promise<Map<string, string>> {
+  const type = mediaType(req);
+  const fields = new Map<string, string>();
+  if (type !== "application/x-www-form-urlencoded" && type !== "multipart/form-data") {
+    // Drain within the limit so an oversized body still gets its 413.
+    await readBodyLimited(req, limit);
+    return fields;
+  }
+  const bytes = await readBodyLimited(req, limit);
+  try {
+    if (type === "application/x-www-form-urlencoded") {
+      for (const [k, v] of new URLSearchParams(utf8.decode(bytes))) if (!fields.has(k)) fields.set(k, v);
+    } else {
+      const form = await new Response(bytes, { headers: { "content-type": req.headers.get("content-type") ?? "" } }).formData();
+      for (const [k, v] of form) if (!fields.has(k) && typeof v === "string") fields.set(k, v);
+    }
+  } catch {
+    fields.clear();
+  }
+  return fields;
+}
