@@ -1,0 +1,36 @@
+// Runs the test suite on Deno, Bun and Node (in that order, so that Node's
+// test runner prints the closing summary) and fails if any runtime fails.
+// `node scripts/test.mjs node` (or deno, bun) runs one runtime only.
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const files = readdirSync(join(root, "test"))
+  .filter((f) => f.endsWith(".test.ts"))
+  .sort()
+  .map((f) => `test/${f}`);
+const wanted = process.argv.slice(2);
+const runtimes = {
+  deno: ["node_modules/deno/deno", ["test", "--allow-all", "--no-check", ...files]],
+  bun: ["node_modules/bun/bin/bun.exe", ["test", "--timeout", "120000", ...files.map((f) => `./${f}`)]],
+  node: [process.execPath, ["--import", "tsx", "--test", "--test-timeout", "120000", ...files]],
+};
+const failed = [];
+for (const [name, [cmd, args]] of Object.entries(runtimes)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  console.log(`\n=== ${name}: ${files.length} test files ===`);
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: { ...process.env, NO_COLOR: "1" } });
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  if (r.status !== 0) failed.push(name);
+  // Nothing is printed after a passing Node run: its runner's summary stays the last lines.
+  if (r.status !== 0 || name !== "node") {
+    console.log(`=== ${name}: ${r.status === 0 ? "passed" : `FAILED (exit ${r.status ?? r.signal})`} in ${secs} s ===`);
+  }
+}
+if (failed.length) {
+  console.error(`\nTest suite failed on: ${failed.join(", ")}`);
+  process.exit(1);
+}

@@ -1,0 +1,57 @@
+import { createApp } from "../../src/app.ts";
+import { parseConfig } from "../../src/config.ts";
+import { silentLogger } from "../../src/log.ts";
+import { createMemoryDriver } from "../../src/storage/memory.ts";
+import type { StorageDriver } from "../../src/storage/types.ts";
+import { createUsersRepo } from "../../src/repos/users.ts";
+
+/** A settable clock for expiry tests (no sleeping). */
+export function fakeClock(start = Date.UTC(2025, 0, 1, 12, 0, 0)) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+/** Low PBKDF2 cost for speed; the real cost is covered in password tests. */
+export const TEST_ITERATIONS = 1000;
+
+export type TestAppOptions = { env?: Record<string, string>; driver?: StorageDriver; now?: () => number };
+
+/** The app in-process on a memory driver, configured as the env would. */
+export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.now }: TestAppOptions = {}) {
+  const config = parseConfig(env, "/nonexistent");
+  const app = createApp({ config, driver, log: silentLogger, now, iterations: TEST_ITERATIONS });
+  const base = "http://localhost";
+  const request = (path: string, init?: RequestInit) => app.request(base + path, init);
+  return {
+    app,
+    driver,
+    request,
+    json: (path: string, method: string, body: unknown, headers: Record<string, string> = {}) =>
+      request(path, { method, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) }),
+    form: (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
+      request(path, { method: "POST", headers, body: new URLSearchParams(fields) }),
+    /** Adds a user straight through the repository (works under any auth type). */
+    seed: (email: string, password = "password123", names: { first_name?: string; last_name?: string } = {}) =>
+      createUsersRepo({ driver, now, passwordMinLength: 1, iterations: TEST_ITERATIONS }).create({ email, password, ...names }),
+    async createUser(email: string, password = "password123", extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+      const r = await request("/api/v1/users", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ email, password, ...extra }),
+      });
+      if (r.status !== 201) throw new Error(`create ${email}: ${r.status} ${await r.text()}`);
+      return (await r.json()) as Record<string, string | null>;
+    },
+  };
+}
+
+export function basic(email: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${email}:${password}`);
+  return "Basic " + btoa(String.fromCharCode(...bytes));
+}
+
+/** The `name=value` part of a Set-Cookie header. */
+export function cookieOf(r: Response): string {
+  const sc = r.headers.get("set-cookie") ?? "";
+  return sc.split(";")[0];
+}

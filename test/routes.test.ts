@@ -1,0 +1,281 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { testApp } from "./helpers/app.ts";
+
+const USER_KEYS = ["created_at", "email", "first_name", "id", "last_name", "updated_at"];
+const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
+
+describe("index routes", () => {
+  it("GET /status answers OK, with and without a trailing slash", async () => {
+    const t = testApp();
+    for (const p of ["/api/v1/status", "/api/v1/status/"]) {
+      const r = await t.request(p);
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get("content-type") ?? "", /^application\/json/);
+      assert.deepEqual(await r.json(), { status: "OK" });
+    }
+  });
+
+  it("HEAD /status answers 200 without a body", async () => {
+    const r = await testApp().request("/api/v1/status", { method: "HEAD" });
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), "");
+  });
+
+  it("GET /stats counts users", async () => {
+    const t = testApp();
+    assert.deepEqual(await (await t.request("/api/v1/stats")).json(), { users: 0 });
+    await t.createUser("a@x.io");
+    await t.createUser("b@x.io");
+    assert.deepEqual(await (await t.request("/api/v1/stats/")).json(), { users: 2 });
+  });
+
+  it("unauthorized and forbidden answer 401 and 403 in JSON", async () => {
+    const t = testApp();
+    const u = await t.request("/api/v1/unauthorized");
+    assert.equal(u.status, 401);
+    assert.deepEqual(await u.json(), { error: "Unauthorized" });
+    const f = await t.request("/api/v1/forbidden/");
+    assert.equal(f.status, 403);
+    assert.deepEqual(await f.json(), { error: "Forbidden" });
+  });
+
+  it("an unknown path is a JSON 404", async () => {
+    const t = testApp();
+    for (const p of ["/api/v1/nope", "/nope", "/api/v2/status", "/api/v1/users/a/b"]) {
+      const r = await t.request(p);
+      assert.equal(r.status, 404, p);
+      assert.deepEqual(await r.json(), { error: "Not found" });
+    }
+  });
+
+  it("a wrong method on a known path is a JSON 405 with Allow", async () => {
+    const t = testApp();
+    const cases: [string, string, string[]][] = [
+      ["/api/v1/status", "POST", ["GET", "HEAD"]],
+      ["/api/v1/users", "DELETE", ["GET", "POST"]],
+      ["/api/v1/users/123/", "POST", ["GET", "PUT", "DELETE"]],
+      ["/api/v1/auth_session/login", "GET", ["POST"]],
+      ["/api/v1/auth_session/logout", "POST", ["DELETE"]],
+      ["/api/v1/stats", "PATCH", ["GET"]],
+    ];
+    for (const [path, method, allowed] of cases) {
+      const r = await t.request(path, { method });
+      assert.equal(r.status, 405, `${method} ${path}`);
+      assert.deepEqual(await r.json(), { error: "Method not allowed" });
+      const allow = (r.headers.get("allow") ?? "").split(",").map((s) => s.trim());
+      for (const m of allowed) assert.ok(allow.includes(m), `${path} Allow has ${m}: ${allow}`);
+      assert.ok(!allow.includes(method));
+    }
+  });
+});
+
+describe("CORS", () => {
+  it("sends Access-Control-Allow-Origin: * on every /api/v1 response, errors included", async () => {
+    const t = testApp({ env: { AUTH_TYPE: "basic_auth" } });
+    for (const p of ["/api/v1/status", "/api/v1/users", "/api/v1/nope"]) {
+      const r = await t.request(p);
+      assert.equal(r.headers.get("access-control-allow-origin"), "*", p);
+    }
+  });
+
+  it("echoes an Origin with Vary: Origin", async () => {
+    const r = await testApp().request("/api/v1/status", { headers: { Origin: "https://app.example" } });
+    assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example");
+    assert.match(r.headers.get("vary") ?? "", /Origin/);
+  });
+
+  it("answers a preflight before authentication", async () => {
+    const t = testApp({ env: { AUTH_TYPE: "session_auth" } });
+    const r = await t.request("/api/v1/users/me", {
+      method: "OPTIONS",
+      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "content-type" },
+    });
+    assert.ok(r.status === 200 || r.status === 204, String(r.status));
+    assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example");
+    assert.match(r.headers.get("access-control-allow-methods") ?? "", /GET/);
+    assert.equal(r.headers.get("access-control-allow-headers"), "content-type");
+  });
+
+  it("adds no CORS header outside /api/v1", async () => {
+    const r = await testApp().request("/elsewhere", { headers: { Origin: "https://app.example" } });
+    assert.equal(r.headers.get("access-control-allow-origin"), null);
+  });
+});
+
+describe("users", () => {
+  it("creates a user and returns its JSON in the original's key order, without the password", async () => {
+    const t = testApp();
+    const r = await t.json("/api/v1/users", "POST", { email: "bob@hbtn.io", password: "H0lbertonSchool98!", first_name: "Bob", last_name: "Dylan" });
+    assert.equal(r.status, 201);
+    const text = await r.text();
+    const u = JSON.parse(text);
+    assert.deepEqual(Object.keys(u), USER_KEYS);
+    assert.equal(u.email, "bob@hbtn.io");
+    assert.equal(u.first_name, "Bob");
+    assert.match(u.created_at, TS);
+    assert.equal(u.created_at, u.updated_at);
+    assert.match(u.id, /^[0-9a-f-]{36}$/);
+    assert.ok(!text.includes("password"));
+  });
+
+  it("sets unset names to null", async () => {
+    const u = await testApp().createUser("n@x.io");
+    assert.equal(u.first_name, null);
+    assert.equal(u.last_name, null);
+  });
+
+  it("lists users in creation order, gets one, and 404s an unknown id", async () => {
+    const t = testApp();
+    const a = await t.createUser("a@x.io");
+    const b = await t.createUser("b@x.io");
+    const list = (await (await t.request("/api/v1/users")).json()) as { id: string }[];
+    assert.deepEqual(list.map((u) => u.id), [a.id, b.id]);
+    assert.deepEqual(await (await t.request(`/api/v1/users/${b.id}/`)).json(), b);
+    const missing = await t.request("/api/v1/users/nope");
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await missing.json(), { error: "Not found" });
+  });
+
+  it("GET /users/me is 404 without an auth type", async () => {
+    const r = await testApp().request("/api/v1/users/me");
+    assert.equal(r.status, 404);
+  });
+
+  it("answers Wrong format to every body that is not a JSON object", async () => {
+    const t = testApp();
+    const bodies: [string | undefined, string | null][] = [
+      [undefined, "application/json"],
+      ["", "application/json"],
+      ["{bad json", "application/json"],
+      ["null", "application/json"],
+      ["[]", "application/json"],
+      ['"str"', "application/json"],
+      ["42", "application/json"],
+      ['{"email":"a@b.c","password":"password123"}', "text/plain"],
+      ['{"email":"a@b.c","password":"password123"}', null],
+    ];
+    for (const [body, type] of bodies) {
+      const headers: Record<string, string> = type ? { "content-type": type } : {};
+      const r = await t.request("/api/v1/users", { method: "POST", headers, body });
+      assert.equal(r.status, 400, `${type} ${body}`);
+      assert.deepEqual(await r.json(), { error: "Wrong format" });
+    }
+    // Invalid UTF-8 inside a JSON string.
+    const bad = new Uint8Array([0x7b, 0x22, 0x65, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]);
+    const r = await t.request("/api/v1/users", { method: "POST", headers: { "content-type": "application/json" }, body: bad });
+    assert.equal(r.status, 400);
+    assert.equal(await t.driver.countUsers(), 0);
+  });
+
+  it("accepts application/*+json and media type parameters", async () => {
+    const t = testApp();
+    for (const [i, type] of ["application/json; charset=utf-8", "application/vnd.api+json", "Application/JSON"].entries()) {
+      const r = await t.request("/api/v1/users", { method: "POST", headers: { "content-type": type }, body: JSON.stringify({ email: `t${i}@x.io`, password: "password123" }) });
+      assert.equal(r.status, 201, type);
+    }
+  });
+
+  it("checks email first, then password; a non-string counts as missing", async () => {
+    const t = testApp();
+    const cases: [unknown, string][] = [
+      [{}, "email missing"],
+      [{ email: "", password: "" }, "email missing"],
+      [{ email: null, password: "password123" }, "email missing"],
+      [{ email: 5, password: "password123" }, "email missing"],
+      [{ email: ["a"], password: "password123" }, "email missing"],
+      [{ email: "a@x.io" }, "password missing"],
+      [{ email: "a@x.io", password: "" }, "password missing"],
+      [{ email: "a@x.io", password: 12345678 }, "password missing"],
+      [{ email: "a@x.io", password: null }, "password missing"],
+    ];
+    for (const [body, error] of cases) {
+      const r = await t.json("/api/v1/users", "POST", body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.deepEqual(await r.json(), { error }, JSON.stringify(body));
+    }
+    assert.equal(await t.driver.countUsers(), 0);
+  });
+
+  it("refuses a duplicate email, compared case-insensitively", async () => {
+    const t = testApp();
+    await t.createUser("Dup@X.io");
+    const r = await t.json("/api/v1/users", "POST", { email: "dup@x.IO", password: "password123" });
+    assert.equal(r.status, 400);
+    assert.deepEqual(await r.json(), { error: "Can't create User: email already exists" });
+    assert.equal(await t.driver.countUsers(), 1);
+  });
+
+  it("refuses short and long passwords and long names", async () => {
+    const t = testApp();
+    for (const body of [
+      { email: "a@x.io", password: "short" },
+      { email: "a@x.io", password: "x".repeat(1025) },
+      { email: "a@x.io", password: "password123", first_name: "n".repeat(257) },
+      { email: "a@x.io", password: "password123", last_name: 5 },
+    ]) {
+      const r = await t.json("/api/v1/users", "POST", body);
+      assert.equal(r.status, 400);
+      assert.match(((await r.json()) as { error: string }).error, /^Can't create User: /);
+    }
+    assert.equal(await t.driver.countUsers(), 0);
+    const env = testApp({ env: { PASSWORD_MIN_LENGTH: "3" } });
+    assert.equal((await env.json("/api/v1/users", "POST", { email: "a@x.io", password: "abc" })).status, 201);
+  });
+
+  it("answers 413 to a body over the limit", async () => {
+    const t = testApp();
+    const r = await t.json("/api/v1/users", "POST", { email: "a@x.io", password: "password123", first_name: "x".repeat(70_000) });
+    assert.equal(r.status, 413);
+    assert.equal(((await r.json()) as { error: string }).error.length > 0, true);
+  });
+
+  it("ignores client-supplied id, timestamps, hash and unknown fields", async () => {
+    const t = testApp();
+    const u = await t.createUser("a@x.io", "password123", { id: "mine", created_at: "2000-01-01T00:00:00", _password: "x", admin: true });
+    assert.notEqual(u.id, "mine");
+    assert.notEqual(u.created_at, "2000-01-01T00:00:00");
+    assert.deepEqual(Object.keys(u), USER_KEYS);
+  });
+
+  it("PUT updates names only when present and not null; {} is a no-op; updated_at moves", async () => {
+    let now = Date.UTC(2025, 0, 1);
+    const t = testApp({ now: () => now });
+    const u = await t.createUser("a@x.io", "password123", { first_name: "A", last_name: "B" });
+    now += 5000;
+    let r = await t.json(`/api/v1/users/${u.id}`, "PUT", { first_name: "Ann", last_name: null, email: "evil@x.io", id: "x" });
+    assert.equal(r.status, 200);
+    let v = (await r.json()) as Record<string, string>;
+    assert.equal(v.first_name, "Ann");
+    assert.equal(v.last_name, "B");
+    assert.equal(v.email, "a@x.io");
+    assert.equal(v.id, u.id);
+    assert.equal(v.created_at, u.created_at);
+    assert.equal(v.updated_at, "2025-01-01T00:00:05");
+    r = await t.json(`/api/v1/users/${u.id}/`, "PUT", { last_name: "" });
+    v = (await r.json()) as Record<string, string>;
+    assert.equal(v.last_name, "");
+    r = await t.json(`/api/v1/users/${u.id}`, "PUT", {});
+    assert.equal(r.status, 200);
+  });
+
+  it("PUT checks the id before the body", async () => {
+    const t = testApp();
+    const r = await t.request("/api/v1/users/nope", { method: "PUT", body: "garbage", headers: { "content-type": "text/plain" } });
+    assert.equal(r.status, 404);
+    const u = await t.createUser("a@x.io");
+    const w = await t.request(`/api/v1/users/${u.id}`, { method: "PUT", body: "[1]", headers: { "content-type": "application/json" } });
+    assert.equal(w.status, 400);
+    assert.deepEqual(await w.json(), { error: "Wrong format" });
+  });
+
+  it("DELETE removes a user and answers {}; again is 404", async () => {
+    const t = testApp();
+    const u = await t.createUser("a@x.io");
+    const r = await t.request(`/api/v1/users/${u.id}`, { method: "DELETE" });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), {});
+    assert.equal((await t.request(`/api/v1/users/${u.id}`)).status, 404);
+    assert.equal((await t.request(`/api/v1/users/${u.id}`, { method: "DELETE" })).status, 404);
+  });
+});
