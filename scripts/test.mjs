@@ -2,7 +2,7 @@
 // test runner prints the closing summary) and fails if any runtime fails.
 // `node scripts/test.mjs node` (or deno, bun) runs one runtime only.
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
@@ -12,10 +12,21 @@ const files = readdirSync(join(root, "test"))
   .sort()
   .map((f) => `test/${f}`);
 const wanted = process.argv.slice(2);
+
+// Under `bun run test`, `node` on PATH is Bun in disguise (bunfig.toml); the
+// Node run needs the real one.
+function realNode() {
+  if (!process.versions.bun) return process.execPath;
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    const candidate = join(dir, "node");
+    if (existsSync(candidate) && !/bun/i.test(realpathSync(candidate))) return candidate;
+  }
+  return "node";
+}
 const runtimes = {
   deno: ["node_modules/deno/deno", ["test", "--allow-all", "--no-check", ...files]],
   bun: ["node_modules/bun/bin/bun.exe", ["test", "--timeout", "120000", ...files.map((f) => `./${f}`)]],
-  node: [process.execPath, ["--import", "tsx", "--test", "--test-timeout", "120000", ...files]],
+  node: [realNode(), ["--import", "tsx", "--test", "--test-timeout", "120000", ...files]],
 };
 const failed = [];
 for (const [name, [cmd, args]] of Object.entries(runtimes)) {

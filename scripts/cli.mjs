@@ -1,0 +1,6 @@
+// `npm run cli -- ...` and `bun run cli ...` land here (see start.mjs).
+if (!process.versions.bun) {
+  const { register } = await import("tsx/esm/api");
+  register();
+}
+await import("../src/entry/cli.ts");

@@ -1,0 +1,58 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseConfig } from "../src/config.ts";
+import { StartupError } from "../src/domain/errors.ts";
+import { RUNTIME, runToEnd, tsCommand } from "./helpers/server.ts";
+
+describe("configuration", () => {
+  it("has the documented defaults", () => {
+    const c = parseConfig({}, "/here");
+    assert.equal(c.host, "0.0.0.0");
+    assert.equal(c.port, 5000);
+    assert.equal(c.authType, "none");
+    assert.equal(c.sessionName, "_my_session_id");
+    assert.equal(c.sessionDuration, 0);
+    assert.equal(c.storage, "file");
+    assert.equal(c.dataDir, "/here");
+  });
+
+  it("reads every variable", () => {
+    const c = parseConfig(
+      { API_HOST: "127.0.0.1", API_PORT: "8080", AUTH_TYPE: "session_db_auth", SESSION_NAME: "sid", SESSION_DURATION: " 60 ", STORAGE: "memory", DATA_DIR: "/data" },
+      "/here",
+    );
+    assert.deepEqual([c.host, c.port, c.authType, c.sessionName, c.sessionDuration, c.storage, c.dataDir], ["127.0.0.1", 8080, "session_db_auth", "sid", 60, "memory", "/data"]);
+    assert.equal(parseConfig({ AUTH_TYPE: "" }, "/").authType, "none");
+    assert.equal(parseConfig({ SESSION_DURATION: "-10" }, "/").sessionDuration, 0);
+    assert.equal(parseConfig({ SESSION_DURATION: "" }, "/").sessionDuration, 0);
+  });
+
+  it("fails closed on bad values, naming the variable, the value and what is accepted", () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ AUTH_TYPE: "basic" }, /AUTH_TYPE "basic".*basic_auth/],
+      [{ AUTH_TYPE: "Basic_Auth" }, /AUTH_TYPE/],
+      [{ SESSION_DURATION: "abc" }, /SESSION_DURATION "abc".*integer/],
+      [{ SESSION_DURATION: "1.5" }, /SESSION_DURATION "1.5"/],
+      [{ STORAGE: "redis" }, /STORAGE "redis".*file, kv, memory/],
+      [{ API_PORT: "http" }, /API_PORT "http"/],
+      [{ API_PORT: "70000" }, /API_PORT "70000"/],
+      [{ API_PORT: "-1" }, /API_PORT/],
+      [{ SESSION_NAME: "bad name" }, /SESSION_NAME/],
+      [{ PASSWORD_MIN_LENGTH: "0" }, /PASSWORD_MIN_LENGTH/],
+      [{ KV_URL: "ftp://x" }, /KV_URL/],
+    ];
+    for (const [env, re] of cases) {
+      assert.throws(() => parseConfig(env, "/"), (e: unknown) => e instanceof StartupError && re.test(e.message), JSON.stringify(env));
+    }
+  });
+
+  it("a bad value stops the real process before it binds: one line, non-zero exit", async () => {
+    const [bin, args] = tsCommand(`src/entry/${RUNTIME}.ts`);
+    const r = await runToEnd(bin, args, { AUTH_TYPE: "basic_auht", API_HOST: "127.0.0.1", API_PORT: "0", STORAGE: "memory" });
+    assert.notEqual(r.code, 0);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /AUTH_TYPE "basic_auht"/);
+    assert.doesNotMatch(r.stderr + r.stdout, /listening/);
+  });
+});

@@ -1,0 +1,86 @@
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RUNTIME, startCommand, startServer, type Server } from "./helpers/server.ts";
+import { BOB, LEGACY_SESSION, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
+
+const basic = (e: string, p: string) => "Basic " + btoa(String.fromCharCode(...new TextEncoder().encode(`${e}:${p}`)));
+
+describe(`end to end on ${RUNTIME}`, () => {
+  const dirs: string[] = [];
+  const servers: Server[] = [];
+  after(async () => {
+    for (const s of servers) await s.stop("SIGKILL").catch(() => {});
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("the README's start command serves the seed's curl walkthrough on a data folder of the original", async () => {
+    const dir = writeOriginalDataFolder();
+    dirs.push(dir);
+    const s = await startServer({ AUTH_TYPE: "session_db_auth", DATA_DIR: dir, SESSION_NAME: "_my_session_id" }, startCommand());
+    servers.push(s);
+    assert.match(s.output(), new RegExp(`\\(${RUNTIME} `), "the runtime that answers is the one asked for");
+    const api = (p: string, init?: RequestInit) => fetch(s.url + "/api/v1" + p, init);
+
+    assert.deepEqual(await (await api("/status")).json(), { status: "OK" });
+    assert.equal((await api("/users")).status, 401);
+
+    // A legacy session of the original still works (stored hashed from now on).
+    const legacy = await api("/users/me", { headers: { Cookie: `_my_session_id=${LEGACY_SESSION}` } });
+    assert.equal(legacy.status, 200);
+    assert.equal(((await legacy.json()) as { id: string }).id, BOB.id);
+
+    // Login with the legacy SHA-256 password: the first of the duplicate emails.
+    const login = await api("/auth_session/login", { method: "POST", body: new URLSearchParams({ email: BOB.email, password: BOB.password }) });
+    assert.equal(login.status, 200);
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+    const me = (await (await api("/users/me", { headers: { Cookie: cookie } })).json()) as Record<string, string>;
+    assert.equal(me.id, BOB.id);
+    assert.equal(me.first_name, "Bob");
+
+    const list = (await (await api("/users", { headers: { Cookie: cookie } })).json()) as { id: string; first_name: string }[];
+    assert.deepEqual(list.map((u) => u.id), [BOB.id, "u-null", "u-dup", "u-empty"]);
+    assert.equal(list[3].first_name, "Zoë");
+
+    const created = await api("/users", {
+      method: "POST",
+      headers: { Cookie: cookie, "content-type": "application/json" },
+      body: JSON.stringify({ email: "new@hbtn.io", password: "newpassword1" }),
+    });
+    assert.equal(created.status, 201);
+
+    const out = await api("/auth_session/logout", { method: "DELETE", headers: { Cookie: cookie } });
+    assert.equal(out.status, 200);
+    assert.equal((await api("/users/me", { headers: { Cookie: cookie } })).status, 403);
+
+    // A clean stop leaves the original's format at rest, with hashed sessions only.
+    assert.equal(await s.stop("SIGTERM"), 0);
+    servers.pop();
+    const users = JSON.parse(readFileSync(join(dir, ".db_User.json"), "utf8"));
+    assert.equal(Object.keys(users).length, 5);
+    assert.deepEqual(Object.keys(users[BOB.id]), ["id", "created_at", "updated_at", "email", "_password", "first_name", "last_name"]);
+    assert.match(users[BOB.id]._password, /^pbkdf2_sha256\$/, "the legacy hash was upgraded");
+    assert.equal(users[BOB.id].updated_at, "2024-03-02T11:30:00");
+    const sessionsText = readFileSync(join(dir, ".db_UserSession.json"), "utf8");
+    assert.ok(!sessionsText.includes(LEGACY_SESSION), "no raw token at rest");
+    assert.ok(!sessionsText.includes(cookie.split("=")[1]));
+    assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith(".db_User")), []);
+  });
+
+  it("Basic auth over HTTP, and a SIGINT stops the server with exit 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "e2e-"));
+    dirs.push(dir);
+    const s = await startServer({ AUTH_TYPE: "basic_auth", DATA_DIR: dir });
+    servers.push(s);
+    const api = (p: string, init?: RequestInit) => fetch(s.url + "/api/v1" + p, init);
+    const r = await api("/users");
+    assert.equal(r.status, 401);
+    assert.match(r.headers.get("www-authenticate") ?? "", /Basic/);
+    assert.equal((await api("/users", { headers: { Authorization: basic("x@y.z", "nope") } })).status, 403);
+    assert.equal((await api("/users", { method: "POST", headers: { Authorization: "Basic !!!" }, body: "{" })).status, 403);
+    assert.equal(await s.stop("SIGINT"), 0);
+    servers.pop();
+  });
+});
