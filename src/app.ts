@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { HttpError, StorageUnavailableError } from "./domain/errors.ts";
 import type { Config } from "./config.ts";
 import type { StorageDriver } from "./storage/types.ts";
@@ -8,6 +8,7 @@ import { createMemorySessionStore, createStorageSessionStore } from "./auth/sess
 import { createSessionManager, type SessionManager } from "./auth/sessions.ts";
 import { createBasicStrategy, createSessionStrategy, type Strategy } from "./auth/strategies.ts";
 import { createCredentialCache } from "./auth/credential-cache.ts";
+import { createLoginThrottle } from "./auth/throttle.ts";
 import { authenticate, authMiddleware, type AuthOptions } from "./http/auth.ts";
 import { cors } from "./http/cors.ts";
 import { userRoutes } from "./http/user-routes.ts";
@@ -27,6 +28,8 @@ export type AppDeps = {
   now?: () => number;
   /** PBKDF2 iterations; tests lower it. */
   iterations?: number;
+  /** The peer address of a request (each runtime's adapter knows it); used to throttle logins. */
+  peerAddress?: (c: Context) => string | undefined;
 };
 
 /** Every route and the methods it answers, for 405 and its `Allow` header. */
@@ -49,7 +52,7 @@ const ROUTES: [string, string][] = [
  * @example const app = createApp({ config, driver: createMemoryDriver(), log: silentLogger });
  *          await app.request("/api/v1/status");
  */
-export function createApp({ config, driver, log, now = Date.now, iterations }: AppDeps) {
+export function createApp({ config, driver, log, now = Date.now, iterations, peerAddress }: AppDeps) {
   const { authType } = config;
   const sessionsEnabled = authType.startsWith("session");
   const memorySessions = authType === "session_auth" || authType === "session_exp_auth";
@@ -107,6 +110,13 @@ export function createApp({ config, driver, log, now = Date.now, iterations }: A
       maxBodyBytes: config.maxBodyBytes,
       isHttps,
       authenticate: (c) => authenticate(c, authOptions, unauthorized),
+      throttle: createLoginThrottle({ now }),
+      clientOf: (c) => {
+        // X-Forwarded-For is only believed behind a proxy we were told to trust;
+        // otherwise any client could pick a fresh identity per request.
+        const forwarded = config.trustProxy ? c.req.header("x-forwarded-for")?.split(",")[0].trim() : undefined;
+        return forwarded || peerAddress?.(c) || "unknown";
+      },
       iterations,
     }),
   );

@@ -5,6 +5,7 @@ import { createMemoryDriver } from "./storage/memory.ts";
 import { importSeedFolder } from "./storage/seed-import.ts";
 import type { StorageDriver } from "./storage/types.ts";
 import { join } from "node:path";
+import type { Context } from "hono";
 
 /** What an entry file hands the runtime-neutral startup. */
 export type BootOptions = {
@@ -16,6 +17,8 @@ export type BootOptions = {
   /** Deno's built-in `Deno.openKv`; absent on Node and Bun (they use `@deno/kv`). */
   denoOpenKv?: (path?: string) => Promise<unknown>;
   writeLog: (line: string) => void;
+  /** Peer address of a request, from the runtime's server (see the entry files). */
+  peerAddress?: (c: Context) => string | undefined;
 };
 
 export type Booted = { app: App; config: Config; driver: StorageDriver; log: Logger };
@@ -57,5 +60,5 @@ export async function boot(o: BootOptions): Promise<Booted> {
     await driver.close();
     throw e;
   }
-  return { app: createApp({ config, driver, log }), config, driver, log };
+  return { app: createApp({ config, driver, log, peerAddress: o.peerAddress }), config, driver, log };
 }

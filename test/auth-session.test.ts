@@ -216,3 +216,39 @@ describe("session_db_auth storage", () => {
     assert.equal(await t.driver.getSession(sha256Hex(cookie.split("=")[1])), null);
   });
 });
+
+describe("login throttling", () => {
+  it("answers 429 with Retry-After after repeated failures for one account from one client, then lets it try again", async () => {
+    const clock = fakeClock();
+    const t = testApp({ env: { AUTH_TYPE: "session_auth" }, now: clock.now });
+    await t.seed("bob@hbtn.io", "password123");
+    let r: Response | null = null;
+    let statuses: number[] = [];
+    for (let i = 0; i < 22; i++) {
+      r = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" });
+      statuses.push(r.status);
+    }
+    assert.ok(statuses.slice(0, 19).every((s) => s === 401), statuses.join());
+    assert.equal(r!.status, 429);
+    const retry = Number(r!.headers.get("retry-after"));
+    assert.ok(retry >= 1 && retry <= 60, String(retry));
+    assert.match(((await r!.json()) as { error: string }).error, /Too many/);
+    // Even the right password waits while blocked...
+    assert.equal((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" })).status, 429);
+    // ...but not for long: after the wait it goes through and clears the record.
+    clock.advance(retry * 1000);
+    assert.equal((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" })).status, 200);
+    statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" })).status);
+    assert.deepEqual(statuses, [401, 401, 401]);
+  });
+
+  it("another client is not locked out by someone else's failures", async () => {
+    const clock = fakeClock();
+    const t = testApp({ env: { AUTH_TYPE: "session_auth", TRUST_PROXY: "true" }, now: clock.now });
+    await t.seed("bob@hbtn.io", "password123");
+    for (let i = 0; i < 25; i++) await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" }, { "X-Forwarded-For": "203.0.113.9" });
+    assert.equal((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" }, { "X-Forwarded-For": "203.0.113.9" })).status, 429);
+    assert.equal((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" }, { "X-Forwarded-For": "198.51.100.7" })).status, 200);
+  });
+});

@@ -1,7 +1,9 @@
 /** Deno entry: `deno task start`. */
 import { run } from "./common.ts";
 
-await run({ runtime: `deno ${Deno.version.deno}`, denoOpenKv: (path?: string) => Deno.openKv(path) }, ({ app, config }, onError) =>
+const peerAddress = (c: { env: unknown }) => ((c.env as Deno.ServeHandlerInfo).remoteAddr as Deno.NetAddr).hostname;
+
+await run({ runtime: `deno ${Deno.version.deno}`, denoOpenKv: (path?: string) => Deno.openKv(path), peerAddress }, ({ app, config }, onError) =>
   new Promise((resolve, reject) => {
     try {
       const server = Deno.serve(

@@ -3,7 +3,10 @@ import { serve } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { run } from "./common.ts";
 
-await run({ runtime: `node ${process.version}` }, ({ app, config }, onError) =>
+type NodeBindings = { incoming?: { socket?: { remoteAddress?: string } } };
+const peerAddress = (c: { env: unknown }) => (c.env as NodeBindings).incoming?.socket?.remoteAddress;
+
+await run({ runtime: `node ${process.version}`, peerAddress }, ({ app, config }, onError) =>
   new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) =>
       resolve({

@@ -8,6 +8,7 @@ import { readFormFields } from "./body.ts";
 import { clearedCookie, readCookie, sessionCookie } from "./cookies.ts";
 import type { AppEnv } from "./env.ts";
 import type { UserRecord } from "../domain/types.ts";
+import type { LoginThrottle } from "../auth/throttle.ts";
 
 export type SessionRoutesOptions = {
   users: UsersRepo;
@@ -19,6 +20,9 @@ export type SessionRoutesOptions = {
   isHttps: (req: Request) => boolean;
   /** Authenticates a request on a path the middleware skips (the logout alias). */
   authenticate: (c: Context<AppEnv>) => Promise<UserRecord>;
+  throttle: LoginThrottle;
+  /** Who is asking, for throttling: the peer address (or the proxy's X-Forwarded-For when trusted). */
+  clientOf: (c: Context<AppEnv>) => string;
   iterations?: number;
 };
 
@@ -35,10 +39,19 @@ export function sessionRoutes(o: SessionRoutesOptions) {
     if (!email) throw new HttpError(400, "email missing");
     const password = form.get("password");
     if (!password) throw new HttpError(400, "password missing");
+    const client = o.clientOf(c);
+    const wait = o.throttle.retryAfter(client, email);
+    if (wait > 0) {
+      throw new HttpError(429, `Too many failed logins; retry in ${wait} seconds`, { "Retry-After": String(wait) });
+    }
     // One answer for an unknown email and a wrong password, in the same time:
     // the original's 404/401 split told anyone which emails have accounts.
     const user = await checkPassword(o.users, email, password, o.iterations);
-    if (!user) throw new HttpError(401, "invalid email or password");
+    if (!user) {
+      o.throttle.failure(client, email);
+      throw new HttpError(401, "invalid email or password");
+    }
+    o.throttle.success(client, email);
     if (!o.sessions) throw noSessions();
     // Always a new session (no fixation): a cookie the client already has is never reused.
     const token = await o.sessions.create(user.id);
