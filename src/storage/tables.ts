@@ -62,9 +62,13 @@ export class Tables {
     switch (c.op) {
       case "putUser": {
         const old = this.users.get(c.user.id) ?? null;
-        if (old) this.#unindexEmail(old);
+        // Re-indexing an unchanged email would move the user to the end of its
+        // email's list: after a password re-hash, the second of two legacy
+        // duplicates would start winning the lookups.
+        const sameEmail = old !== null && emailKey(old.email) === emailKey(c.user.email);
+        if (old && !sameEmail) this.#unindexEmail(old);
         this.users.set(c.user.id, c.user);
-        this.#indexEmail(c.user);
+        if (!sameEmail) this.#indexEmail(c.user);
         return old ? { op: "putUser", user: old } : { op: "delUser", id: c.user.id };
       }
       case "delUser": {
@@ -98,9 +102,10 @@ export class Tables {
     const undo: Change[] = [];
     for (const c of changes) {
       const u = this.apply(c);
-      if (u) undo.unshift(u);
+      if (u) undo.push(u);
     }
-    return undo;
+    // push + reverse, not unshift: unshift made a 100k-record import quadratic (2.6 s).
+    return undo.reverse();
   }
 
   #indexEmail(u: UserRecord): void {
