@@ -1,0 +1,216 @@
+import { DuplicateEmailError } from "../domain/errors.ts";
+import type { SessionRecord, UserRecord } from "../domain/types.ts";
+import { importSessions, importUsers } from "./kv-import.ts";
+import {
+  EMPTY_META, type EmailIds, emailKey, keyable, META_KEY, type Meta, sameKey, sessionKey, sessionWrites,
+  type StoredSession, type StoredUser, userKey, userRecord, userSessionKey, withId,
+} from "./kv-layout.ts";
+import { batches, type Check, CONFLICT, createKvStore, type Entry, type Mutation, retry } from "./kv-store.ts";
+import type { StorageDriver } from "./types.ts";
+
+/** A key part as the driver writes it (Deno also allows symbols, @deno/kv does not). */
+export type KvKeyPart = string | number | bigint | boolean | Uint8Array;
+export type KvKey = readonly KvKeyPart[];
+/** Keys read back are only ever echoed, so typed loosely enough for both libraries. */
+type KvEntryMaybe = { key: readonly unknown[]; value: unknown; versionstamp: string | null };
+
+/** The part of an atomic operation the driver uses (`Deno.AtomicOperation`, or @deno/kv's). */
+export interface KvAtomicLike {
+  check(...checks: { key: KvKey; versionstamp: string | null }[]): KvAtomicLike;
+  set(key: KvKey, value: Uint8Array, options?: { expireIn?: number }): KvAtomicLike;
+  delete(key: KvKey): KvAtomicLike;
+  commit(): Promise<{ ok: boolean; versionstamp?: string }>;
+}
+
+/**
+ * The subset of `Deno.Kv` the driver needs, typed structurally so that the
+ * same driver runs over `Deno.openKv` on Deno and over the npm package
+ * `@deno/kv` on Node and Bun (see `openKvStore` in kv-open.ts).
+ */
+export interface KvLike {
+  get(key: KvKey): Promise<KvEntryMaybe>;
+  getMany(keys: readonly KvKey[]): Promise<KvEntryMaybe[]>;
+  set(key: KvKey, value: Uint8Array, options?: { expireIn?: number }): Promise<unknown>;
+  delete(key: KvKey): Promise<void>;
+  list(selector: { prefix: KvKey }, options?: { limit?: number; batchSize?: number }): AsyncIterable<KvEntryMaybe>;
+  atomic(): KvAtomicLike;
+  close(): void;
+}
+
+export type KvDriverOptions = {
+  /** Current time in ms since the epoch; session expiry is checked against it on every read. */
+  now: () => number;
+  /** Lifetime of stored sessions (also applied to imported ones, from their `created_at`); 0 or absent: no expiry. */
+  sessionTtlSeconds?: number;
+};
+
+const check = (key: KvKey, e: { versionstamp: string | null }): Check => ({ key, versionstamp: e.versionstamp });
+
+/**
+ * The `kv` storage: users and sessions in Deno KV, shared safely by every
+ * process (of any runtime) that opens the same database. Key layout and the
+ * concurrency rule are described in kv-layout.ts. Every multi-key change is
+ * one atomic operation, so a failure leaves nothing half-written; errors of
+ * the KV library surface as `StorageUnavailableError`.
+ *
+ * @example
+ * const driver = createKvDriver(await openKvStore("data.kv", {}), { now: Date.now, sessionTtlSeconds: 3600 });
+ */
+export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDriver {
+  const db = createKvStore(kv);
+  const ttl = options.sessionTtlSeconds ?? 0;
+  const live = (s: StoredSession): boolean => s.expires_at === null || options.now() < s.expires_at;
+  let closed = false;
+
+  return {
+    kind: "kv",
+
+    async listUsers(): Promise<UserRecord[]> {
+      const all = await db.list<StoredUser>(["users"]);
+      return all.map((e) => e.value).sort((a, b) => a.seq - b.seq).map((v) => v.user);
+    },
+
+    async countUsers(): Promise<number> {
+      return (await db.get<Meta>(META_KEY)).value?.count ?? 0;
+    },
+
+    async getUser(id: string): Promise<UserRecord | null> {
+      if (!keyable(id)) return null;
+      return (await db.get<StoredUser>(userKey(id))).value?.user ?? null;
+    },
+
+    async findUserByEmail(email: string): Promise<UserRecord | null> {
+      const ids = (await db.get<EmailIds>(emailKey(email))).value ?? [];
+      // Usually one id. Legacy duplicates are read in storage order, and the
+      // first exact (case-sensitive) match wins, as in the original.
+      for (let i = 0; i < ids.length; i += 10) {
+        const found = await db.getMany<StoredUser>(ids.slice(i, i + 10).map(([, id]) => userKey(id)));
+        for (const e of found) if (e.value && e.value.user.email === email) return e.value.user;
+      }
+      return null;
+    },
+
+    async createUser(user: UserRecord): Promise<void> {
+      const rec = userRecord(user);
+      const ek = emailKey(rec.email);
+      await retry("create user", async () => {
+        const [meta, existing, idx] = (await db.getMany<unknown>([META_KEY, userKey(rec.id), ek])) as [Entry<Meta>, Entry<StoredUser>, Entry<EmailIds>];
+        if (idx.versionstamp !== null) throw new DuplicateEmailError();
+        if (existing.versionstamp !== null) throw new Error(`Cannot create user ${rec.id}: the id is already taken`);
+        const m = meta.value ?? EMPTY_META;
+        // The email entry is checked absent in the same operation that writes
+        // it: of two concurrent creates of one email, the second commit fails
+        // its check, re-reads, and gets DuplicateEmailError.
+        const ok = await db.commit([check(META_KEY, meta), check(userKey(rec.id), existing), check(ek, idx)], [
+          { key: userKey(rec.id), value: { seq: m.next_seq, user: rec } },
+          { key: ek, value: [[m.next_seq, rec.id]] },
+          { key: META_KEY, value: { next_seq: m.next_seq + 1, count: m.count + 1 } },
+        ]);
+        return ok === null ? CONFLICT : undefined;
+      });
+    },
+
+    async updateUser(user: UserRecord): Promise<boolean> {
+      if (!keyable(user.id)) return false;
+      const rec = userRecord(user);
+      return await retry("update user", async () => {
+        const cur = await db.get<StoredUser>(userKey(rec.id));
+        if (!cur.value) return false;
+        // Same seq: an update never moves a user in storage order.
+        const write: Mutation = { key: userKey(rec.id), value: { seq: cur.value.seq, user: rec } };
+        const oldKey = emailKey(cur.value.user.email);
+        const newKey = emailKey(rec.email);
+        if (sameKey(oldKey, newKey)) {
+          return (await db.commit([check(userKey(rec.id), cur)], [write])) === null ? CONFLICT : true;
+        }
+        // The email changed: move the index entry, under the users_meta rule.
+        const [meta, oldIdx, newIdx] = (await db.getMany<unknown>([META_KEY, oldKey, newKey])) as [Entry<Meta>, Entry<EmailIds>, Entry<EmailIds>];
+        const rest = (oldIdx.value ?? []).filter(([, id]) => id !== rec.id);
+        const ok = await db.commit([check(userKey(rec.id), cur), check(META_KEY, meta), check(oldKey, oldIdx), check(newKey, newIdx)], [
+          write,
+          rest.length ? { key: oldKey, value: rest } : { key: oldKey, del: true },
+          { key: newKey, value: withId(newIdx.value, cur.value.seq, rec.id) },
+          { key: META_KEY, value: meta.value ?? EMPTY_META },
+        ]);
+        return ok === null ? CONFLICT : true;
+      });
+    },
+
+    async deleteUser(id: string): Promise<boolean> {
+      if (!keyable(id)) return false;
+      return await retry("delete user", async () => {
+        const cur = await db.get<StoredUser>(userKey(id));
+        if (!cur.value) return false;
+        const ek = emailKey(cur.value.user.email);
+        const [[meta, idx], sessions] = await Promise.all([db.getMany<unknown>([META_KEY, ek]), db.list<unknown>(["user_sessions", id])]);
+        const m = (meta.value as Meta | null) ?? EMPTY_META;
+        const rest = ((idx.value as EmailIds | null) ?? []).filter(([, i]) => i !== id);
+        const mutations: Mutation[] = [
+          { key: userKey(id), del: true },
+          rest.length ? { key: ek, value: rest } : { key: ek, del: true },
+          { key: META_KEY, value: { next_seq: m.next_seq, count: Math.max(0, m.count - 1) } },
+        ];
+        for (const { key } of sessions) {
+          const hash = String(key[2]);
+          mutations.push({ key: sessionKey(hash), del: true }, { key: userSessionKey(id, hash), del: true });
+        }
+        // The user, its email entry, the meta and as many sessions as fit go
+        // in one operation. A user with more sessions than that (hundreds)
+        // has the others deleted first: if the final step then fails, the
+        // user is still there with fewer sessions, never a session left for
+        // a deleted user.
+        const [first, ...extra] = batches(mutations);
+        for (const b of extra) await db.commit([], b);
+        const ok = await db.commit([check(userKey(id), cur), check(META_KEY, meta), check(ek, idx)], first);
+        return ok === null ? CONFLICT : true;
+      });
+    },
+
+    async getSession(tokenHash: string): Promise<SessionRecord | null> {
+      if (!keyable(tokenHash)) return null;
+      const e = await db.get<StoredSession>(sessionKey(tokenHash));
+      return e.value && live(e.value) ? e.value.session : null;
+    },
+
+    async createSession(session: SessionRecord, ttlSeconds?: number): Promise<void> {
+      const seconds = ttlSeconds ?? ttl;
+      const now = options.now();
+      await db.commit([], sessionWrites(session, seconds > 0 ? now + seconds * 1000 : null, now));
+    },
+
+    async deleteSession(tokenHash: string): Promise<boolean> {
+      if (!keyable(tokenHash)) return false;
+      return await retry("delete session", async () => {
+        const e = await db.get<StoredSession>(sessionKey(tokenHash));
+        if (!e.value) return false;
+        const ok = await db.commit([check(sessionKey(tokenHash), e)], [
+          { key: sessionKey(tokenHash), del: true },
+          { key: userSessionKey(e.value.session.user_id, tokenHash), del: true },
+        ]);
+        // An expired session not yet collected is removed too, but reported
+        // as absent, consistently with getSession.
+        return ok === null ? CONFLICT : live(e.value);
+      });
+    },
+
+    async importRecords(users: UserRecord[], sessions: SessionRecord[]) {
+      return {
+        users: await importUsers(db, users),
+        sessions: await importSessions(db, sessions, ttl, options.now()),
+      };
+    },
+
+    async isEmpty(): Promise<boolean> {
+      const [meta, sessions] = await Promise.all([db.get<Meta>(META_KEY), db.list<unknown>(["sessions"], 1)]);
+      return (meta.value?.count ?? 0) === 0 && sessions.length === 0;
+    },
+
+    close(): Promise<void> {
+      if (!closed) {
+        closed = true;
+        kv.close();
+      }
+      return Promise.resolve();
+    },
+  };
+}
