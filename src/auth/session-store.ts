@@ -1,4 +1,4 @@
-import type { SessionRecord } from "../domain/types.ts";
+import type { SessionRecord, UserRecord } from "../domain/types.ts";
 import type { StorageDriver } from "../storage/types.ts";
 
 /**
@@ -9,6 +9,8 @@ import type { StorageDriver } from "../storage/types.ts";
  */
 export interface SessionStore {
   get(tokenHash: string): Promise<SessionRecord | null>;
+  /** The session and the user `userIdHint` names, in one round trip (stores where reads are remote). */
+  getWithUser?(tokenHash: string, userIdHint: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
   create(session: SessionRecord, ttlSeconds: number): Promise<void>;
   delete(tokenHash: string): Promise<boolean>;
   /** Ends every session of a user (its account was deleted). */
@@ -47,6 +49,7 @@ export function createMemorySessionStore(): SessionStore {
 export function createStorageSessionStore(driver: StorageDriver): SessionStore {
   return {
     get: (h) => driver.getSession(h),
+    getWithUser: (h, hint) => driver.getSessionAndUser(h, hint),
     create: (s, ttl) => driver.createSession(s, ttl > 0 ? ttl : undefined),
     delete: (h) => driver.deleteSession(h),
     // The driver deletes a user's stored sessions in the same step as the user.

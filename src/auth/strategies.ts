@@ -51,7 +51,8 @@ export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | n
 export function createSessionStrategy(users: UsersRepo, sessions: SessionManager): Strategy {
   return async function sessionStrategy({ sessionToken }) {
     if (!sessionToken) return null;
-    const userId = await sessions.userIdFor(sessionToken);
-    return userId === null ? null : users.get(userId);
+    const found = await sessions.resolve(sessionToken);
+    if (!found) return null;
+    return found.user !== undefined ? found.user : users.get(found.userId);
   };
 }

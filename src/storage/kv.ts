@@ -172,6 +172,13 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
       return e.value && live(e.value) ? e.value.session : null;
     },
 
+    async getSessionAndUser(tokenHash: string, userIdHint: string) {
+      if (!keyable(tokenHash) || !keyable(userIdHint)) return { session: null, user: null };
+      // One getMany: the session-authenticated hot path costs one KV round trip.
+      const [s, u] = (await db.getMany<unknown>([sessionKey(tokenHash), userKey(userIdHint)])) as [Entry<StoredSession>, Entry<StoredUser>];
+      return { session: s.value && live(s.value) ? s.value.session : null, user: u.value?.user ?? null };
+    },
+
     async createSession(session: SessionRecord, ttlSeconds?: number): Promise<void> {
       const seconds = ttlSeconds ?? ttl;
       const now = options.now();

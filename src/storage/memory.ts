@@ -50,6 +50,7 @@ export function createTablesDriver(tables: Tables, kind: string, commit?: Commit
       return true;
     },
     getSession: (h) => Promise.resolve(tables.sessions.get(h) ?? null),
+    getSessionAndUser: (h, id) => Promise.resolve({ session: tables.sessions.get(h) ?? null, user: tables.users.get(id) ?? null }),
     async createSession(session: SessionRecord) {
       await run([{ op: "putSession", session }]);
     },

@@ -37,6 +37,13 @@ export interface StorageDriver {
 
   /** The stored session whose token hash is `tokenHash` (hex SHA-256), or null. */
   getSession(tokenHash: string): Promise<SessionRecord | null>;
+  /**
+   * A session and, in the same read, the user `userIdHint` names (a
+   * session's user never changes, so callers remember it from an earlier
+   * lookup). Lets a remote store answer a session-authenticated request with
+   * one round trip; `user` is null when the hint is wrong or the user is gone.
+   */
+  getSessionAndUser(tokenHash: string, userIdHint: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
   createSession(session: SessionRecord, ttlSeconds?: number): Promise<void>;
   /** false when there was no such session. */
   deleteSession(tokenHash: string): Promise<boolean>;

@@ -122,6 +122,16 @@ export function runDriverContract(
       assert.equal(await d.deleteSession(s.session_id), false);
     });
 
+    it("reads a session and its user together", async () => {
+      const u = makeUser();
+      await d.createUser(u);
+      const s = makeSession(u.id);
+      await d.createSession(s);
+      assert.deepEqual(await d.getSessionAndUser(s.session_id, u.id), { session: s, user: u });
+      assert.deepEqual(await d.getSessionAndUser(s.session_id, "someone-else"), { session: s, user: null });
+      assert.deepEqual(await d.getSessionAndUser("0".repeat(64), u.id), { session: null, user: u });
+    });
+
     it("deleting a user ends all of its sessions, and only its own", async () => {
       const u = makeUser();
       const other = makeUser();
