@@ -46,7 +46,7 @@ export async function run(o: Omit<BootOptions, "writeLog" | "isPidAlive" | "pid"
     process.exit(1);
   }
   const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
-  log.info(`listening on http://${shown}:${served.port} (${o.runtime}, AUTH_TYPE=${config.authType}, STORAGE=${driver.kind})`);
+  log.info(`listening on http://${shown}:${served.port} (${o.runtime}, pid ${process.pid}, AUTH_TYPE=${config.authType}, STORAGE=${driver.kind})`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

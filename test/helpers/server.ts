@@ -56,7 +56,16 @@ export function startServer(env: Record<string, string>, cmd?: [string, string[]
           proc,
           output: () => out,
           stop: async (signal = "SIGTERM") => {
-            killGroup(proc, signal);
+            // Signal the server itself (not a wrapper like npm, which would
+            // report the signal instead of the server's exit code).
+            const pid = /, pid (\d+),/.exec(out)?.[1];
+            if (pid && signal !== "SIGKILL") {
+              try {
+                process.kill(Number(pid), signal);
+              } catch {
+                killGroup(proc, signal);
+              }
+            } else killGroup(proc, signal);
             return exited;
           },
         });
