@@ -11,7 +11,7 @@ export function bytesToBase64Url(bytes: Uint8Array): string {
 }
 
 /** Strict standard base64 (padding optional); null when not base64. */
-export function base64ToBytes(s: string): Uint8Array | null {
+export function base64ToBytes(s: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return null;
   const body = s.replace(/=+$/, "");
   if (body.length % 4 === 1) return null;

@@ -1,3 +1,4 @@
+/// <reference types="bun-types" />
 /** Bun entry: `bun run start`. */
 import { run } from "./common.ts";
 

@@ -5,7 +5,7 @@ import { HttpError } from "../domain/errors.ts";
  * before it is read in full (Content-Length when given, else while
  * streaming), so a huge upload cannot exhaust memory.
  */
-export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array> {
+export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = req.headers.get("content-length");
   if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > limit) throw tooLarge(limit);
   if (!req.body) return new Uint8Array(0);
