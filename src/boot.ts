@@ -5,6 +5,7 @@ import { createMemoryDriver } from "./storage/memory.ts";
 import { importSeedFolder } from "./storage/seed-import.ts";
 import type { StorageDriver } from "./storage/types.ts";
 import { join } from "node:path";
+import { hostname } from "node:os";
 import type { Context } from "hono";
 
 /** What an entry file hands the runtime-neutral startup. */
@@ -28,7 +29,7 @@ export async function openStorage(config: Config, o: BootOptions, log: Logger): 
   if (config.storage === "memory") return createMemoryDriver();
   if (config.storage === "file") {
     const { openFileDriver } = await import("./storage/file.ts");
-    return openFileDriver({ dir: config.dataDir, pid: o.pid, isPidAlive: o.isPidAlive, log: (l) => log.info(l) });
+    return openFileDriver({ dir: config.dataDir, pid: o.pid, hostname: hostname(), isPidAlive: o.isPidAlive, log: (l) => log.info(l) });
   }
   const { openKvStore } = await import("./storage/kv-open.ts");
   const { createKvDriver } = await import("./storage/kv.ts");

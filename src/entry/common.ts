@@ -1,4 +1,5 @@
 import process from "node:process";
+import { existsSync } from "node:fs";
 import { boot, type BootOptions, type Booted } from "../boot.ts";
 import { StartupError } from "../domain/errors.ts";
 
@@ -8,13 +9,20 @@ export type Serve = (b: Booted, onError: (e: unknown) => void) => Promise<Served
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-/** `process.kill(pid, 0)`: true when a process with that pid exists (Node, Deno and Bun all provide it). */
+/**
+ * Whether the process holding a data folder's lock still runs. On Linux,
+ * `/proc/<pid>` answers without any permission (Deno needs --allow-run for
+ * `process.kill`). Elsewhere `process.kill(pid, 0)`, where only ESRCH means
+ * gone: taking any other error (a permission refusal) for "dead" would steal
+ * the lock of a running server.
+ */
 export function isPidAlive(pid: number): boolean {
+  if (existsSync("/proc/self")) return existsSync(`/proc/${pid}`);
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
+    return (e as { code?: string }).code !== "ESRCH";
   }
 }
 

@@ -172,6 +172,11 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
       return e.value && live(e.value) ? e.value.session : null;
     },
 
+    async listSessions(): Promise<SessionRecord[]> {
+      const all = await db.list<StoredSession>(["sessions"]);
+      return all.filter((e) => e.value && live(e.value)).map((e) => e.value!.session);
+    },
+
     async getSessionAndUser(tokenHash: string, userIdHint: string) {
       if (!keyable(tokenHash) || !keyable(userIdHint)) return { session: null, user: null };
       // One getMany: the session-authenticated hot path costs one KV round trip.

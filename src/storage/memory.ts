@@ -51,6 +51,7 @@ export function createTablesDriver(tables: Tables, kind: string, commit?: Commit
     },
     getSession: (h) => Promise.resolve(tables.sessions.get(h) ?? null),
     getSessionAndUser: (h, id) => Promise.resolve({ session: tables.sessions.get(h) ?? null, user: tables.users.get(id) ?? null }),
+    listSessions: () => Promise.resolve([...tables.sessions.values()]),
     async createSession(session: SessionRecord) {
       await run([{ op: "putSession", session }]);
     },

@@ -47,6 +47,8 @@ export interface StorageDriver {
   createSession(session: SessionRecord, ttlSeconds?: number): Promise<void>;
   /** false when there was no such session. */
   deleteSession(tokenHash: string): Promise<boolean>;
+  /** Every live stored session (export, migration). */
+  listSessions(): Promise<SessionRecord[]>;
 
   /**
    * Bulk import of records in the original's format (data folder import,

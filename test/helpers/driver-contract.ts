@@ -122,6 +122,16 @@ export function runDriverContract(
       assert.equal(await d.deleteSession(s.session_id), false);
     });
 
+    it("lists stored sessions", async () => {
+      const u = makeUser();
+      await d.createUser(u);
+      const s = makeSession(u.id);
+      await d.createSession(s);
+      assert.ok((await d.listSessions()).some((x) => x.session_id === s.session_id));
+      await d.deleteSession(s.session_id);
+      assert.ok(!(await d.listSessions()).some((x) => x.session_id === s.session_id));
+    });
+
     it("reads a session and its user together", async () => {
       const u = makeUser();
       await d.createUser(u);

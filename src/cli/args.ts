@@ -1,0 +1,131 @@
+/**
+ * Command-line grammar of the CLI: turns argv into one `Command`, or throws
+ * `UsageError` (the caller prints it with the usage text and exits 2).
+ * Passwords never come from argv: a value typed there ends up in shell
+ * history and in every other user's `ps` output.
+ */
+
+/** What the user asked for, fully parsed. */
+export type Command =
+  | { name: "help" }
+  | { name: "user-add"; email: string; firstName: string | null; lastName: string | null }
+  | { name: "user-list"; json: boolean }
+  | { name: "user-passwd"; who: string }
+  | { name: "user-delete"; who: string }
+  | { name: "import"; folder: string }
+  | { name: "export"; folder: string; force: boolean };
+
+/** Bad arguments: the message names what is wrong. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The help text, also printed (to stderr) after a usage error. */
+export const USAGE = `Usage: cli <command> [options]
+
+Commands:
+  user add <email> [--first-name X] [--last-name Y]
+                          create a user; the password is read from stdin
+                          (first line) or prompted twice without echo
+  user list [--json]      one line per user: id, email, first name,
+                          last name, created_at (tab-separated); --json:
+                          one JSON object per line
+  user passwd <email|id>  set a new password (read like "user add")
+  user delete <email|id>  delete a user and its sessions
+  import <folder>         import the original's .db_User.json and
+                          .db_UserSession.json (ids, timestamps and
+                          password hashes kept; existing ids skipped)
+  export <folder> [--force]
+                          write the storage to <folder>/.db_User.json and
+                          .db_UserSession.json in the original's format
+                          (--force: overwrite existing files)
+  help, --help            this text
+
+The storage is the server's: STORAGE (file, kv, memory), DATA_DIR, KV_PATH,
+KV_URL, PASSWORD_MIN_LENGTH. Exit status: 0 done, 1 failed, 2 bad arguments.`;
+
+type Spec = {
+  positionals: string[];
+  /** Flag name -> true when it takes a value. */
+  flags: Record<string, boolean>;
+};
+
+type Parsed = { positionals: string[]; flags: Map<string, string | true> };
+
+/** Splits args against a spec: `--flag value`, `--flag=value`, and `--` ending the options. */
+function parseWith(args: string[], spec: Spec, what: string): Parsed {
+  const positionals: string[] = [];
+  const flags = new Map<string, string | true>();
+  let optionsDone = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (optionsDone || !a.startsWith("-") || a === "-") {
+      positionals.push(a);
+      continue;
+    }
+    if (a === "--") {
+      optionsDone = true;
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const name = eq === -1 ? a.slice(2) : a.slice(2, eq);
+    // Short options are not part of the grammar; a value starting with "-" goes after "--".
+    if (!a.startsWith("--") || !Object.hasOwn(spec.flags, name)) throw new UsageError(`unknown option ${eq === -1 ? a : a.slice(0, eq)} for "${what}"`);
+    if (!spec.flags[name]) {
+      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
+      flags.set(name, true);
+    } else if (eq !== -1) flags.set(name, a.slice(eq + 1));
+    else if (i + 1 < args.length) flags.set(name, args[++i]);
+    else throw new UsageError(`--${name} needs a value`);
+  }
+  if (positionals.length < spec.positionals.length) throw new UsageError(`"${what}" needs ${spec.positionals.slice(positionals.length).map((p) => `<${p}>`).join(" ")}`);
+  if (positionals.length > spec.positionals.length) throw new UsageError(`unexpected argument "${positionals[spec.positionals.length]}" for "${what}"`);
+  for (const [i, p] of positionals.entries()) {
+    if (p === "") throw new UsageError(`<${spec.positionals[i]}> of "${what}" is empty`);
+  }
+  return { positionals, flags };
+}
+
+const str = (v: string | true | undefined): string | null => (typeof v === "string" ? v : null);
+
+/**
+ * Parses the arguments after the program name.
+ *
+ * @example parseArgs(["user", "add", "bob@hbtn.io", "--first-name", "Bob"])
+ */
+export function parseArgs(argv: string[]): Command {
+  // Help wins wherever it appears before `--`, so "user add --help" helps.
+  const end = argv.indexOf("--");
+  const head = end === -1 ? argv : argv.slice(0, end);
+  if (argv.length === 0) throw new UsageError("no command given");
+  if (head.includes("--help") || head.includes("-h") || argv[0] === "help") return { name: "help" };
+
+  const [cmd, ...rest] = argv;
+  if (cmd === "import") return { name: "import", folder: parseWith(rest, { positionals: ["folder"], flags: {} }, "import").positionals[0] };
+  if (cmd === "export") {
+    const p = parseWith(rest, { positionals: ["folder"], flags: { force: false } }, "export");
+    return { name: "export", folder: p.positionals[0], force: p.flags.has("force") };
+  }
+  if (cmd !== "user") throw new UsageError(`unknown command "${cmd}"`);
+
+  const [sub, ...args] = rest;
+  switch (sub) {
+    case "add": {
+      const p = parseWith(args, { positionals: ["email"], flags: { "first-name": true, "last-name": true } }, "user add");
+      return { name: "user-add", email: p.positionals[0], firstName: str(p.flags.get("first-name")), lastName: str(p.flags.get("last-name")) };
+    }
+    case "list":
+      return { name: "user-list", json: parseWith(args, { positionals: [], flags: { json: false } }, "user list").flags.has("json") };
+    case "passwd":
+      return { name: "user-passwd", who: parseWith(args, { positionals: ["email|id"], flags: {} }, "user passwd").positionals[0] };
+    case "delete":
+      return { name: "user-delete", who: parseWith(args, { positionals: ["email|id"], flags: {} }, "user delete").positionals[0] };
+    case undefined:
+      throw new UsageError(`"user" needs a subcommand: add, list, passwd or delete`);
+    default:
+      throw new UsageError(`unknown command "user ${sub}"`);
+  }
+}

@@ -1,0 +1,121 @@
+import { resolve } from "node:path";
+import { openStorage, type BootOptions } from "../boot.ts";
+import { type Config, parseConfig } from "../config.ts";
+import { HttpError, StartupError, StorageUnavailableError } from "../domain/errors.ts";
+import { createLogger } from "../log.ts";
+import { importSeedFolder } from "../storage/seed-import.ts";
+import type { StorageDriver } from "../storage/types.ts";
+import { type Command, parseArgs, USAGE, UsageError } from "./args.ts";
+import { CliError, type CliIo, type CommandContext } from "./context.ts";
+import { PasswordAborted, PasswordInputError } from "./password.ts";
+import { checkExportTarget, exportData, importData, readImportSource, type SeedData } from "./transfer.ts";
+import { userAdd, userDelete, userList, userPasswd } from "./user-commands.ts";
+
+/** What the entry file (or a test) hands the CLI. */
+export type CliOptions = Omit<BootOptions, "writeLog"> & {
+  io: CliIo;
+  /** Tests: the driver to use instead of opening the configured storage. It is closed at the end, as an opened one is. */
+  openDriver?: (config: Config) => Promise<StorageDriver>;
+  now?: () => number;
+  /** PBKDF2 iterations (tests lower them); default: production. */
+  iterations?: number;
+};
+
+/** Exit statuses: 0 done, 1 failed, 2 bad arguments, 130 interrupted at the password prompt (as a shell reports Ctrl-C). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+/**
+ * Runs one CLI invocation and returns its exit status. Never throws: every
+ * failure is reported on `io.err`, and the storage is closed (flushed)
+ * whatever happens once it was opened.
+ *
+ * @example await runCli(["user", "list"], { io, env: process.env, cwd: process.cwd(), ... })
+ */
+export async function runCli(argv: string[], o: CliOptions): Promise<number> {
+  let cmd: Command;
+  try {
+    cmd = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    o.io.err(`error: ${e.message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (cmd.name === "help") {
+    o.io.out(USAGE);
+    return EXIT.ok;
+  }
+  try {
+    await execute(cmd, o);
+    return EXIT.ok;
+  } catch (e) {
+    return report(e, o.io);
+  }
+}
+
+function report(e: unknown, io: CliIo): number {
+  if (e instanceof PasswordAborted) {
+    io.err("aborted");
+    return EXIT.interrupted;
+  }
+  if (e instanceof StorageUnavailableError) io.err(`error: ${e.message}: ${e.detail}`);
+  else if (e instanceof CliError || e instanceof StartupError || e instanceof HttpError || e instanceof PasswordInputError) io.err(`error: ${e.message}`);
+  // Not a failure anyone planned for: the stack helps whoever reports it.
+  else io.err(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  return EXIT.failed;
+}
+
+async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): Promise<void> {
+  const config = parseConfig(o.env, o.cwd);
+  const log = createLogger(config.logLevel, (line) => o.io.err(line));
+  const now = o.now ?? Date.now;
+  // Everything that needs no storage comes first: a typo costs nothing, and a
+  // password being typed at the prompt does not hold the data folder's lock.
+  let password = "";
+  if (cmd.name === "user-add" || cmd.name === "user-passwd") password = await o.io.readPassword(true);
+  const folder = cmd.name === "import" || cmd.name === "export" ? resolve(o.cwd, cmd.folder) : "";
+  const seed = cmd.name === "import" ? await readImportSource(config, folder, now()) : null;
+  if (cmd.name === "import" && !seed) {
+    o.io.out(`${folder} is already the data folder (STORAGE=file, DATA_DIR): nothing to do`);
+    return;
+  }
+  if (cmd.name === "export") await checkExportTarget(config, folder, cmd.force);
+
+  const driver = o.openDriver ? await o.openDriver(config) : await openStorage(config, { ...o, writeLog: (l) => o.io.err(l) }, log);
+  const ctx: CommandContext = { io: o.io, config, driver, log, now, iterations: o.iterations };
+  try {
+    if (cmd.name !== "import") await importDataFolderOnce(ctx);
+    await dispatch(cmd, ctx, password, seed, folder);
+  } catch (e) {
+    // The command's error is the one to report; a failing close is only logged.
+    await driver.close().catch((ce) => log.error("closing the storage failed", ce));
+    throw e;
+  }
+  // On success, a failing flush is the command's failure.
+  await driver.close();
+}
+
+function dispatch(cmd: Exclude<Command, { name: "help" }>, ctx: CommandContext, password: string, seed: SeedData | null, folder: string): Promise<void> {
+  switch (cmd.name) {
+    case "user-add": return userAdd(ctx, cmd.email, password, cmd.firstName, cmd.lastName);
+    case "user-list": return userList(ctx, cmd.json);
+    case "user-passwd": return userPasswd(ctx, cmd.who, password);
+    case "user-delete": return userDelete(ctx, cmd.who);
+    case "import": return importData(ctx, seed!);
+    case "export": return exportData(ctx, folder);
+  }
+}
+
+/**
+ * The server's first-start rule (see boot.ts): an empty kv or memory store
+ * takes in the original's files found in DATA_DIR. Applied here too, or a
+ * first `user add` on a fresh store would make the store non-empty and the
+ * server would then silently ignore those files forever.
+ */
+async function importDataFolderOnce(ctx: CommandContext): Promise<void> {
+  const { driver, config, log } = ctx;
+  if (driver.kind === "file" || !(await driver.isEmpty())) return;
+  const summary = await importSeedFolder(driver, config.dataDir, ctx.now());
+  if (summary) {
+    log.info(`imported the data files of ${config.dataDir} into ${driver.kind} storage: ${summary.users.imported} users, ${summary.sessions.imported} sessions`);
+  }
+}

@@ -1,0 +1,270 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { verifyPassword } from "../src/auth/password.ts";
+import { parseArgs, UsageError } from "../src/cli/args.ts";
+import { runCli } from "../src/cli/main.ts";
+import { createPasswordReader, PasswordAborted, PasswordInputError } from "../src/cli/password.ts";
+import { formatTimestamp, type UserRecord } from "../src/domain/types.ts";
+import { createMemoryDriver } from "../src/storage/memory.ts";
+import type { StorageDriver } from "../src/storage/types.ts";
+import { BOB, pyDump, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
+import { ROOT, RUNTIME, runToEnd } from "./helpers/server.ts";
+
+const dirs: string[] = [];
+const keep = (d: string): string => (dirs.push(d), d);
+const tempDir = (): string => keep(mkdtempSync(join(tmpdir(), "cli-test-")));
+const seedFolder = (): string => keep(writeOriginalDataFolder());
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/**
+ * Runs CLI commands in-process: `passwords` feed readPassword, `driver`
+ * (a shared memory store) replaces opening the configured storage, the
+ * clock is settable and PBKDF2 is cheap.
+ */
+function cli(env: Record<string, string>, driver?: StorageDriver) {
+  const h = { passwords: [] as string[], clock: Date.UTC(2024, 4, 1) };
+  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const readPassword = () => {
+      const p = h.passwords.shift();
+      return p === undefined ? Promise.reject(new PasswordInputError("no password on stdin")) : Promise.resolve(p);
+    };
+    const code = await runCli(argv, {
+      io: { out: (t) => out.push(t), err: (t) => err.push(t), readPassword },
+      env: { LOG_LEVEL: "warn", ...env }, cwd: ROOT, pid: process.pid, runtime: RUNTIME, isPidAlive: () => true,
+      openDriver: driver ? () => Promise.resolve(driver) : undefined, now: () => h.clock, iterations: 1000,
+    });
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  };
+  return Object.assign(h, { run });
+}
+
+describe("cli: arguments", () => {
+  it("parses every command and refuses what it does not know", () => {
+    assert.deepEqual(parseArgs(["user", "add", "a@b.io", "--first-name", "A", "--last-name=B"]), { name: "user-add", email: "a@b.io", firstName: "A", lastName: "B" });
+    assert.deepEqual(parseArgs(["user", "list", "--json"]), { name: "user-list", json: true });
+    assert.deepEqual(parseArgs(["export", "out", "--force"]), { name: "export", folder: "out", force: true });
+    assert.deepEqual(parseArgs(["user", "delete", "--", "-odd@x.io"]), { name: "user-delete", who: "-odd@x.io" });
+    assert.deepEqual(parseArgs(["user", "add", "--help"]), { name: "help" });
+    for (const bad of [[], ["frob"], ["user"], ["user", "add"], ["user", "add", ""], ["user", "add", "a@b", "--nope"], ["user", "add", "a@b", "-p", "x"],
+      ["user", "add", "a@b", "--first-name"], ["user", "list", "x"], ["import"], ["export", "a", "b"], ["export", "a", "--force=yes"]]) {
+      assert.throws(() => parseArgs(bad), UsageError, JSON.stringify(bad));
+    }
+  });
+});
+
+describe("cli: password reader", () => {
+  const term = (chunks: string[], isTerminal: boolean) => {
+    const t = { raw: [] as boolean[], written: "" };
+    const read = () => Promise.resolve(chunks.length ? new TextEncoder().encode(chunks.shift()) : null);
+    return Object.assign(t, { read: createPasswordReader({ isTerminal, read, setRaw: (on) => void t.raw.push(on), write: (s) => void (t.written += s) }) });
+  };
+
+  it("takes the first line of piped stdin, without its line ending", async () => {
+    assert.equal(await term(["pass wörd\r\nsecond line\n"], false).read(true), "pass wörd");
+    assert.equal(await term(["no", "-newline"], false).read(false), "no-newline");
+    await assert.rejects(term([], false).read(true), PasswordInputError);
+    await assert.rejects(term(["\nx\n"], false).read(true), PasswordInputError);
+  });
+
+  it("prompts twice in raw mode, with line editing, and restores the terminal", async () => {
+    const t = term(["se", "cx\x7fret\rse", "cret\r"], true);
+    assert.equal(await t.read(true), "secret");
+    assert.deepEqual(t.raw, [true, false, true, false]);
+    assert.equal(t.written, "Password: \nRepeat password: \n");
+    await assert.rejects(term(["a\rb\r"], true).read(true), /do not match/);
+    await assert.rejects(term(["ab\x03"], true).read(true), PasswordAborted);
+    assert.equal(await term(["\xe9\x7f", "ok\r"], true).read(false), "ok", "backspace removes a whole multi-byte character");
+  });
+});
+
+describe("cli: user commands (memory storage, in-process)", () => {
+  const env = { STORAGE: "memory", DATA_DIR: tempDir() };
+
+  it("prints usage: on help (stdout, 0) and on bad arguments (stderr, 2)", async () => {
+    const c = cli(env, createMemoryDriver());
+    const help = await c.run("--help");
+    assert.deepEqual([help.code, help.out.split("\n")[0]], [0, "Usage: cli <command> [options]"]);
+    for (const argv of [["frob"], ["user", "add"], ["user", "list", "--nope"]]) {
+      const r = await c.run(...argv);
+      assert.deepEqual([r.code, r.out], [2, ""]);
+      assert.match(r.err, /^error: .*\n\nUsage: /s);
+    }
+  });
+
+  it("adds users under the API's rules and lists them", async () => {
+    const driver = createMemoryDriver();
+    const c = cli(env, driver);
+    c.passwords.push("H0lbertonSchool98!");
+    const added = await c.run("user", "add", "bob@hbtn.io", "--first-name", "Bob", "--last-name", "Tab\tby");
+    const bob = (await driver.findUserByEmail("bob@hbtn.io"))!;
+    assert.deepEqual([added.code, added.out], [0, `created user ${bob.id} <bob@hbtn.io>`]);
+    assert.ok((await verifyPassword("H0lbertonSchool98!", bob._password, 1000)).ok);
+    c.passwords.push("another-pass");
+    assert.match((await c.run("user", "add", "BOB@hbtn.io")).err, /^error: Can't create User: email already exists$/);
+    c.passwords.push("short");
+    const short = await c.run("user", "add", "carl@hbtn.io");
+    assert.deepEqual([short.code, short.err], [1, "error: Can't create User: password is shorter than 8 characters"]);
+    const none = await c.run("user", "add", "carl@hbtn.io");
+    assert.deepEqual([none.code, none.err], [1, "error: no password on stdin"]);
+    const lenient = cli({ ...env, PASSWORD_MIN_LENGTH: "4" }, driver);
+    lenient.passwords.push("four");
+    assert.equal((await lenient.run("user", "add", "carl@hbtn.io")).code, 0, "PASSWORD_MIN_LENGTH applies");
+    const list = await c.run("user", "list");
+    assert.equal(list.out.split("\n")[0], `${bob.id}\tbob@hbtn.io\tBob\tTab\\tby\t2024-05-01T00:00:00`);
+    assert.deepEqual(JSON.parse((await c.run("user", "list", "--json")).out.split("\n")[0]), {
+      created_at: "2024-05-01T00:00:00", email: "bob@hbtn.io", first_name: "Bob", id: bob.id, last_name: "Tab\tby", updated_at: "2024-05-01T00:00:00",
+    });
+  });
+
+  it("changes a password (updated_at refreshed) and deletes users with their sessions", async () => {
+    const driver = createMemoryDriver();
+    const c = cli({ ...env, PASSWORD_MIN_LENGTH: "4" }, driver);
+    c.passwords.push("first", "sec0nd");
+    await c.run("user", "add", "ann@hbtn.io");
+    c.clock += 60_000;
+    const changed = await c.run("user", "passwd", "ann@hbtn.io");
+    assert.equal(changed.code, 0, changed.err);
+    const ann = (await driver.findUserByEmail("ann@hbtn.io"))!;
+    assert.equal(ann.updated_at, formatTimestamp(c.clock));
+    assert.ok((await verifyPassword("sec0nd", ann._password, 1000)).ok);
+    c.passwords.push("no");
+    assert.equal((await c.run("user", "passwd", ann.id)).err, "error: Can't change the password: password is shorter than 4 characters");
+    c.passwords.push("whatever");
+    assert.equal((await c.run("user", "passwd", "nobody@hbtn.io")).err, `error: no user with the id or email "nobody@hbtn.io"`);
+    await driver.createSession({ id: "s1", created_at: ann.created_at, updated_at: ann.created_at, user_id: ann.id, session_id: "a".repeat(64) });
+    const deleted = await c.run("user", "delete", "ann@hbtn.io");
+    assert.deepEqual([deleted.code, deleted.out], [0, `deleted user ${ann.id} <ann@hbtn.io>`]);
+    assert.equal(await driver.getSession("a".repeat(64)), null);
+    assert.equal((await c.run("user", "delete", ann.id)).code, 1);
+  });
+
+  it("on an empty store, takes in DATA_DIR's data files first, as the server does; a duplicated email needs an id", async () => {
+    const driver = createMemoryDriver();
+    const c = cli({ STORAGE: "memory", DATA_DIR: seedFolder(), LOG_LEVEL: "info" }, driver);
+    const list = await c.run("user", "list");
+    assert.deepEqual(list.out.split("\n").map((l) => l.split("\t")[0]), [BOB.id, "u-null", "u-dup", "u-empty"]);
+    assert.match(list.err, /imported the data files of .* 4 users, 1 sessions/);
+    const ambiguous = await c.run("user", "delete", BOB.email);
+    assert.equal(ambiguous.err, `error: 2 users have the email "${BOB.email}" (ids: ${BOB.id}, u-dup); name one by its id`);
+    assert.equal((await c.run("user", "delete", "u-dup")).code, 0);
+  });
+});
+
+describe("cli: import and export (memory storage, in-process)", () => {
+  const env = { STORAGE: "memory", DATA_DIR: tempDir() };
+
+  it("imports the original's folder keeping ids, timestamps and hashes; a second import skips everything", async () => {
+    const driver = createMemoryDriver();
+    const c = cli(env, driver);
+    const seed = seedFolder();
+    const first = await c.run("import", seed);
+    assert.deepEqual([first.code, first.out, first.err], [0, "imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped", ""]);
+    const bob = (await driver.getUser(BOB.id))!;
+    assert.equal(bob.updated_at, "2024-03-02T11:30:00");
+    assert.ok((await verifyPassword(BOB.password, bob._password)).ok, "legacy SHA-256 hash kept");
+    assert.equal((await c.run("import", seed)).out, "imported 0 users, 4 skipped\nimported 0 sessions, 1 skipped");
+  });
+
+  it("refuses a missing folder, a folder without data files, and an unparsable file (left untouched)", async () => {
+    const c = cli(env, createMemoryDriver());
+    assert.match((await c.run("import", join(tempDir(), "nope"))).err, /^error: folder .*nope does not exist$/);
+    assert.match((await c.run("import", tempDir())).err, /^error: .* holds no data files of the original/);
+    const bad = tempDir();
+    writeFileSync(join(bad, ".db_User.json"), '{"u1": {"id": "u1",');
+    const r = await c.run("import", bad);
+    assert.match(`${r.code} ${r.err}`, /^1 error: Cannot parse .*\.db_User\.json.*the file was left untouched$/);
+    assert.equal(readFileSync(join(bad, ".db_User.json"), "utf8"), '{"u1": {"id": "u1",');
+  });
+
+  it("reports progress every 10,000 records on large inputs", async () => {
+    const big = tempDir();
+    const users: Record<string, Partial<UserRecord>> = {};
+    for (let i = 0; i < 20_001; i++) users[`u${i}`] = { id: `u${i}`, email: `u${i}@x.io`, _password: null };
+    writeFileSync(join(big, ".db_User.json"), pyDump(users));
+    const r = await cli(env, createMemoryDriver()).run("import", big);
+    assert.deepEqual([r.err, r.out], [
+      "imported 10000/20001 users...\nimported 20000/20001 users...\nimported 20001/20001 users...",
+      "imported 20001 users, 0 skipped\nimported 0 sessions, 0 skipped",
+    ]);
+  });
+
+  it("exports users in the original's format, refuses to overwrite without --force, and round-trips", async () => {
+    const driver = createMemoryDriver();
+    const c = cli(env, driver);
+    await c.run("import", seedFolder());
+    const out = join(tempDir(), "export");
+    const r = await c.run("export", out);
+    assert.deepEqual([r.code, r.out], [0, "exported 4 users, 1 sessions"]);
+    assert.match(`${(await c.run("export", out)).code} ${(await c.run("export", out)).err}`, /^1 error: .* already exists; use --force/);
+    assert.equal((await c.run("export", out, "--force")).code, 0);
+    const fresh = createMemoryDriver();
+    assert.equal((await cli(env, fresh).run("import", out)).out, "imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped");
+    assert.deepEqual(await fresh.listSessions(), await driver.listSessions());
+    assert.deepEqual(await fresh.listUsers(), await driver.listUsers());
+  });
+});
+
+describe("cli: file storage (in-process)", () => {
+  it("persists between runs, knows its own data folder, and refuses a folder locked by a server", async () => {
+    const dir = tempDir();
+    const c = cli({ STORAGE: "file", DATA_DIR: dir });
+    c.passwords.push("password-1");
+    assert.equal((await c.run("user", "add", "ann@hbtn.io")).code, 0);
+    assert.match((await c.run("user", "list")).out, /\tann@hbtn\.io\t/);
+    assert.ok(!existsSync(join(dir, ".db_lock")), "the lock is released at exit");
+    assert.match((await c.run("import", dir)).out, /is already the data folder .*nothing to do$/);
+    assert.match((await c.run("export", dir)).err, /is the data folder of the file storage/);
+    const seed = seedFolder();
+    assert.equal((await c.run("import", seed)).out, "imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped");
+    assert.equal((await c.run("import", seed)).out, "imported 0 users, 4 skipped\nimported 0 sessions, 1 skipped");
+    const { openFileDriver } = await import("../src/storage/file.ts");
+    const server = await openFileDriver({ dir, pid: process.pid });
+    try {
+      const r = await c.run("user", "list");
+      assert.match(`${r.code} ${r.err}`, /^1 error: Data folder .* is in use by process/);
+    } finally {
+      await server.close();
+    }
+    assert.equal((await c.run("user", "list")).out.split("\n").length, 5);
+  });
+});
+
+describe(`cli: real processes on ${RUNTIME}`, () => {
+  const command = (args: string[]): [string, string[]] => {
+    if (RUNTIME === "deno") return [join(ROOT, "node_modules/deno/deno"), ["task", "cli", ...args]];
+    if (RUNTIME === "bun") return [join(ROOT, "node_modules/bun/bin/bun.exe"), ["run", "cli", ...args]];
+    return ["npm", ["run", "--silent", "cli", "--", ...args]];
+  };
+  const run = (env: Record<string, string>, args: string[], input?: string) => runToEnd(...command(args), env, 30_000, input);
+
+  it("adds a user with the password on stdin, lists it, and exits 2 on bad arguments", async () => {
+    const env = { STORAGE: "file", DATA_DIR: tempDir() };
+    const added = await run(env, ["user", "add", BOB.email, "--first-name", "Bob"], `${BOB.password}\n`);
+    assert.match(`${added.code} ${added.stdout}`, /^0 created user [0-9a-f-]{36} <bob@hbtn\.io>\n$/, added.stderr);
+    const list = await run(env, ["user", "list", "--json"]);
+    const user = JSON.parse(list.stdout) as Record<string, string>;
+    assert.deepEqual([list.code, user.email, user.first_name], [0, BOB.email, "Bob"]);
+    const bad = await run(env, ["user", "frob"]);
+    assert.match(`${bad.code} ${bad.stderr}`, /^2 [\s\S]*unknown command "user frob"[\s\S]*Usage: /);
+  });
+
+  it("imports an original data folder once, then skips it; exports it back", async () => {
+    const env = { STORAGE: "file", DATA_DIR: tempDir() };
+    const seed = seedFolder();
+    const first = await run(env, ["import", seed]);
+    assert.equal(first.stdout, "imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped\n", first.stderr);
+    const again = await run(env, ["import", seed]);
+    assert.equal(again.stdout, "imported 0 users, 4 skipped\nimported 0 sessions, 1 skipped\n", again.stderr);
+    const out = tempDir();
+    const exported = await run(env, ["export", out]);
+    assert.match(`${exported.code} ${exported.stdout}`, /^0 exported 4 users, /, exported.stderr);
+    const parse = (d: string) => JSON.parse(readFileSync(join(d, ".db_User.json"), "utf8")) as unknown;
+    assert.deepEqual(parse(out), parse(seed));
+  });
+});
