@@ -1,7 +1,6 @@
 import { HttpError } from "../domain/errors.ts";
-import { formatTimestamp, toUserJson, type UserRecord } from "../domain/types.ts";
+import { toUserJson, type UserRecord } from "../domain/types.ts";
 import { createUsersRepo, type UsersRepo } from "../repos/users.ts";
-import { createMemoryDriver } from "../storage/memory.ts";
 import type { StorageDriver } from "../storage/types.ts";
 import { CliError, type CommandContext } from "./context.ts";
 
@@ -48,27 +47,15 @@ export async function findUser(driver: StorageDriver, who: string): Promise<User
   return same[0];
 }
 
-/**
- * Hashes a new password under the same rules as sign-up. The repo offers
- * them only inside `create`, so a throwaway in-memory repo creates a user to
- * obtain the checked hash: the rules are reused, never copied.
- */
-async function checkedHash(ctx: CommandContext, password: string): Promise<string> {
-  try {
-    const scratch = await repoOver(ctx, createMemoryDriver()).create({ email: "password-check", password });
-    return scratch._password!;
-  } catch (e) {
-    if (e instanceof HttpError) throw new CliError(e.message.replace(/^Can't create User: /, "Can't change the password: "));
-    throw e;
-  }
-}
-
 /** Sets a new password: re-hashed, `updated_at` refreshed (unlike the silent re-hash at login, this is a change). */
 export async function userPasswd(ctx: CommandContext, who: string, password: string): Promise<void> {
   const user = await findUser(ctx.driver, who);
-  const hash = await checkedHash(ctx, password);
-  const next: UserRecord = { ...user, _password: hash, updated_at: formatTimestamp(ctx.now()) };
-  if (!(await ctx.driver.updateUser(next))) throw new CliError(`user ${shown(user)} was deleted meanwhile`);
+  try {
+    await repoOver(ctx, ctx.driver).changePassword(user, password);
+  } catch (e) {
+    if (!(e instanceof HttpError)) throw e;
+    throw new CliError(e.status === 404 ? `user ${shown(user)} was deleted meanwhile` : e.message.replace(/^Can't update User: /, "Can't change the password: "));
+  }
   ctx.io.out(`password changed for user ${shown(user)}`);
 }
 

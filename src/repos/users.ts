@@ -34,6 +34,11 @@ export function createUsersRepo(opts: UsersRepoOptions) {
     }
   }
 
+  function checkPassword(verb: "create" | "update", password: string) {
+    if (password.length < opts.passwordMinLength) throw invalid(verb, `password is shorter than ${opts.passwordMinLength} characters`);
+    if (password.length > MAX_PASSWORD) throw invalid(verb, `password is longer than ${MAX_PASSWORD} characters`);
+  }
+
   return {
     list: () => driver.listUsers(),
     count: () => driver.countUsers(),
@@ -42,10 +47,7 @@ export function createUsersRepo(opts: UsersRepoOptions) {
 
     async create(input: NewUser): Promise<UserRecord> {
       if (input.email.length > MAX_EMAIL) throw invalid("create", `email is longer than ${MAX_EMAIL} characters`);
-      if (input.password.length < opts.passwordMinLength) {
-        throw invalid("create", `password is shorter than ${opts.passwordMinLength} characters`);
-      }
-      if (input.password.length > MAX_PASSWORD) throw invalid("create", `password is longer than ${MAX_PASSWORD} characters`);
+      checkPassword("create", input.password);
       checkNames("create", input);
       const ts = formatTimestamp(now());
       const user: UserRecord = {
@@ -72,6 +74,14 @@ export function createUsersRepo(opts: UsersRepoOptions) {
         last_name: patch.last_name !== undefined ? patch.last_name : user.last_name,
       };
       // Gone between the lookup and now: the same answer as an unknown id.
+      if (!(await driver.updateUser(next))) throw new HttpError(404, "Not found");
+      return next;
+    },
+
+    /** A new password chosen by the user (or an admin): same rules as sign-up; `updated_at` moves. */
+    async changePassword(user: UserRecord, password: string): Promise<UserRecord> {
+      checkPassword("update", password);
+      const next = { ...user, _password: await hashPassword(password, opts.iterations), updated_at: formatTimestamp(now()) };
       if (!(await driver.updateUser(next))) throw new HttpError(404, "Not found");
       return next;
     },
