@@ -1,0 +1,181 @@
+import { join } from "node:path";
+import { StartupError, StorageUnavailableError } from "../domain/errors.ts";
+import { formatTimestamp } from "../domain/types.ts";
+import { listGenerations, loadFolder, removeTempFiles } from "./file-load.ts";
+import { errCode, errText, type FsLike, nextTick, realFs, syncDir } from "./fs-util.ts";
+import { createJournalWriter, journalName, type JournalStats, type JournalWriter } from "./journal-writer.ts";
+import { acquireLock } from "./lock.ts";
+import { createTablesDriver } from "./memory.ts";
+import { writeSnapshots } from "./snapshot.ts";
+import { Tables } from "./tables.ts";
+import type { StorageDriver } from "./types.ts";
+
+/*
+ * The `file` storage. At rest: the original's `.db_User.json` and
+ * `.db_UserSession.json` (the snapshot) plus `.db_journal.<generation>.jsonl`,
+ * an append-only log of every change since. A commit costs one appended line
+ * and one fdatasync shared with every commit that arrived meanwhile, not a
+ * rewrite of the whole data.
+ *
+ * Compaction protocol (in the background every `compactEvery` changes, and
+ * on close):
+ *  1. In the journal writer's loop, at a point where every change applied in
+ *     memory is durable (or in the batch being written, and the compaction is
+ *     abandoned if that batch fails), capture the records (an array copy: the
+ *     records themselves are never mutated, only replaced) and start journal
+ *     generation N+1. Commits from then on go to N+1, never lost and never
+ *     interleaved with anything: one loop does all journal writes.
+ *  2. Serialize the capture in slices and write each snapshot file atomically
+ *     (temp file, fsync, rename, fsync the folder).
+ *  3. Delete generations <= N (they are covered by the snapshot).
+ * A crash before 2 completes leaves the old snapshot(s) with all journals;
+ * a crash between 2 and 3 replays generations <= N over a snapshot that
+ * already holds them, which gives the same records. Either way nothing
+ * acknowledged is lost. On a clean close the last step deletes every
+ * generation, so the folder holds only the two files the original reads.
+ */
+
+/** Options of `openFileDriver`. */
+export type FileDriverOptions = {
+  /** The data folder. It must exist and be writable; it is not created. */
+  dir: string;
+  /** This process's id, written into the lock file. */
+  pid: number;
+  hostname?: string;
+  log?: (line: string) => void;
+  /** Changes in the journal before a background compaction. Default 10,000. */
+  compactEvery?: number;
+  /** Liveness of a pid on this host, to take over the lock of a crashed process. */
+  isPidAlive?: (pid: number) => boolean;
+  now?: () => number;
+  /** File system override, for fault-injection tests. */
+  fs?: FsLike;
+};
+
+export type FileDriverStats = JournalStats & { compactions: number };
+
+/** The file driver, with introspection for tests and benchmarks. */
+export type FileDriver = StorageDriver & {
+  stats(): FileDriverStats;
+  /** Runs (or joins) a compaction now; failures are logged, the journal keeps everything. */
+  compact(): Promise<void>;
+};
+
+async function checkFolder(fs: FsLike, dir: string): Promise<void> {
+  try {
+    if ((await fs.stat(dir)).isDirectory()) return;
+  } catch (e) {
+    if (errCode(e) === "ENOENT") throw new StartupError(`Data folder ${dir} does not exist; create it or set DATA_DIR to an existing folder`);
+    throw new StartupError(`Cannot open data folder ${dir}: ${errText(e)}`);
+  }
+  throw new StartupError(`Data folder ${dir} is not a folder`);
+}
+
+/**
+ * Deletes the journal generations below `below`, oldest first, each removal
+ * made durable before the next: were a newer generation to vanish while an
+ * older one stayed, replaying the older one alone over the snapshot could
+ * bring back a record that the newer one deleted.
+ */
+async function removeJournals(fs: FsLike, dir: string, below: number): Promise<void> {
+  for (const generation of await listGenerations(fs, dir)) {
+    if (generation >= below) continue;
+    await fs.unlink(join(dir, journalName(generation)));
+    await syncDir(fs, dir);
+  }
+}
+
+/**
+ * Opens the `file` storage on `options.dir`: takes the folder's lock, loads
+ * the snapshot and replays the journal. Throws StartupError when the folder
+ * is missing, unwritable, locked by a live process, or holds a file that
+ * cannot be parsed (which is then left untouched).
+ *
+ * @example
+ * const storage = await openFileDriver({ dir: "./data", pid: process.pid, log: console.error });
+ */
+export async function openFileDriver(options: FileDriverOptions): Promise<FileDriver> {
+  const fs = options.fs ?? realFs;
+  const { dir } = options;
+  const log = options.log ?? (() => {});
+  const now = options.now ?? Date.now;
+  const compactEvery = options.compactEvery ?? 10_000;
+  if (!Number.isInteger(compactEvery) || compactEvery < 1) {
+    throw new StartupError(`Cannot use compactEvery ${compactEvery}: a positive integer is needed`);
+  }
+  await checkFolder(fs, dir);
+  const lock = await acquireLock({
+    fs, dir, log, now, pid: options.pid, hostname: options.hostname ?? "unknown-host", isPidAlive: options.isPidAlive,
+  });
+  let writer: JournalWriter | undefined;
+  try {
+    await removeTempFiles(fs, dir);
+    const tables = new Tables();
+    const loaded = await loadFolder(fs, dir, tables, formatTimestamp(now()), log);
+    const generation = loaded.generations.at(-1) ?? 1;
+    writer = createJournalWriter({
+      fs, dir, log, generation, size: loaded.size, entries: loaded.entries,
+      handle: await fs.open(join(dir, journalName(generation)), "a"),
+      onFlushed: (entries) => {
+        if (entries >= compactEvery) void startCompaction();
+      },
+    });
+    const journal = writer;
+    // A journal file just created must be in the folder before acks go into it.
+    if (!loaded.generations.length) await syncDir(fs, dir);
+    let compactions = 0;
+    let compacting: Promise<void> | null = null;
+    let closing: Promise<void> | null = null;
+    const capture = () => ({ users: [...tables.users.values()], sessions: [...tables.sessions.values()] });
+
+    const compact = async (): Promise<void> => {
+      const rotated = await journal.rotate(capture);
+      if (!rotated) throw new Error("cannot start a new journal generation");
+      await writeSnapshots(fs, dir, rotated.captured.users, rotated.captured.sessions);
+      await removeJournals(fs, dir, rotated.generation);
+      compactions++;
+    };
+    const startCompaction = (): Promise<void> => {
+      if (closing) return Promise.resolve();
+      compacting ??= compact()
+        .catch((e) => log(`Compaction of ${dir} failed, the journal still holds every change: ${errText(e)}`))
+        .finally(() => (compacting = null));
+      return compacting;
+    };
+
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        try {
+          await compacting;
+          await journal.close(); // refuses new commits, waits for pending ones
+          await nextTick(); // commits that failed have rolled back by now
+          const generations = await listGenerations(fs, dir);
+          if (journal.stats().entries > 0 || generations.length > 1) {
+            await writeSnapshots(fs, dir, [...tables.users.values()], [...tables.sessions.values()]);
+          }
+          await removeJournals(fs, dir, Infinity);
+        } catch (e) {
+          throw new StorageUnavailableError(`Cannot write the final snapshot of ${dir}; the journal keeps every change: ${errText(e)}`, { cause: e });
+        } finally {
+          await lock.release();
+        }
+      })();
+      return closing;
+    };
+
+    // The original's raw session tokens must not stay at rest, and leftover
+    // generations of an interrupted compaction are folded in before the
+    // rotation protocol starts counting on them again.
+    if (loaded.legacy > 0 || loaded.generations.length > 1) {
+      await compact().catch((e) => {
+        throw new StartupError(`Cannot rewrite the snapshot of ${dir}: ${errText(e)}`);
+      });
+    }
+    const driver = createTablesDriver(tables, "file", (changes) => journal.append(changes), close);
+    return { ...driver, stats: () => ({ ...journal.stats(), compactions }), compact: startCompaction };
+  } catch (e) {
+    await writer?.close().catch(() => {});
+    await lock.release().catch(() => {});
+    throw e;
+  }
+}

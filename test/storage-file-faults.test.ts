@@ -1,0 +1,136 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as nodeFs from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import process from "node:process";
+import { StartupError, StorageUnavailableError } from "../src/domain/errors.ts";
+import { decodeJournal } from "../src/storage/journal-format.ts";
+import { makeSession, makeUser } from "./helpers/driver-contract.ts";
+import { type Faults, faultyFs, openOn, removeDir, tempDir } from "./helpers/file-fixtures.ts";
+
+const JOURNAL = ".db_journal.1.jsonl";
+const isStorageUnavailable = (e: unknown) => e instanceof StorageUnavailableError;
+
+describe("file driver: one writer per data folder", () => {
+  it("refuses a second open of the same folder, naming the holder", async () => {
+    const dir = await tempDir();
+    const first = await openOn(dir);
+    await assert.rejects(openOn(dir), (e: Error) => {
+      assert.ok(e instanceof StartupError);
+      assert.ok(e.message.includes(`in use by process ${process.pid} on test-host`), e.message);
+      assert.ok(e.message.includes(join(dir, ".db_lock")), e.message);
+      return true;
+    });
+    await first.close();
+    await (await openOn(dir)).close(); // released on close
+    assert.deepEqual(await readdir(dir), []);
+    await removeDir(dir);
+  });
+
+  it("refuses a folder locked by a live process, or by another host, and takes over a stale lock", async () => {
+    const dir = await tempDir();
+    const lock = { pid: 999_999, hostname: "test-host", started_at: "2024-05-01T10:00:00.000Z" };
+    await writeFile(join(dir, ".db_lock"), JSON.stringify(lock));
+    const inUse = `Data folder ${dir} is in use by process 999999 on test-host since 2024-05-01T10:00:00.000Z; ` +
+      `stop it or remove ${join(dir, ".db_lock")} if that process is gone`;
+    await assert.rejects(openOn(dir, { isPidAlive: () => true }), { name: "StartupError", message: inUse });
+    await assert.rejects(openOn(dir), { message: inUse }, "without a liveness check, a lock counts as live");
+    await assert.rejects(openOn(dir, { hostname: "other-host", isPidAlive: () => false }), { message: inUse });
+    const logs: string[] = [];
+    const d = await openOn(dir, { isPidAlive: (pid) => pid !== 999_999 }, logs);
+    assert.ok(logs.some((l) => l.includes("stale lock") && l.includes("999999")), logs.join("\n"));
+    const held = JSON.parse(await readFile(join(dir, ".db_lock"), "utf8"));
+    assert.equal(held.pid, process.pid);
+    await d.close();
+    assert.deepEqual(await readdir(dir), []);
+    await removeDir(dir);
+  });
+
+  it("refuses a folder that does not exist, naming it, without creating it", async () => {
+    const dir = join(await tempDir(), "missing");
+    await assert.rejects(openOn(dir), (e: Error) => e instanceof StartupError && e.message.includes(`${dir} does not exist`));
+    await assert.rejects(readdir(dir), { code: "ENOENT" });
+    await removeDir(join(dir, ".."));
+  });
+
+  it("refuses a folder it cannot write", async () => {
+    const dir = await tempDir();
+    const readOnly = {
+      ...nodeFs,
+      open: (async (path: string, flags?: string) => {
+        if (flags !== undefined && flags !== "r") throw Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS" });
+        return nodeFs.open(path, flags);
+      }) as typeof nodeFs.open,
+    };
+    await assert.rejects(openOn(dir, { fs: readOnly }), (e: Error) =>
+      e instanceof StartupError && e.message.includes(`${dir} is not writable (EROFS)`));
+    await removeDir(dir);
+  });
+});
+
+describe("file driver: durability", () => {
+  async function journalIsClean(dir: string): Promise<void> {
+    const bytes = new Uint8Array(await readFile(join(dir, JOURNAL)));
+    decodeJournal(bytes, JOURNAL, false); // throws on any damaged line, last one included
+  }
+
+  for (const [what, faults] of [
+    ["a write cut short (disk full)", { write: true, partial: true }],
+    ["a failed fdatasync (EIO)", { sync: true }],
+    ["a failed write whose clean-up fails too, until the disk recovers", { write: true, partial: true, truncate: true }],
+  ] as [string, Faults][]) {
+    it(`${what}: the commit fails with StorageUnavailableError, is rolled back, and reads keep working`, async () => {
+      const dir = await tempDir();
+      const live: Faults = {};
+      const d = await openOn(dir, { fs: faultyFs(live) });
+      const kept = makeUser({ first_name: "kept" });
+      await d.createUser(kept);
+      Object.assign(live, faults);
+      const lost = makeUser();
+      const results = await Promise.allSettled([
+        d.createUser(lost),
+        d.updateUser({ ...kept, first_name: "changed" }),
+        d.createSession(makeSession(kept.id)),
+      ]);
+      for (const r of results) assert.ok(r.status === "rejected" && isStorageUnavailable(r.reason), String(r.status));
+      assert.equal(await d.getUser(lost.id), null);
+      assert.equal(await d.findUserByEmail(lost.email!), null);
+      assert.deepEqual(await d.getUser(kept.id), kept);
+      assert.deepEqual((await d.listUsers()).map((u) => u.id), [kept.id]);
+      // While the clean-up cannot run, writes keep failing rather than landing after a torn line.
+      if (faults.truncate) {
+        live.write = false;
+        await assert.rejects(d.createUser(makeUser()), StorageUnavailableError);
+      }
+      for (const k of Object.keys(live)) delete live[k as keyof Faults];
+      const later = makeUser();
+      await d.createUser(later);
+      await journalIsClean(dir);
+      await d.close();
+      const again = await openOn(dir);
+      assert.deepEqual((await again.listUsers()).map((u) => u.id), [kept.id, later.id]);
+      assert.deepEqual(await again.getUser(kept.id), kept);
+      await again.close();
+      await removeDir(dir);
+    });
+  }
+
+  it("groups concurrent commits: 100 concurrent creates take a handful of fsyncs", async () => {
+    const dir = await tempDir();
+    const fs = faultyFs({});
+    const d = await openOn(dir, { fs });
+    const before = d.stats().fsyncs;
+    const users = Array.from({ length: 100 }, () => makeUser());
+    await Promise.all(users.map((u) => d.createUser(u)));
+    const fsyncs = d.stats().fsyncs - before;
+    assert.ok(fsyncs <= 5, `${fsyncs} fsyncs`);
+    assert.equal(fs.fsyncs, d.stats().fsyncs);
+    assert.equal(d.stats().batches, 100);
+    await d.close();
+    const again = await openOn(dir);
+    assert.equal(await again.countUsers(), 100);
+    await again.close();
+    await removeDir(dir);
+  });
+});
