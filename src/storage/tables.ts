@@ -25,11 +25,17 @@ export class Tables {
   readonly users = new Map<string, UserRecord>();
   readonly sessions = new Map<string, SessionRecord>();
   /** lower-cased email -> ids of users with it, in storage order. */
-  readonly #byEmail = new Map<string, string[]>();
+  /** Usually one id; a list only for the legacy duplicates of the original's data (saves 100k arrays at load). */
+  readonly #byEmail = new Map<string, string | string[]>();
   readonly #sessionsByUser = new Map<string, Set<string>>();
 
+  #idsFor(email: string | null): readonly string[] {
+    const ids = this.#byEmail.get(emailKey(email));
+    return ids === undefined ? [] : typeof ids === "string" ? [ids] : ids;
+  }
+
   findByEmail(email: string): UserRecord | null {
-    for (const id of this.#byEmail.get(emailKey(email)) ?? []) {
+    for (const id of this.#idsFor(email)) {
       const u = this.users.get(id);
       if (u && u.email === email) return u;
     }
@@ -37,7 +43,7 @@ export class Tables {
   }
 
   emailTaken(email: string | null): boolean {
-    return (this.#byEmail.get(emailKey(email))?.length ?? 0) > 0;
+    return this.#byEmail.has(emailKey(email));
   }
 
   /** Validates a create and returns its change (nothing applied yet). */
@@ -111,21 +117,19 @@ export class Tables {
   #indexEmail(u: UserRecord): void {
     const k = emailKey(u.email);
     const ids = this.#byEmail.get(k);
-    if (!ids) {
-      this.#byEmail.set(k, [u.id]);
-      return;
-    }
     // New users go to the end of both the map and the list, so the list stays
     // in storage order: the first user of a legacy duplicate email keeps
     // authenticating.
-    ids.push(u.id);
+    if (ids === undefined) this.#byEmail.set(k, u.id);
+    else if (typeof ids === "string") this.#byEmail.set(k, [ids, u.id]);
+    else ids.push(u.id);
   }
 
   #unindexEmail(u: UserRecord): void {
     const k = emailKey(u.email);
-    const ids = this.#byEmail.get(k)?.filter((id) => id !== u.id) ?? [];
-    if (ids.length) this.#byEmail.set(k, ids);
-    else this.#byEmail.delete(k);
+    const ids = this.#idsFor(u.email).filter((id) => id !== u.id);
+    if (ids.length === 0) this.#byEmail.delete(k);
+    else this.#byEmail.set(k, ids.length === 1 ? ids[0] : ids);
   }
 
   #unindexSession(s: SessionRecord): void {
