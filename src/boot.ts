@@ -6,6 +6,8 @@ import { importSeedFolder } from "./storage/seed-import.ts";
 import type { StorageDriver } from "./storage/types.ts";
 import { join } from "node:path";
 import { hostname } from "node:os";
+import { mkdir } from "node:fs/promises";
+import { StartupError } from "./domain/errors.ts";
 import type { Context } from "hono";
 
 /** What an entry file hands the runtime-neutral startup. */
@@ -27,6 +29,7 @@ export type Booted = { app: App; config: Config; driver: StorageDriver; log: Log
 /** Opens the configured storage. Throws `StartupError` with one clear line when it cannot. */
 export async function openStorage(config: Config, o: BootOptions, log: Logger): Promise<StorageDriver> {
   if (config.storage === "memory") return createMemoryDriver();
+  await ensureDataDir(config.dataDir, log);
   if (config.storage === "file") {
     const { openFileDriver } = await import("./storage/file.ts");
     return openFileDriver({ dir: config.dataDir, pid: o.pid, hostname: hostname(), isPidAlive: o.isPidAlive, log: (l) => log.info(l) });
@@ -36,6 +39,15 @@ export async function openStorage(config: Config, o: BootOptions, log: Logger): 
   const target = config.kvUrl ?? config.kvPath ?? join(config.dataDir, "auth.kv");
   const kv = await openKvStore(target, { denoOpenKv: o.denoOpenKv }, o.env.DENO_KV_ACCESS_TOKEN);
   return createKvDriver(kv, { now: Date.now, sessionTtlSeconds: config.sessionDuration });
+}
+
+/** Creates DATA_DIR when it does not exist yet (a fresh install), or says clearly why it cannot. */
+async function ensureDataDir(dir: string, log: Logger): Promise<void> {
+  try {
+    if (await mkdir(dir, { recursive: true })) log.info(`created the data folder ${dir}`);
+  } catch (e) {
+    throw new StartupError(`Cannot create DATA_DIR ${JSON.stringify(dir)}: ${(e as Error).message}`);
+  }
 }
 
 /**
