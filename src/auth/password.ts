@@ -30,10 +30,10 @@ export async function hashPassword(password: string, iterations = PBKDF2_ITERATI
 
 export type VerifyResult = { ok: boolean; needsRehash: boolean };
 
-// A well-formed hash of a random password: verifying against it costs the
-// same PBKDF2 as a real check, so an unknown email or a user without a
+// A well-formed hash that no password matches: verifying against it costs
+// the same PBKDF2 as a real check, so an unknown email or a user without a
 // password takes as long as a wrong password and reveals nothing.
-const DUMMY = `${PREFIX}$${PBKDF2_ITERATIONS}$${bytesToBase64(new Uint8Array(16))}$${bytesToBase64(new Uint8Array(32))}`;
+const dummy = (iterations: number) => `${PREFIX}$${iterations}$${bytesToBase64(new Uint8Array(16))}$${bytesToBase64(new Uint8Array(32))}`;
 
 /**
  * Checks `password` against a stored hash string (null: no password, never
@@ -44,12 +44,12 @@ const DUMMY = `${PREFIX}$${PBKDF2_ITERATIONS}$${bytesToBase64(new Uint8Array(16)
 export async function verifyPassword(password: string, stored: string | null, iterations = PBKDF2_ITERATIONS): Promise<VerifyResult> {
   if (stored !== null && LEGACY_SHA256.test(stored)) {
     // Still pay the PBKDF2 cost so timing does not tell legacy accounts apart.
-    await verifyPbkdf2(password, DUMMY);
+    await verifyPbkdf2(password, dummy(iterations));
     const ok = timingSafeEqualString(sha256Hex(password), stored.toLowerCase());
     return { ok, needsRehash: ok };
   }
   if (stored === null || !stored.startsWith(PREFIX + "$")) {
-    await verifyPbkdf2(password, DUMMY);
+    await verifyPbkdf2(password, dummy(iterations));
     return { ok: false, needsRehash: false };
   }
   const result = await verifyPbkdf2(password, stored);
@@ -57,8 +57,8 @@ export async function verifyPassword(password: string, stored: string | null, it
 }
 
 /** Burns one PBKDF2 computation: for logins of unknown emails. */
-export async function dummyVerify(password: string): Promise<void> {
-  await verifyPbkdf2(password, DUMMY);
+export async function dummyVerify(password: string, iterations = PBKDF2_ITERATIONS): Promise<void> {
+  await verifyPbkdf2(password, dummy(iterations));
 }
 
 async function verifyPbkdf2(password: string, stored: string): Promise<{ ok: boolean; iterations: number }> {

@@ -21,7 +21,7 @@ export async function checkPassword(users: UsersRepo, email: string, password: s
   if (!user) {
     // Same cost as a wrong password: response time must not reveal which
     // emails have accounts.
-    await dummyVerify(password);
+    await dummyVerify(password, iterations);
     return null;
   }
   const { ok, needsRehash } = await verifyPassword(password, user._password, iterations);

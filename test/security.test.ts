@@ -1,0 +1,97 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { dummyVerify, hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/auth/password.ts";
+import { hashToken, newToken } from "../src/auth/tokens.ts";
+import { hmacSha256, sha256Hex, toHex } from "../src/auth/sha256.ts";
+import { timingSafeEqual } from "../src/auth/encoding.ts";
+import { createCredentialCache } from "../src/auth/credential-cache.ts";
+
+describe("passwords", () => {
+  it("hashes with PBKDF2-SHA256 at 600,000 iterations and a 16-byte salt, self-described", async () => {
+    assert.equal(PBKDF2_ITERATIONS, 600_000);
+    const h = await hashPassword("H0lbertonSchool98!");
+    const [alg, iter, salt, hash] = h.split("$");
+    assert.equal(alg, "pbkdf2_sha256");
+    assert.equal(iter, "600000");
+    assert.equal(atob(salt).length, 16);
+    assert.equal(atob(hash).length, 32);
+    assert.notEqual(await hashPassword("H0lbertonSchool98!"), h, "salted");
+    assert.deepEqual(await verifyPassword("H0lbertonSchool98!", h), { ok: true, needsRehash: false });
+    assert.deepEqual(await verifyPassword("h0lbertonSchool98!", h), { ok: false, needsRehash: false });
+  });
+
+  it("matches an independent PBKDF2 implementation (RFC 6070-style vector with SHA-256)", async () => {
+    // PBKDF2-HMAC-SHA256("password", "salt", 1, 32), a published test vector.
+    const stored = `pbkdf2_sha256$1$${btoa("salt")}$${btoa(String.fromCharCode(...hexBytes("120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b")))}`;
+    assert.deepEqual(await verifyPassword("password", stored, 1), { ok: true, needsRehash: false });
+  });
+
+  it("accepts the original's unsalted SHA-256 hex and asks for a re-hash; a weaker iteration count too", async () => {
+    const legacy = sha256Hex("secret-pass");
+    assert.deepEqual(await verifyPassword("secret-pass", legacy), { ok: true, needsRehash: true });
+    assert.deepEqual(await verifyPassword("secret-pass", legacy.toUpperCase()), { ok: true, needsRehash: true });
+    assert.deepEqual(await verifyPassword("wrong", legacy), { ok: false, needsRehash: false });
+    const weak = await hashPassword("secret-pass", 1000);
+    assert.deepEqual(await verifyPassword("secret-pass", weak), { ok: true, needsRehash: true });
+  });
+
+  it("never matches null, garbage or a tampered hash", async () => {
+    for (const stored of [null, "", "plain", "pbkdf2_sha256$abc$$", "pbkdf2_sha256$99999999999$c2FsdA==$aGFzaA==", "md5$x"]) {
+      assert.equal((await verifyPassword("x", stored, 1000)).ok, false, String(stored));
+    }
+    const h = await hashPassword("pw-123456", 1000);
+    const tampered = h.slice(0, -4) + (h.endsWith("AAA=") ? "BBB=" : "AAA=");
+    assert.equal((await verifyPassword("pw-123456", tampered, 1000)).ok, false);
+    await dummyVerify("x", 1000);
+  });
+});
+
+describe("tokens", () => {
+  it("are 256 random bits, base64url, all different; stored as hex SHA-256", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const t = newToken();
+      assert.match(t, /^[A-Za-z0-9_-]{43}$/);
+      seen.add(t);
+    }
+    assert.equal(seen.size, 1000);
+    assert.equal(hashToken("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  });
+
+  it("SHA-256 and HMAC match published vectors", () => {
+    assert.equal(sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert.equal(sha256Hex("a".repeat(1000)), "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+    // RFC 4231 test case 2.
+    assert.equal(toHex(hmacSha256(new TextEncoder().encode("Jefe"), "what do ya want for nothing?")), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  });
+
+  it("compares in constant time by content and length", () => {
+    const a = new Uint8Array([1, 2, 3]);
+    assert.equal(timingSafeEqual(a, new Uint8Array([1, 2, 3])), true);
+    assert.equal(timingSafeEqual(a, new Uint8Array([1, 2, 4])), false);
+    assert.equal(timingSafeEqual(a, new Uint8Array([1, 2])), false);
+    assert.equal(timingSafeEqual(new Uint8Array(), new Uint8Array()), true);
+  });
+});
+
+describe("credential cache", () => {
+  it("is bounded in size and age, and keyed by an HMAC, never the password", () => {
+    let now = 0;
+    const cache = createCredentialCache({ maxEntries: 2, maxAgeMs: 1000, now: () => now });
+    cache.remember("a@x:pw1", "u1", "h1");
+    cache.remember("b@x:pw2", "u2", "h2");
+    cache.remember("c@x:pw3", "u3", "h3");
+    assert.equal(cache.size, 2);
+    assert.equal(cache.lookup("a@x:pw1"), null, "oldest evicted");
+    assert.equal(cache.lookup("b@x:pw2")?.id, "u2");
+    assert.equal(cache.lookup("b@x:pw2")?.check("h2"), true);
+    assert.equal(cache.lookup("b@x:pw2")?.check("changed"), false);
+    assert.equal(cache.lookup("b@x:pw2"), null, "dropped once the hash changed");
+    now = 1000;
+    assert.equal(cache.lookup("c@x:pw3"), null, "expired");
+  });
+});
+
+function hexBytes(hex: string): number[] {
+  return hex.match(/../g)!.map((b) => parseInt(b, 16));
+}
