@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { hostname } from "node:os";
 import { mkdir } from "node:fs/promises";
 import { StartupError } from "./domain/errors.ts";
+import { setHashConcurrency } from "./auth/password.ts";
 import type { Context } from "hono";
 
 /** What an entry file hands the runtime-neutral startup. */
@@ -20,6 +21,8 @@ export type BootOptions = {
   /** Deno's built-in `Deno.openKv`; absent on Node and Bun (they use `@deno/kv`). */
   denoOpenKv?: (path?: string) => Promise<unknown>;
   writeLog: (line: string) => void;
+  /** Cores this process may use (the default PBKDF2 concurrency). */
+  cores?: number;
   /** Peer address of a request, from the runtime's server (see the entry files). */
   peerAddress?: (c: Context) => string | undefined;
 };
@@ -58,6 +61,7 @@ async function ensureDataDir(dir: string, log: Logger): Promise<void> {
 export async function boot(o: BootOptions): Promise<Booted> {
   const config = parseConfig(o.env, o.cwd);
   const log = createLogger(config.logLevel, o.writeLog);
+  setHashConcurrency(config.hashConcurrency ?? o.cores ?? 2);
   const driver = await openStorage(config, o, log);
   try {
     if (driver.kind !== "file" && (await driver.isEmpty())) {

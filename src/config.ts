@@ -33,6 +33,8 @@ export type Config = {
   /** Honour X-Forwarded-Proto (behind a TLS-terminating proxy). */
   trustProxy: boolean;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** PBKDF2 computations at once; null: as many as the cores this process may use. */
+  hashConcurrency: number | null;
 };
 
 type Env = Record<string, string | undefined>;
@@ -111,6 +113,7 @@ export function parseConfig(env: Env, cwd: string): Config {
     cookieSecure: secure,
     trustedOrigins: origins,
     trustProxy: ["true", "1", "yes"].includes(trustProxy),
+    hashConcurrency: env.HASH_CONCURRENCY?.trim() ? intVar(env, "HASH_CONCURRENCY", 1, 1, 1024, "an integer from 1 to 1024") : null,
     logLevel: enumVar(env, "LOG_LEVEL", ["debug", "info", "warn", "error", "silent"] as const, "info"),
   };
 }

@@ -95,3 +95,35 @@ describe("credential cache", () => {
 function hexBytes(hex: string): number[] {
   return hex.match(/../g)!.map((b) => parseInt(b, 16));
 }
+
+describe("hash limiter", () => {
+  it("runs at most N tasks at once, in arrival order, and grows on resize", async () => {
+    const { createLimiter } = await import("../src/auth/limiter.ts");
+    const limit = createLimiter(2);
+    const releases: (() => void)[] = [];
+    const started: number[] = [];
+    const done = Array.from({ length: 5 }, (_, i) =>
+      limit.run(() => {
+        started.push(i);
+        return new Promise<number>((r) => releases.push(() => r(i)));
+      }),
+    );
+    await Promise.resolve();
+    assert.deepEqual(started, [0, 1]);
+    assert.equal(limit.running, 2);
+    assert.equal(limit.waiting, 3);
+    releases[0]();
+    await done[0];
+    await new Promise((r) => setTimeout(r, 0));
+    assert.deepEqual(started, [0, 1, 2]);
+    limit.resize(4);
+    await Promise.resolve();
+    assert.deepEqual(started, [0, 1, 2, 3, 4]);
+    for (const r of releases.slice(1)) r();
+    assert.deepEqual(await Promise.all(done), [0, 1, 2, 3, 4]);
+    assert.equal(limit.running, 0);
+    // A failing task frees its slot too.
+    await assert.rejects(limit.run(() => Promise.reject(new Error("boom"))), /boom/);
+    assert.equal(limit.running, 0);
+  });
+});

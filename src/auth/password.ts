@@ -1,4 +1,5 @@
 import { sha256Hex } from "./sha256.ts";
+import { createLimiter } from "./limiter.ts";
 import { base64ToBytes, bytesToBase64, timingSafeEqual, timingSafeEqualString } from "./encoding.ts";
 
 /**
@@ -15,7 +16,26 @@ const PREFIX = "pbkdf2_sha256";
 const LEGACY_SHA256 = /^[0-9a-fA-F]{64}$/;
 const encoder = new TextEncoder();
 
-async function pbkdf2(password: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<Uint8Array> {
+/**
+ * At most this many PBKDF2 computations run at once; the others wait their
+ * turn. Hashing is CPU-bound, so running more than there are cores buys no
+ * throughput: it only crowds out the thread that answers every other request
+ * (a login storm would stall `/status`), and on Node it fills the libuv pool
+ * that file writes also need. One process-wide limit, like the cores it
+ * shares; the entry file sets it from the cores this process may use.
+ */
+const hashing = createLimiter(2);
+
+/** Sets how many PBKDF2 computations may run at once (at least 1). */
+export function setHashConcurrency(n: number): void {
+  hashing.resize(n);
+}
+
+function pbkdf2(password: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<Uint8Array> {
+  return hashing.run(() => derive(password, salt, iterations));
+}
+
+async function derive(password: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(password), "PBKDF2", false, ["deriveBits"]);
   const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, 256);
   return new Uint8Array(bits);

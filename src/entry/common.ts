@@ -1,5 +1,6 @@
 import process from "node:process";
 import { existsSync } from "node:fs";
+import { availableParallelism, cpus } from "node:os";
 import { boot, type BootOptions, type Booted } from "../boot.ts";
 import { StartupError } from "../domain/errors.ts";
 
@@ -32,11 +33,16 @@ export function isPidAlive(pid: number): boolean {
  * (bounded), flush and close the storage, exit 0. A startup problem prints
  * one line and exits 1 before anything is bound.
  */
-export async function run(o: Omit<BootOptions, "writeLog" | "isPidAlive" | "pid" | "env" | "cwd">, serve: Serve): Promise<void> {
+/** Cores this process may use: respects CPU affinity (taskset, container limits) where the runtime can tell. */
+export function usableCores(): number {
+  return typeof availableParallelism === "function" ? availableParallelism() : cpus().length || 1;
+}
+
+export async function run(o: Omit<BootOptions, "writeLog" | "isPidAlive" | "pid" | "env" | "cwd" | "cores">, serve: Serve): Promise<void> {
   const writeLog = (line: string) => process.stderr.write(line + "\n");
   let booted: Booted;
   try {
-    booted = await boot({ ...o, env: process.env, cwd: process.cwd(), pid: process.pid, isPidAlive, writeLog });
+    booted = await boot({ ...o, env: process.env, cwd: process.cwd(), pid: process.pid, isPidAlive, writeLog, cores: usableCores() });
   } catch (e) {
     if (e instanceof StartupError) {
       process.stderr.write(`error: ${e.message}\n`);
