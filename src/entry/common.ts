@@ -1,5 +1,5 @@
 import process from "node:process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { boot, type BootOptions, type Booted } from "../boot.ts";
 import { StartupError } from "../domain/errors.ts";
@@ -18,7 +18,18 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * the lock of a running server.
  */
 export function isPidAlive(pid: number): boolean {
-  if (existsSync("/proc/self")) return existsSync(`/proc/${pid}`);
+  if (existsSync("/proc/self")) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      return false;
+    }
+    // A killed process that its parent has not reaped yet is a zombie ("Z"):
+    // it holds no files, so its lock is stale.
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  }
   try {
     process.kill(pid, 0);
     return true;
