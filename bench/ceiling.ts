@@ -1,0 +1,59 @@
+/**
+ * The ceiling for a session-authenticated GET: a bare Hono app that reads the
+ * session cookie, finds the user in a `Map` and returns its JSON. No
+ * middleware, no hashing, no storage layer: whatever the real service does
+ * on top of this is its overhead. One file for Deno, Bun and Node, so each
+ * runtime is compared with itself.
+ *
+ *   deno run -A bench/ceiling.ts | bun bench/ceiling.ts | node --import tsx bench/ceiling.ts
+ *
+ * Env: API_HOST (127.0.0.1), API_PORT (0: a free port), CEILING_TOKEN (the
+ * cookie value that maps to the user), SESSION_NAME (_my_session_id).
+ */
+import { Hono } from "hono";
+import { getCookie } from "hono/cookie";
+import process from "node:process";
+
+declare const Deno: {
+  version: { deno: string };
+  serve(o: { hostname: string; port: number; onListen: (a: { port: number }) => void }, h: (r: Request) => Response | Promise<Response>): unknown;
+};
+declare const Bun: { version: string; serve(o: { hostname: string; port: number; fetch: (r: Request) => Response | Promise<Response> }): { port: number } };
+
+const host = process.env.API_HOST || "127.0.0.1";
+const port = Number(process.env.API_PORT || 0);
+const cookieName = process.env.SESSION_NAME || "_my_session_id";
+const token = process.env.CEILING_TOKEN || "ceiling-token";
+
+// The same JSON shape (and about the same size) as the service's user.
+const user = {
+  created_at: "2024-03-01T10:00:00",
+  email: "bench@hbtn.io",
+  first_name: "Bench",
+  id: "5c8d5c0c-1b5a-4b7e-9a45-1f1a0f6c8a11",
+  last_name: "Mark",
+  updated_at: "2024-03-01T10:00:00",
+};
+const sessions = new Map([[token, user]]);
+
+const app = new Hono();
+app.get("/api/v1/users/me", (c) => {
+  const u = sessions.get(getCookie(c, cookieName) ?? "");
+  return u ? c.json(u) : c.json({ error: "Forbidden" }, 403);
+});
+app.get("/api/v1/status", (c) => c.json({ status: "OK" }));
+
+const listening = (p: number, runtime: string) => process.stderr.write(`listening on http://${host}:${p} (ceiling, ${runtime})\n`);
+
+if (typeof Deno !== "undefined") {
+  Deno.serve({ hostname: host, port, onListen: ({ port: p }) => listening(p, `deno ${Deno.version.deno}`) }, app.fetch);
+} else if (typeof Bun !== "undefined") {
+  const server = Bun.serve({ hostname: host, port, fetch: app.fetch });
+  listening(server.port, `bun ${Bun.version}`);
+} else {
+  // Imported only on Node: Deno and Bun serve natively.
+  const { serve } = await import("@hono/node-server");
+  serve({ fetch: app.fetch, hostname: host, port }, (info) => listening(info.port, `node ${process.version}`));
+}
+// The bench stops servers with SIGTERM; exit at once (nothing to flush).
+process.on("SIGTERM", () => process.exit(0));
