@@ -10,7 +10,8 @@ import { createBasicStrategy, createSessionStrategy, type Strategy } from "./aut
 import { createCredentialCache } from "./auth/credential-cache.ts";
 import { createLoginThrottle } from "./auth/throttle.ts";
 import { authenticate, authMiddleware, type AuthOptions } from "./http/auth.ts";
-import { cors } from "./http/cors.ts";
+import { preflight } from "./http/cors.ts";
+import { json } from "./http/respond.ts";
 import { userRoutes } from "./http/user-routes.ts";
 import { sessionRoutes } from "./http/session-routes.ts";
 import type { AppEnv } from "./http/env.ts";
@@ -88,11 +89,11 @@ export function createApp({ config, driver, log, now = Date.now, iterations, pee
         (config.trustProxy && req.headers.get("x-forwarded-proto")?.split(",")[0].trim().toLowerCase() === "https")));
 
   const app = new Hono<AppEnv>({ strict: false });
-  app.use("*", cors());
+  app.use("*", preflight());
   app.use("*", authMiddleware(authOptions, unauthorized));
 
-  app.get("/api/v1/status", (c) => c.json({ status: "OK" }));
-  app.get("/api/v1/stats", async (c) => c.json({ users: await users.count() }));
+  app.get("/api/v1/status", (c) => json(c, { status: "OK" }));
+  app.get("/api/v1/stats", async (c) => json(c, { users: await users.count() }));
   app.get("/api/v1/unauthorized", () => {
     throw unauthorized();
   });
@@ -125,17 +126,17 @@ export function createApp({ config, driver, log, now = Date.now, iterations, pee
   for (const [path, methods] of ROUTES) {
     app.all(path, (c) => {
       const allow = `${methods}, OPTIONS`;
-      if (c.req.method === "OPTIONS") return c.body(null, 204, { Allow: allow });
-      return c.json({ error: "Method not allowed" }, 405, { Allow: allow });
+      if (c.req.method === "OPTIONS") return json(c, null, 204, { Allow: allow });
+      return json(c, { error: "Method not allowed" }, 405, { Allow: allow });
     });
   }
 
-  app.notFound((c) => c.json({ error: "Not found" }, 404));
+  app.notFound((c) => json(c, { error: "Not found" }, 404));
   app.onError((err, c) => {
     if (err instanceof StorageUnavailableError) log.error(`storage unavailable on ${c.req.method} ${c.req.path}: ${err.detail}`, err.cause);
-    if (err instanceof HttpError) return c.json({ error: err.message }, err.status as 400, err.headers);
+    if (err instanceof HttpError) return json(c, { error: err.message }, err.status, err.headers);
     log.error(`unexpected failure on ${c.req.method} ${c.req.path}`, err);
-    return c.json({ error: "Internal server error" }, 500);
+    return json(c, { error: "Internal server error" }, 500);
   });
   return app;
 }

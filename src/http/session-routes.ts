@@ -7,6 +7,7 @@ import { checkPassword } from "../auth/strategies.ts";
 import { readFormFields } from "./body.ts";
 import { clearedCookie, readCookie, sessionCookie } from "./cookies.ts";
 import type { AppEnv } from "./env.ts";
+import { json } from "./respond.ts";
 import type { UserRecord } from "../domain/types.ts";
 import type { LoginThrottle } from "../auth/throttle.ts";
 
@@ -55,8 +56,7 @@ export function sessionRoutes(o: SessionRoutesOptions) {
     if (!o.sessions) throw noSessions();
     // Always a new session (no fixation): a cookie the client already has is never reused.
     const token = await o.sessions.create(user.id);
-    c.header("Set-Cookie", sessionCookie(o.sessionName, token, { secure: o.isHttps(c.req.raw) }));
-    return c.json(toUserJson(user));
+    return json(c, toUserJson(user), 200, { "Set-Cookie": sessionCookie(o.sessionName, token, { secure: o.isHttps(c.req.raw) }) });
   }
 
   async function logout(c: Context<AppEnv>) {
@@ -65,8 +65,7 @@ export function sessionRoutes(o: SessionRoutesOptions) {
     if (!c.get("user")) c.set("user", await o.authenticate(c));
     const token = readCookie(c.req.header("cookie") ?? null, o.sessionName);
     if (!token || !(await o.sessions.destroy(token))) throw new HttpError(403, "Forbidden");
-    c.header("Set-Cookie", clearedCookie(o.sessionName, { secure: o.isHttps(c.req.raw) }));
-    return c.json({});
+    return json(c, {}, 200, { "Set-Cookie": clearedCookie(o.sessionName, { secure: o.isHttps(c.req.raw) }) });
   }
 
   app.post("/auth_session/login", login);

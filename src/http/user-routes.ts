@@ -4,6 +4,7 @@ import { toUserJson } from "../domain/types.ts";
 import type { UsersRepo, UserPatch } from "../repos/users.ts";
 import { readJsonObject } from "./body.ts";
 import type { AppEnv } from "./env.ts";
+import { json } from "./respond.ts";
 
 export type UserRoutesOptions = { users: UsersRepo; maxBodyBytes: number };
 
@@ -21,18 +22,18 @@ function nameField(body: Record<string, unknown>, key: "first_name" | "last_name
 export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions) {
   const app = new Hono<AppEnv>({ strict: false });
 
-  app.get("/users", async (c) => c.json((await users.list()).map(toUserJson)));
+  app.get("/users", async (c) => json(c, (await users.list()).map(toUserJson)));
 
   app.get("/users/:id", async (c) => {
     const id = c.req.param("id");
     if (id === "me") {
       const me = c.get("user");
       if (!me) throw notFound();
-      return c.json(toUserJson(me));
+      return json(c, toUserJson(me));
     }
     const user = await users.get(id);
     if (!user) throw notFound();
-    return c.json(toUserJson(user));
+    return json(c, toUserJson(user));
   });
 
   app.post("/users", async (c) => {
@@ -47,7 +48,7 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions) {
       first_name: nameField(body, "first_name", "create") ?? null,
       last_name: nameField(body, "last_name", "create") ?? null,
     });
-    return c.json(toUserJson(user), 201);
+    return json(c, toUserJson(user), 201);
   });
 
   app.put("/users/:id", async (c) => {
@@ -60,12 +61,12 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions) {
     const last = nameField(body, "last_name", "update");
     if (first !== undefined) patch.first_name = first;
     if (last !== undefined) patch.last_name = last;
-    return c.json(toUserJson(await users.update(user, patch)));
+    return json(c, toUserJson(await users.update(user, patch)));
   });
 
   app.delete("/users/:id", async (c) => {
     if (!(await users.delete(c.req.param("id")))) throw notFound();
-    return c.json({});
+    return json(c, {});
   });
 
   return app;
