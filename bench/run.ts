@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [-- --runtimes node,bun]`: the service against
  * the best it could be, on this machine, in this run. Per runtime:
  *  - GET /api/v1/users/me with a session cookie vs bench/ceiling.ts (a bare
- *    Hono app and a Map), and with Basic auth, A/B interleaved;
+ *    Hono app and a Map), with Basic auth, and on Deno KV, A/B interleaved;
  *  - logins/s vs raw PBKDF2 hashes/s of the same runtime on the same core,
  *    with a light /status probe during the login storm;
  *  - file-store creates at 1k, 10k, 100k users, end to end and storage only;
@@ -63,6 +63,10 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     servers.push(session);
     const basic = await service(rt, { ...env, AUTH_TYPE: "basic_auth" });
     servers.push(basic);
+    // The same session GET on Deno KV (a local file; the seed is imported into the empty store at startup).
+    const kv = await service(rt, { STORAGE: "kv", DATA_DIR: dir, KV_PATH: join(dir, "bench.kv"), AUTH_TYPE: "session_db_auth" });
+    servers.push(kv);
+    const kvCookie = await sessionCookie(kv.url);
     const cookie = await sessionCookie(session.url);
     const ceiling = await startServer(pinned(0, tsCommand("bench/ceiling.ts", rt)), { CEILING_TOKEN: cookie.split("=")[1] });
     servers.push(ceiling);
@@ -72,17 +76,18 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       session: { server: session, headers: { cookie } },
       ceiling: { server: ceiling, headers: { cookie } },
       basic: { server: basic, headers: { authorization: basicHeader() } },
+      kv: { server: kv, headers: { cookie: kvCookie } },
     };
     for (const [name, t] of Object.entries(targets)) await expectOk(`${t.server.url}/api/v1/users/me`, t.headers, name);
     const job = (name: keyof typeof targets, seconds: number) => ({
       kind: "cannon" as const, label: name, url: `${targets[name].server.url}/api/v1/users/me`, headers: targets[name].headers,
       connections: CONNECTIONS, seconds, cpuPids: groupPids(targets[name].server.pid),
     });
-    const order: (keyof typeof targets)[] = ["session", "ceiling", "basic"];
+    const order: (keyof typeof targets)[] = ["session", "ceiling", "basic", "kv"];
     await loadgen(order.map((n) => ({ label: `warm-up ${n}`, jobs: [job(n, P.warmSec)] })), (label, [r]) => log(`${rt}: GET /users/me ${label}: ${fmt(r)}`));
     // A repetition is clean when other tenants took <= NOISY cores during each of its three runs. Noisy ones
     // are kept and shown, and extra repetitions (bounded by a time budget for the whole run) try for `reps` clean ones.
-    const get = { session: [] as JobResult[], ceiling: [] as JobResult[], basic: [] as JobResult[], clean: [] as boolean[] };
+    const get = { session: [] as JobResult[], ceiling: [] as JobResult[], basic: [] as JobResult[], kv: [] as JobResult[], clean: [] as boolean[] };
     for (let rep = 0; rep < P.reps || (get.clean.filter(Boolean).length < P.reps && rep < P.reps + EXTRA_REPS); rep++) {
       // The order rotates so that no target always runs first, or right after the same neighbour.
       const steps = order.map((_, k) => order[(k + rep) % order.length]).map((n) => ({ label: `${n} #${rep + 1}`, jobs: [job(n, P.getSec)] }));
@@ -99,6 +104,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     res.get = get;
     await ceiling.stop();
     await basic.stop();
+    await kv.stop();
 
     const login = { raw: [] as number[], rawOther: [] as number[], logins: [] as JobResult[], status: [] as JobResult[], idleStatus: [] as JobResult[] };
     // The same /status probe without the storm first: the floor that noise alone gives the storm's p99.

@@ -61,6 +61,31 @@ describe("kv driver", () => {
     await b.close();
   });
 
+  it("answers a session's user from memory for at most userCacheMs, the session itself always fresh", async () => {
+    const path = freshPath();
+    let now = Date.UTC(2025, 0, 1);
+    const clock = () => now;
+    const [a, b] = [createKvDriver(await openKv(path), { now: clock, userCacheMs: 1000 }), createKvDriver(await openKv(path), { now: clock })];
+    const u = makeUser({ first_name: "Old" });
+    await a.createUser(u);
+    const s = makeSession(u.id);
+    await a.createSession(s);
+    assert.equal((await a.getSessionAndUser(s.session_id, u.id)).user?.first_name, "Old");
+    // Renamed through another process: a may answer the old name for up to a second...
+    await b.updateUser({ ...u, first_name: "New" });
+    assert.equal((await a.getSessionAndUser(s.session_id, u.id)).user?.first_name, "Old");
+    now += 1000;
+    assert.equal((await a.getSessionAndUser(s.session_id, u.id)).user?.first_name, "New");
+    // ...a rename through a itself shows at once...
+    await a.updateUser({ ...u, first_name: "Mine" });
+    assert.equal((await a.getSessionAndUser(s.session_id, u.id)).user?.first_name, "Mine");
+    // ...and a logout or a deletion elsewhere is seen at once: the session is always read.
+    await b.deleteUser(u.id);
+    assert.deepEqual((await a.getSessionAndUser(s.session_id, u.id)).session, null);
+    await a.close();
+    await b.close();
+  });
+
   it("checks session expiry on read, against the injected clock", async () => {
     let now = Date.parse("2025-01-01T00:00:00Z");
     const d = createKvDriver(await openKv(freshPath()), { now: () => now, sessionTtlSeconds: 60 });

@@ -8,7 +8,7 @@ export type RuntimeResult = {
   runtime: Runtime;
   version: string;
   /** Repetition i of each target; `clean[i]`: nobody else took more than a quarter core meanwhile. */
-  get?: { session: JobResult[]; ceiling: JobResult[]; basic: JobResult[]; clean: boolean[] };
+  get?: { session: JobResult[]; ceiling: JobResult[]; basic: JobResult[]; kv: JobResult[]; clean: boolean[] };
   login?: { raw: number[]; rawOther: number[]; logins: JobResult[]; status: JobResult[]; idleStatus: JobResult[] };
   creates: CreateRow[];
   startup: { ms: number[]; rssMiB: number[] };
@@ -77,6 +77,8 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
       L.push(`| ${r.runtime} | cross-check: ceiling CPU/request ÷ session CPU/request | ${spread(cr, 2)} | ≥ 0.80 | ${verdict(cr, 0.8, clean)} | does not depend on the load generator keeping up |`);
       const b = pairRatios(r.get.basic, r.get.session, (x) => x.rps, clean);
       L.push(`| ${r.runtime} | Basic GET /users/me ÷ session GET, req/s | ${spread(b, 2)} | ≥ 0.50 | ${verdict(b, 0.5, clean)} | ${caveats(r.get.basic, clean)} |`);
+      const k = pairRatios(r.get.kv, r.get.session, (x) => x.rps, clean);
+      L.push(`| ${r.runtime} | session GET on Deno KV ÷ on memory, req/s | ${spread(k, 2)} | ≥ 0.50 | ${verdict(k, 0.5, clean)} | ${caveats(r.get.kv, clean)} |`);
     }
     if (r.login) {
       const lr = r.login.logins.map((x, i) => x.rps / (r.login!.raw[i] ?? NaN)).filter(Number.isFinite);
@@ -94,7 +96,7 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
   L.push(`| runtime | target | req/s | p50 ms | p99 ms | server CPU (cores) | CPU µs/req | load-gen CPU | others on server core | others on load-gen core |`, `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
   for (const r of results) {
     if (!r.get) continue;
-    for (const [name, rs] of [["service, session_db_auth", r.get.session], ["ceiling (bare Hono + Map)", r.get.ceiling], ["service, basic_auth", r.get.basic]] as const) {
+    for (const [name, rs] of [["service, session_db_auth", r.get.session], ["ceiling (bare Hono + Map)", r.get.ceiling], ["service, basic_auth", r.get.basic], ["service, session_db_auth on Deno KV", r.get.kv]] as const) {
       L.push(`| ${r.runtime} | ${name} | ${spread(rs.map((x) => x.rps))} | ${spread(rs.map((x) => x.p50Ms), 2)} | ${spread(rs.map((x) => x.p99Ms), 2)} | ${spread(rs.map((x) => x.serverCpu ?? NaN), 2)} | ${spread(rs.map(cpuPerReq), 1)} | ${spread(rs.map((x) => x.loadgenCpu), 2)} | ${spread(rs.map((x) => x.otherCpu), 2)} | ${spread(rs.map((x) => x.otherGenCpu), 2)} |`);
     }
   }

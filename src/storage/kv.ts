@@ -40,6 +40,15 @@ export interface KvLike {
 export type KvDriverOptions = {
   /** Current time in ms since the epoch; session expiry is checked against it on every read. */
   now: () => number;
+  /**
+   * How long (ms) `getSessionAndUser` may answer a session's user from this
+   * process's memory instead of reading it again; 0: always read. The
+   * session itself is always read, so a logout or a deleted user (whose
+   * sessions go with it) is honoured by every process at once; only a name
+   * changed through another process can show up to this late in that
+   * user's own `/users/me`. Default 1000.
+   */
+  userCacheMs?: number;
   /** Lifetime of stored sessions (also applied to imported ones, from their `created_at`); 0 or absent: no expiry. */
   sessionTtlSeconds?: number;
 };
@@ -61,6 +70,15 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
   const ttl = options.sessionTtlSeconds ?? 0;
   const live = (s: StoredSession): boolean => s.expires_at === null || options.now() < s.expires_at;
   let closed = false;
+  // Users recently read for authentication (see userCacheMs), bounded.
+  const userCacheMs = options.userCacheMs ?? 1000;
+  const recentUsers = new Map<string, { user: UserRecord; until: number }>();
+  const remember = (user: UserRecord) => {
+    if (userCacheMs <= 0) return;
+    recentUsers.delete(user.id);
+    recentUsers.set(user.id, { user, until: options.now() + userCacheMs });
+    if (recentUsers.size > 10_000) recentUsers.delete(recentUsers.keys().next().value as string);
+  };
 
   return {
     kind: "kv",
@@ -112,6 +130,7 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
 
     async updateUser(user: UserRecord): Promise<boolean> {
       if (!keyable(user.id)) return false;
+      recentUsers.delete(user.id);
       const rec = userRecord(user);
       return await retry("update user", async () => {
         const cur = await db.get<StoredUser>(userKey(rec.id));
@@ -138,6 +157,7 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
 
     async deleteUser(id: string): Promise<boolean> {
       if (!keyable(id)) return false;
+      recentUsers.delete(id);
       return await retry("delete user", async () => {
         const cur = await db.get<StoredUser>(userKey(id));
         if (!cur.value) return false;
@@ -179,9 +199,17 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
 
     async getSessionAndUser(tokenHash: string, userIdHint: string) {
       if (!keyable(tokenHash) || !keyable(userIdHint)) return { session: null, user: null };
-      // One getMany: the session-authenticated hot path costs one KV round trip.
+      const known = recentUsers.get(userIdHint);
+      if (known && known.until > options.now()) {
+        // The common case: one KV read, the session (always fresh).
+        const e = await db.get<StoredSession>(sessionKey(tokenHash));
+        return { session: e.value && live(e.value) ? e.value.session : null, user: known.user };
+      }
+      // Otherwise both in one getMany: one round trip to a remote KV.
       const [s, u] = (await db.getMany<unknown>([sessionKey(tokenHash), userKey(userIdHint)])) as [Entry<StoredSession>, Entry<StoredUser>];
-      return { session: s.value && live(s.value) ? s.value.session : null, user: u.value?.user ?? null };
+      const user = u.value?.user ?? null;
+      if (user) remember(user);
+      return { session: s.value && live(s.value) ? s.value.session : null, user };
     },
 
     async createSession(session: SessionRecord, ttlSeconds?: number): Promise<void> {
