@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RUNTIME, startCommand, startServer, type Server } from "./helpers/server.ts";
+import { RUNTIME, runToEnd, startCommand, startServer, tsCommand, type Server } from "./helpers/server.ts";
 import { BOB, LEGACY_SESSION, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
 
 const basic = (e: string, p: string) => "Basic " + btoa(String.fromCharCode(...new TextEncoder().encode(`${e}:${p}`)));
@@ -81,6 +81,30 @@ describe(`end to end on ${RUNTIME}`, () => {
     assert.equal((await api("/users", { headers: { Authorization: basic("x@y.z", "nope") } })).status, 403);
     assert.equal((await api("/users", { method: "POST", headers: { Authorization: "Basic !!!" }, body: "{" })).status, 403);
     assert.equal(await s.stop("SIGINT"), 0);
+    servers.pop();
+  });
+
+  it("a data folder of the original, imported into Deno KV with the CLI, serves the same users and passwords", async () => {
+    const seed = writeOriginalDataFolder();
+    const data = mkdtempSync(join(tmpdir(), "e2e-kv-"));
+    dirs.push(seed, data);
+    const env = { STORAGE: "kv", DATA_DIR: data, KV_PATH: join(data, "auth.kv") };
+    const [bin, args] = tsCommand("src/entry/cli.ts");
+    const first = await runToEnd(bin, [...args, "import", seed], env, 60_000);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /imported 4 users, 0 skipped/);
+    const again = await runToEnd(bin, [...args, "import", seed], env, 60_000);
+    assert.match(again.stdout, /imported 0 users, 4 skipped/);
+
+    const s = await startServer({ ...env, AUTH_TYPE: "basic_auth" });
+    servers.push(s);
+    const me = await fetch(s.url + "/api/v1/users/me", { headers: { Authorization: basic(BOB.email, BOB.password) } });
+    assert.equal(me.status, 200);
+    assert.equal(((await me.json()) as { id: string }).id, BOB.id);
+    assert.equal((await fetch(s.url + "/api/v1/users/me", { headers: { Authorization: basic(BOB.email, "wrong") } })).status, 403);
+    const list = (await (await fetch(s.url + "/api/v1/users", { headers: { Authorization: basic(BOB.email, BOB.password) } })).json()) as { id: string }[];
+    assert.deepEqual(list.map((u) => u.id), [BOB.id, "u-null", "u-dup", "u-empty"]);
+    assert.equal(await s.stop("SIGTERM"), 0);
     servers.pop();
   });
 });

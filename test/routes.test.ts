@@ -279,3 +279,34 @@ describe("users", () => {
     assert.equal((await t.request(`/api/v1/users/${u.id}`, { method: "DELETE" })).status, 404);
   });
 });
+
+describe("storage failures", () => {
+  it("a failed write is a JSON 503, logged; reads go on", async () => {
+    const { createMemoryDriver } = await import("../src/storage/memory.ts");
+    const { StorageUnavailableError } = await import("../src/domain/errors.ts");
+    const { createApp } = await import("../src/app.ts");
+    const { parseConfig } = await import("../src/config.ts");
+    const { createLogger } = await import("../src/log.ts");
+    const inner = createMemoryDriver();
+    let failing = false;
+    const driver = {
+      ...inner,
+      createUser: (u: Parameters<typeof inner.createUser>[0]) =>
+        failing ? Promise.reject(new StorageUnavailableError("disk full (ENOSPC)")) : inner.createUser(u),
+    };
+    const lines: string[] = [];
+    const app = createApp({ config: parseConfig({}, "/"), driver, log: createLogger("info", (l) => lines.push(l)), iterations: 1000 });
+    const post = (email: string) =>
+      app.request("http://localhost/api/v1/users", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: "password123" }) });
+    assert.equal((await post("a@x.io")).status, 201);
+    failing = true;
+    const r = await post("b@x.io");
+    assert.equal(r.status, 503);
+    assert.match(r.headers.get("content-type") ?? "", /application\/json/);
+    assert.deepEqual(await r.json(), { error: "Storage unavailable, try again later" });
+    assert.ok(lines.some((l) => /storage unavailable on POST \/api\/v1\/users: disk full/.test(l)), lines.join("\n"));
+    const list = await app.request("http://localhost/api/v1/users");
+    assert.equal(list.status, 200);
+    assert.equal(((await list.json()) as unknown[]).length, 1);
+  });
+});
