@@ -14,7 +14,9 @@ export const fmt = (r: JobResult) =>
 
 // Every server gets these, so nothing inherited from the caller's shell changes what is measured.
 const BASE_ENV = { SESSION_NAME: "_my_session_id", SESSION_DURATION: "", LOG_LEVEL: "info", KV_URL: "", KV_PATH: "", COOKIE_SECURE: "", TRUSTED_ORIGINS: "", PASSWORD_MIN_LENGTH: "", MAX_BODY_BYTES: "" };
-export const service = (rt: Runtime, env: Record<string, string>) => startServer(pinned(0, tsCommand(`src/entry/${rt}.ts`, rt)), { ...BASE_ENV, ...env });
+// Node runs the service the way `npm start` does (scripts/start.mjs bundles it first), so startup figures are a user's.
+const serviceCommand = (rt: Runtime): [string, string[]] => (rt === "node" ? [process.execPath, ["scripts/start.mjs"]] : tsCommand(`src/entry/${rt}.ts`, rt));
+export const service = (rt: Runtime, env: Record<string, string>) => startServer(pinned(0, serviceCommand(rt)), { ...BASE_ENV, ...env });
 
 /** Runs steps in one pinned load-generator process; `onResult` gets each step's results. */
 export function loadgen(steps: Step[], onResult: (label: string, r: JobResult[]) => void): Promise<void> {
