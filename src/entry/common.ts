@@ -50,6 +50,9 @@ export function usableCores(): number {
 }
 
 export async function run(o: Omit<BootOptions, "writeLog" | "isPidAlive" | "pid" | "env" | "cwd" | "cores">, serve: Serve): Promise<void> {
+  // A log reader that goes away (a closed pipe) must not crash the server
+  // mid-request or mid-shutdown: log lines are then dropped.
+  process.stderr.on("error", () => {});
   const writeLog = (line: string) => process.stderr.write(line + "\n");
   let booted: Booted;
   try {
