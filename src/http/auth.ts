@@ -55,12 +55,22 @@ export function isCrossSite(req: Request, trustedOrigins: string[]): boolean {
  * excluded path.
  */
 export async function authenticate(c: Context<AppEnv>, opts: AuthOptions, unauthorized: () => HttpError): Promise<UserRecord> {
-  const authorization = c.req.header("authorization") ?? null;
-  const token = readCookie(c.req.header("cookie") ?? null, opts.sessionName);
-  const sessionToken = token === "" ? null : token;
+  // Each strategy reads its own credential first and the other header only
+  // when that one is missing (it then only decides 401 against 403): one
+  // header lookup fewer on every authenticated request.
+  const viaCookie = opts.authType.startsWith("session");
+  let authorization: string | null = null;
+  let sessionToken: string | null = null;
+  const cookie = () => readCookie(c.req.header("cookie") ?? null, opts.sessionName) || null;
+  if (viaCookie) {
+    sessionToken = cookie();
+    if (sessionToken === null) authorization = c.req.header("authorization") ?? null;
+  } else {
+    authorization = c.req.header("authorization") ?? null;
+    if (authorization === null) sessionToken = cookie();
+  }
   if (authorization === null && sessionToken === null) throw unauthorized();
   if (!opts.strategy) throw new HttpError(403, "Forbidden");
-  const viaCookie = opts.authType.startsWith("session");
   // Cookie-authenticated state changes from another site are CSRF attempts.
   if (viaCookie && !SAFE_METHODS.has(c.req.method) && isCrossSite(c.req.raw, opts.trustedOrigins)) {
     throw new HttpError(403, "Forbidden");
