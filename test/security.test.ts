@@ -78,17 +78,22 @@ describe("credential cache", () => {
   it("is bounded in size and age, and keyed by an HMAC, never the password", () => {
     let now = 0;
     const cache = createCredentialCache({ maxEntries: 2, maxAgeMs: 1000, now: () => now });
-    cache.remember("a@x:pw1", "u1", "h1");
-    cache.remember("b@x:pw2", "u2", "h2");
-    cache.remember("c@x:pw3", "u3", "h3");
+    const user = (id: string, hash: string, email = `${id}@x`) => ({ id, created_at: "", updated_at: "", email, _password: hash, first_name: null, last_name: null });
+    cache.remember("Basic a", user("u1", "h1"));
+    cache.remember("Basic b", user("u2", "h2"));
+    cache.remember("Basic c", user("u3", "h3"));
     assert.equal(cache.size, 2);
-    assert.equal(cache.lookup("a@x:pw1"), null, "oldest evicted");
-    assert.equal(cache.lookup("b@x:pw2")?.id, "u2");
-    assert.equal(cache.lookup("b@x:pw2")?.check("h2"), true);
-    assert.equal(cache.lookup("b@x:pw2")?.check("changed"), false);
-    assert.equal(cache.lookup("b@x:pw2"), null, "dropped once the hash changed");
+    assert.equal(cache.lookup("Basic a"), null, "oldest evicted");
+    assert.equal(cache.lookup("Basic b")?.id, "u2");
+    assert.equal(cache.lookup("Basic b")?.check(user("u2", "h2")), true);
+    assert.equal(cache.lookup("Basic b")?.check(user("u2", "h2", "renamed@x")), false);
+    assert.equal(cache.lookup("Basic b"), null, "dropped once the email changed");
+    cache.remember("Basic b", user("u2", "h2"));
+    assert.equal(cache.lookup("Basic b")?.check(user("u2", "changed")), false);
+    assert.equal(cache.lookup("Basic b"), null, "dropped once the hash changed");
+    assert.equal(cache.lookup("Basic c")?.id, "u3");
     now = 1000;
-    assert.equal(cache.lookup("c@x:pw3"), null, "expired");
+    assert.equal(cache.lookup("Basic c"), null, "expired");
   });
 });
 

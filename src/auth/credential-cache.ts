@@ -1,4 +1,5 @@
 import { hmacSha256, toHex } from "./sha256.ts";
+import type { UserRecord } from "../domain/types.ts";
 
 export type CredentialCacheOptions = {
   maxEntries: number;
@@ -6,7 +7,7 @@ export type CredentialCacheOptions = {
   now: () => number;
 };
 
-type Entry = { userId: string; passwordHash: string; expiresAt: number };
+type Entry = { userId: string; email: string | null; passwordHash: string; expiresAt: number };
 
 /**
  * Remembers successful Basic-auth verifications, so a Basic client does not
@@ -15,9 +16,9 @@ type Entry = { userId: string; passwordHash: string; expiresAt: number };
  * - Keys are HMAC-SHA256 of the presented credentials under a random key of
  *   this process: neither the password nor an offline-crackable hash of it
  *   is kept, and the key dies with the process.
- * - An entry is only valid while the user's stored hash is the one it was
- *   verified against: a password change or a re-hash invalidates it, and a
- *   deleted user is simply not found.
+ * - An entry is only valid while the user's stored hash and email are the
+ *   ones it was verified against: a password or email change, or a re-hash,
+ *   invalidates it, and a deleted user is simply not found.
  * - Bounded in size (oldest out first) and age. Failures are never cached.
  */
 export function createCredentialCache({ maxEntries, maxAgeMs, now }: CredentialCacheOptions) {
@@ -27,7 +28,7 @@ export function createCredentialCache({ maxEntries, maxAgeMs, now }: CredentialC
 
   return {
     /** The user id a cached verification of `credentials` vouches for, if any. */
-    lookup(credentials: string): { id: string; check: (storedHash: string | null) => boolean } | null {
+    lookup(credentials: string): { id: string; check: (current: UserRecord) => boolean } | null {
       const k = keyOf(credentials);
       const e = entries.get(k);
       if (!e) return null;
@@ -37,17 +38,18 @@ export function createCredentialCache({ maxEntries, maxAgeMs, now }: CredentialC
       }
       return {
         id: e.userId,
-        check: (storedHash) => {
-          if (storedHash === e.passwordHash) return true;
+        check: (current) => {
+          if (current._password === e.passwordHash && current.email === e.email) return true;
           entries.delete(k);
           return false;
         },
       };
     },
-    remember(credentials: string, userId: string, passwordHash: string): void {
+    /** Records a successful verification of `credentials` for `user` (whose `_password` is set). */
+    remember(credentials: string, user: UserRecord): void {
       const k = keyOf(credentials);
       entries.delete(k);
-      entries.set(k, { userId, passwordHash, expiresAt: now() + maxAgeMs });
+      entries.set(k, { userId: user.id, email: user.email, passwordHash: user._password ?? "", expiresAt: now() + maxAgeMs });
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
     },
     get size() {

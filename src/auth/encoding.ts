@@ -17,7 +17,9 @@ export function base64ToBytes(s: string): Uint8Array<ArrayBuffer> | null {
   if (body.length % 4 === 1) return null;
   try {
     const bin = atob(body + "=".repeat((4 - (body.length % 4)) % 4));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
   } catch {
     return null;
   }

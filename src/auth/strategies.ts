@@ -33,16 +33,19 @@ export async function checkPassword(users: UsersRepo, email: string, password: s
 /** `basic_auth`: `Authorization: Basic base64(email:password)`; a cookie alone authenticates nothing. */
 export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | null, iterations?: number): Strategy {
   return async function basicStrategy({ authorization }) {
-    const creds = parseBasicAuth(authorization);
-    if (!creds) return null;
-    const cacheKey = `${creds.email}:${creds.password}`;
-    const hit = cache?.lookup(cacheKey);
+    if (!authorization) return null;
+    // Keyed by the header as sent: a repeat request skips even the base64
+    // and UTF-8 decoding. (Another spelling of the same credentials is just
+    // a miss, verified and cached in turn.)
+    const hit = cache?.lookup(authorization);
     if (hit) {
       const user = await users.get(hit.id);
-      if (user && user.email === creds.email && hit.check(user._password)) return user;
+      if (user && hit.check(user)) return user;
     }
+    const creds = parseBasicAuth(authorization);
+    if (!creds) return null;
     const user = await checkPassword(users, creds.email, creds.password, iterations);
-    if (user && user._password !== null) cache?.remember(cacheKey, user.id, user._password);
+    if (user && user._password !== null) cache?.remember(authorization, user);
     return user;
   };
 }
