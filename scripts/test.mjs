@@ -13,14 +13,21 @@ const files = readdirSync(join(root, "test"))
   .map((f) => `test/${f}`);
 const wanted = process.argv.slice(2);
 
-// Under `bun run test`, `node` on PATH is Bun in disguise (bunfig.toml); the
-// Node run needs the real one.
+// Under `bun run test`, `node` on PATH is Bun in disguise (bunfig.toml):
+// the runs below get a PATH without that stand-in, so the Node pass and the
+// `npm start` it tests really run on Node.
+const isBunStandIn = (dir) => {
+  const candidate = join(dir, "node");
+  try {
+    return existsSync(candidate) && /bun/i.test(realpathSync(candidate));
+  } catch {
+    return false;
+  }
+};
+const PATH = (process.env.PATH ?? "").split(":").filter((dir) => !isBunStandIn(dir)).join(":");
 function realNode() {
   if (!process.versions.bun) return process.execPath;
-  for (const dir of (process.env.PATH ?? "").split(":")) {
-    const candidate = join(dir, "node");
-    if (existsSync(candidate) && !/bun/i.test(realpathSync(candidate))) return candidate;
-  }
+  for (const dir of PATH.split(":")) if (existsSync(join(dir, "node"))) return join(dir, "node");
   return "node";
 }
 const runtimes = {
@@ -33,7 +40,7 @@ for (const [name, [cmd, args]] of Object.entries(runtimes)) {
   if (wanted.length && !wanted.includes(name)) continue;
   console.log(`\n=== ${name}: ${files.length} test files ===`);
   const started = Date.now();
-  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: { ...process.env, NO_COLOR: "1" } });
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: { ...process.env, PATH, NO_COLOR: "1" } });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   if (r.status !== 0) failed.push(name);
   // Nothing is printed after a passing Node run: its runner's summary stays the last lines.
