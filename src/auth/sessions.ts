@@ -32,27 +32,22 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_\-]{1,512}$/;
  * `SessionExpAuth` / `SessionDBAuth` class chain expressed.
  */
 export function createSessionManager({ store, durationSeconds, now }: SessionManagerOptions): SessionManager {
-  // Exact creation times of the sessions this process made; the stored
-  // timestamp has whole seconds only (the original's format), which would
-  // cut up to a second off a session's life.
-  const createdMs = new Map<string, number>();
-  // Which user each recently seen session belongs to. A session's user never
-  // changes, so this cannot go stale; it lets a store read the session and
-  // its user in one round trip. Bounded: oldest out first.
-  const userOf = new Map<string, string>();
-  const remember = (h: string, userId: string) => {
-    userOf.delete(h);
-    userOf.set(h, userId);
-    if (userOf.size > 100_000) userOf.delete(userOf.keys().next().value as string);
-  };
-  const forget = (h: string) => {
-    createdMs.delete(h);
-    userOf.delete(h);
+  // What this process knows of recent sessions, by token hash, bounded
+  // (oldest out first):
+  // - the user: a session's user never changes, so this cannot go stale, and
+  //   it lets a store read the session and its user in one round trip;
+  // - the exact creation time of sessions made here: the stored timestamp
+  //   has whole seconds only (the original's format), which would cut up to
+  //   a second off a session's life.
+  const known = new Map<string, { userId: string; createdMs?: number }>();
+  const remember = (h: string, userId: string, createdMs?: number) => {
+    known.set(h, { userId, createdMs });
+    if (known.size > 100_000) known.delete(known.keys().next().value as string);
   };
 
   function expired(s: SessionRecord): boolean {
     if (durationSeconds <= 0) return false;
-    const created = createdMs.get(s.session_id) ?? parseTimestamp(s.created_at);
+    const created = known.get(s.session_id)?.createdMs ?? parseTimestamp(s.created_at);
     // A malformed timestamp cannot prove the session is young: treat it as expired.
     if (Number.isNaN(created)) return true;
     return created + durationSeconds * 1000 < now();
@@ -65,8 +60,7 @@ export function createSessionManager({ store, durationSeconds, now }: SessionMan
       const ts = formatTimestamp(t);
       const session: SessionRecord = { id: crypto.randomUUID(), created_at: ts, updated_at: ts, user_id: userId, session_id: hashToken(token) };
       await store.create(session, durationSeconds);
-      createdMs.set(session.session_id, t);
-      remember(session.session_id, userId);
+      remember(session.session_id, userId, t);
       return token;
     },
     async resolve(token) {
@@ -74,21 +68,22 @@ export function createSessionManager({ store, durationSeconds, now }: SessionMan
       // cannot be a session, so it is not even hashed.
       if (!TOKEN_SHAPE.test(token)) return null;
       const h = hashToken(token);
-      const hint = userOf.get(h);
-      if (hint !== undefined && store.getWithUser) {
-        const { session, user } = await store.getWithUser(h, hint);
+      const hint = store.getWithUser ? known.get(h)?.userId : undefined;
+      if (hint !== undefined) {
+        const { session, user } = await store.getWithUser!(h, hint);
         if (!session || expired(session)) {
-          forget(h);
+          known.delete(h);
           return null;
         }
         if (session.user_id === hint) return { userId: hint, user };
       }
       const s = await store.get(h);
       if (!s || expired(s)) {
-        forget(h);
+        known.delete(h);
         return null;
       }
-      remember(h, s.user_id);
+      // Only a store that can use the hint needs it remembered.
+      if (store.getWithUser && !known.has(h)) remember(h, s.user_id);
       return { userId: s.user_id };
     },
     async destroy(token) {
@@ -96,7 +91,7 @@ export function createSessionManager({ store, durationSeconds, now }: SessionMan
       const h = hashToken(token);
       const s = await store.get(h);
       if (!s || expired(s)) return false;
-      forget(h);
+      known.delete(h);
       return store.delete(h);
     },
     async endAllFor(userId) {

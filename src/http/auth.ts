@@ -83,10 +83,8 @@ export async function authenticate(c: Context<AppEnv>, opts: AuthOptions, unauth
 /** The authentication middleware: sets `user`, or answers 401/403 before any route runs. */
 export function authMiddleware(opts: AuthOptions, unauthorized: () => HttpError): MiddlewareHandler<AppEnv> {
   return async function requireAuth(c, next) {
-    c.set("user", null);
-    if (opts.authType !== "none" && !isExcluded(c.req.path)) {
-      c.set("user", await authenticate(c, opts, unauthorized));
-    }
+    const required = opts.authType !== "none" && !isExcluded(c.req.path);
+    c.set("user", required ? await authenticate(c, opts, unauthorized) : null);
     await next();
   };
 }
