@@ -23,7 +23,7 @@ const user = (i: number): UserRecord => ({
   id: crypto.randomUUID(), created_at: "2024-03-01T10:00:00", updated_at: "2024-03-01T10:00:00",
   email: `user${i}@bench.io`, _password: HASH, first_name: "Bench", last_name: `Number ${i}`,
 });
-const open = (dir: string) => openFileDriver({ dir, pid: process.pid, isPidAlive: () => false });
+const open = (dir: string) => openFileDriver({ dir, pid: process.pid });
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 

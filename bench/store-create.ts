@@ -15,7 +15,7 @@ import process from "node:process";
 import type { UserRecord } from "../src/domain/types.ts";
 
 type Driver = { createUser(u: UserRecord): Promise<void>; close(): Promise<void> };
-type Open = (o: { dir: string; pid: number; isPidAlive?: (pid: number) => boolean; log?: (l: string) => void }) => Promise<Driver>;
+type Open = (o: { dir: string; pid: number; log?: (l: string) => void }) => Promise<Driver>;
 
 const [dir, maxCreatesText, maxSecondsText] = process.argv.slice(-3);
 const maxCreates = Number(maxCreatesText) || 100;
@@ -35,7 +35,7 @@ if (typeof open !== "function") {
 }
 
 const t0 = performance.now();
-const driver = await open({ dir, pid: process.pid, isPidAlive: () => false, log: (l) => process.stderr.write(l + "\n") });
+const driver = await open({ dir, pid: process.pid, log: (l) => process.stderr.write(l + "\n") });
 const openMs = performance.now() - t0;
 
 // A realistic record; the hash string has the size of a real PBKDF2 one.

@@ -17,7 +17,6 @@ export type BootOptions = {
   cwd: string;
   pid: number;
   runtime: string;
-  isPidAlive: (pid: number) => boolean;
   /** Deno's built-in `Deno.openKv`; absent on Node and Bun (they use `@deno/kv`). */
   denoOpenKv?: (path?: string) => Promise<unknown>;
   writeLog: (line: string) => void;
@@ -35,7 +34,7 @@ export async function openStorage(config: Config, o: BootOptions, log: Logger): 
   await ensureDataDir(config.dataDir, log);
   if (config.storage === "file") {
     const { openFileDriver } = await import("./storage/file.ts");
-    return openFileDriver({ dir: config.dataDir, pid: o.pid, hostname: hostname(), isPidAlive: o.isPidAlive, log: (l) => log.info(l) });
+    return openFileDriver({ dir: config.dataDir, pid: o.pid, hostname: hostname(), log: (l) => log.info(l) });
   }
   const { openKvStore } = await import("./storage/kv-open.ts");
   const { createKvDriver } = await import("./storage/kv.ts");

@@ -36,7 +36,7 @@ function cli(env: Record<string, string>, driver?: StorageDriver) {
     };
     const code = await runCli(argv, {
       io: { out: (t) => out.push(t), err: (t) => err.push(t), readPassword },
-      env: { LOG_LEVEL: "warn", ...env }, cwd: ROOT, pid: process.pid, runtime: RUNTIME, isPidAlive: () => true,
+      env: { LOG_LEVEL: "warn", ...env }, cwd: ROOT, pid: process.pid, runtime: RUNTIME,
       openDriver: driver ? () => Promise.resolve(driver) : undefined, now: () => h.clock, iterations: 1000,
     });
     return { code, out: out.join("\n"), err: err.join("\n") };

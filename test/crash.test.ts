@@ -63,7 +63,7 @@ describe("file driver: kill -9", () => {
     let checked = 0;
     for (let round = 0; round < ROUNDS; round++) {
       for (const [id, n] of await crashRound(dir, round)) model.set(id, n);
-      const d = await openOn(dir, { hostname: "crash-host", isPidAlive: () => false });
+      const d = await openOn(dir, { hostname: "crash-host" });
       for (const [id, acked] of model) {
         const steps = crashSteps(Number(id.split("-").at(-1)));
         const user = await d.getUser(id);

@@ -12,41 +12,7 @@ import { type Faults, faultyFs, openOn, removeDir, tempDir } from "./helpers/fil
 const JOURNAL = ".db_journal.1.jsonl";
 const isStorageUnavailable = (e: unknown) => e instanceof StorageUnavailableError;
 
-describe("file driver: one writer per data folder", () => {
-  it("refuses a second open of the same folder, naming the holder", async () => {
-    const dir = await tempDir();
-    const first = await openOn(dir);
-    await assert.rejects(openOn(dir), (e: Error) => {
-      assert.ok(e instanceof StartupError);
-      assert.ok(e.message.includes(`in use by process ${process.pid} on test-host`), e.message);
-      assert.ok(e.message.includes(join(dir, ".db_lock")), e.message);
-      return true;
-    });
-    await first.close();
-    await (await openOn(dir)).close(); // released on close
-    assert.deepEqual(await readdir(dir), []);
-    await removeDir(dir);
-  });
-
-  it("refuses a folder locked by a live process, or by another host, and takes over a stale lock", async () => {
-    const dir = await tempDir();
-    const lock = { pid: 999_999, hostname: "test-host", started_at: "2024-05-01T10:00:00.000Z" };
-    await writeFile(join(dir, ".db_lock"), JSON.stringify(lock));
-    const inUse = `Data folder ${dir} is in use by process 999999 on test-host since 2024-05-01T10:00:00.000Z; ` +
-      `stop it or remove ${join(dir, ".db_lock")} if that process is gone`;
-    await assert.rejects(openOn(dir, { isPidAlive: () => true }), { name: "StartupError", message: inUse });
-    await assert.rejects(openOn(dir), { message: inUse }, "without a liveness check, a lock counts as live");
-    await assert.rejects(openOn(dir, { hostname: "other-host", isPidAlive: () => false }), { message: inUse });
-    const logs: string[] = [];
-    const d = await openOn(dir, { isPidAlive: (pid) => pid !== 999_999 }, logs);
-    assert.ok(logs.some((l) => l.includes("stale lock") && l.includes("999999")), logs.join("\n"));
-    const held = JSON.parse(await readFile(join(dir, ".db_lock"), "utf8"));
-    assert.equal(held.pid, process.pid);
-    await d.close();
-    assert.deepEqual(await readdir(dir), []);
-    await removeDir(dir);
-  });
-
+describe("file driver: the data folder", () => {
   it("refuses a folder that does not exist, naming it, without creating it", async () => {
     const dir = join(await tempDir(), "missing");
     await assert.rejects(openOn(dir), (e: Error) => e instanceof StartupError && e.message.includes(`${dir} does not exist`));

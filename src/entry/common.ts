@@ -1,5 +1,4 @@
 import process from "node:process";
-import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { boot, type BootOptions, type Booted } from "../boot.ts";
 import { StartupError } from "../domain/errors.ts";
@@ -9,34 +8,6 @@ export type Served = { port: number; stop: () => Promise<void> };
 export type Serve = (b: Booted, onError: (e: unknown) => void) => Promise<Served>;
 
 const SHUTDOWN_GRACE_MS = 10_000;
-
-/**
- * Whether the process holding a data folder's lock still runs. On Linux,
- * `/proc/<pid>` answers without any permission (Deno needs --allow-run for
- * `process.kill`). Elsewhere `process.kill(pid, 0)`, where only ESRCH means
- * gone: taking any other error (a permission refusal) for "dead" would steal
- * the lock of a running server.
- */
-export function isPidAlive(pid: number): boolean {
-  if (existsSync("/proc/self")) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch {
-      return false;
-    }
-    // A killed process that its parent has not reaped yet is a zombie ("Z"):
-    // it holds no files, so its lock is stale.
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code !== "ESRCH";
-  }
-}
 
 /**
  * The part every entry file shares: boot, serve, log one "listening" line,
@@ -49,14 +20,14 @@ export function usableCores(): number {
   return typeof availableParallelism === "function" ? availableParallelism() : cpus().length || 1;
 }
 
-export async function run(o: Omit<BootOptions, "writeLog" | "isPidAlive" | "pid" | "env" | "cwd" | "cores">, serve: Serve): Promise<void> {
+export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd" | "cores">, serve: Serve): Promise<void> {
   // A log reader that goes away (a closed pipe) must not crash the server
   // mid-request or mid-shutdown: log lines are then dropped.
   process.stderr.on("error", () => {});
   const writeLog = (line: string) => process.stderr.write(line + "\n");
   let booted: Booted;
   try {
-    booted = await boot({ ...o, env: process.env, cwd: process.cwd(), pid: process.pid, isPidAlive, writeLog, cores: usableCores() });
+    booted = await boot({ ...o, env: process.env, cwd: process.cwd(), pid: process.pid, writeLog, cores: usableCores() });
   } catch (e) {
     if (e instanceof StartupError) {
       process.stderr.write(`error: ${e.message}\n`);

@@ -45,8 +45,6 @@ export type FileDriverOptions = {
   log?: (line: string) => void;
   /** Changes in the journal before a background compaction. Default 10,000. */
   compactEvery?: number;
-  /** Liveness of a pid on this host, to take over the lock of a crashed process. */
-  isPidAlive?: (pid: number) => boolean;
   now?: () => number;
   /** File system override, for fault-injection tests. */
   fs?: FsLike;
@@ -105,7 +103,7 @@ export async function openFileDriver(options: FileDriverOptions): Promise<FileDr
   }
   await checkFolder(fs, dir);
   const lock = await acquireLock({
-    fs, dir, log, now, pid: options.pid, hostname: options.hostname ?? "unknown-host", isPidAlive: options.isPidAlive,
+    fs, dir, log, now, pid: options.pid, hostname: options.hostname ?? "unknown-host",
   });
   let writer: JournalWriter | undefined;
   try {

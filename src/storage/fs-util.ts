@@ -8,7 +8,7 @@ import { StorageUnavailableError } from "../domain/errors.ts";
  */
 export type FsLike = Pick<
   typeof nodeFs,
-  "open" | "readFile" | "rename" | "unlink" | "readdir" | "stat" | "link"
+  "open" | "readFile" | "rename" | "unlink" | "readdir" | "stat" | "link" | "symlink" | "chmod"
 >;
 
 /** The real file system. */

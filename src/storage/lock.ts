@@ -1,9 +1,49 @@
+import { connect, createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { StartupError } from "../domain/errors.ts";
 import { errCode, errText, type FsLike } from "./fs-util.ts";
 
-/** The lock file's name in the data folder; it holds a `LockInfo` as JSON. */
+/**
+ * The single-writer lock of a data folder.
+ *
+ * The lock is a Unix domain socket, `.db_lock.sock`, that the holder listens
+ * on; `.db_lock` beside it says who holds it (pid, host, since), for
+ * messages. Why a socket, and not a pid file, a heartbeat or `flock`:
+ *
+ * - **The kernel tells liveness, on every runtime, with no permission.**
+ *   When the holder dies, even by `kill -9`, the kernel closes its socket:
+ *   a `connect` then fails at once with ECONNREFUSED, so a new start takes
+ *   over in milliseconds. While the holder lives, `connect` succeeds even if
+ *   its event loop is blocked or the process is stopped (the kernel queues
+ *   the connection), so a live holder is never displaced. A pid check needs
+ *   `/proc` (refused by Deno without `--allow-all`) or `kill(pid, 0)` (Deno:
+ *   `--allow-run`); a heartbeat displaces a holder whose event loop stalls;
+ *   `flock` exists on Deno (`FsFile.lock`) but not on Node.
+ * - **Every runtime speaks it**: `node:net` listens on and connects to Unix
+ *   sockets on Deno, Bun and Node alike, so a Deno holder and a Node starter
+ *   (or any other pair) judge each other correctly.
+ *
+ * Binding a socket path is exclusive (EADDRINUSE when the file exists), so
+ * taking a free lock is one atomic step. Taking over a dead one means
+ * removing its socket file first, and that is done under a short-lived
+ * takeover file (`.db_lock.takeover`, exclusive create), re-checking
+ * liveness there: two starters racing for the same dead lock cannot both
+ * remove it. A takeover file older than `TAKEOVER_STALE_MS` was left by a
+ * starter that crashed mid-takeover and is removed.
+ *
+ * A socket cannot tell liveness across machines (a folder on a network file
+ * system): a dead-looking lock that `.db_lock` says belongs to another host
+ * is refused, not taken over.
+ */
+
+/** Who holds the lock, in `.db_lock` (the same file name and fields as before the socket lock). */
 export const LOCK_FILE = ".db_lock";
+export const LOCK_SOCKET = ".db_lock.sock";
+const TAKEOVER_FILE = ".db_lock.takeover";
+const TAKEOVER_STALE_MS = 5_000;
+/** Linux limits a socket path to 107 bytes (macOS 103); Node and Bun silently cut longer ones. */
+const MAX_SOCKET_PATH = 100;
 
 export type LockInfo = { pid: number; hostname: string; started_at: string };
 
@@ -14,104 +54,199 @@ export type LockOptions = {
   hostname: string;
   now: () => number;
   log: (line: string) => void;
-  /** Whether a process of this host is alive; without it every lock of another pid counts as live. */
-  isPidAlive?: (pid: number) => boolean;
 };
 
-/**
- * Folders locked by this process. Two drivers of one process share its pid,
- * so the pid in the lock file cannot tell them apart; and a lock holding our
- * own pid that is not in this set was left by an earlier process that had
- * the same pid (pid 1 in a restarted container), so it is stale.
- */
-const heldHere = new Set<string>();
+export type FolderLock = { release(): Promise<void> };
 
-function inUse(dir: string, lockPath: string, info: LockInfo): StartupError {
-  return new StartupError(
-    `Data folder ${dir} is in use by process ${info.pid} on ${info.hostname} since ${info.started_at}; ` +
-      `stop it or remove ${lockPath} if that process is gone`,
-  );
+type Probe = "live" | "dead" | "gone";
+
+function inUse(dir: string, info: LockInfo | null): StartupError {
+  const who = info ? `process ${info.pid} on ${info.hostname} since ${info.started_at}` : "another process";
+  return new StartupError(`Data folder ${dir} is in use by ${who}; stop that process first (or use another DATA_DIR)`);
 }
 
-function parseLock(text: string): LockInfo | null {
+function parseInfo(text: string): LockInfo | null {
   try {
     const o = JSON.parse(text) as Partial<LockInfo>;
     if (typeof o.pid === "number" && typeof o.hostname === "string" && typeof o.started_at === "string") return o as LockInfo;
-  } catch { /* reported by the caller */ }
+  } catch { /* not ours, or torn: treated as unknown */ }
   return null;
 }
 
-/**
- * Takes the single-writer lock of a data folder, or throws StartupError.
- *
- * The lock's content is written to a temp file first and then hard-linked to
- * `.db_lock`: `link` fails if the name exists, as an exclusive create (`wx`)
- * does, but the lock appears with its content complete, so a racing starter
- * (or a crash) never leaves an empty lock that nobody can judge. A stale lock
- * (its pid is gone, on this host) is removed and the link retried once; two
- * processes taking over the same stale lock in the same instant could both
- * succeed, a window we accept for a lock whose holder already crashed.
- */
-export async function acquireLock(o: LockOptions): Promise<{ release(): Promise<void> }> {
-  const key = resolve(o.dir);
-  const lockPath = join(o.dir, LOCK_FILE);
-  const mine: LockInfo = { pid: o.pid, hostname: o.hostname, started_at: new Date(o.now()).toISOString() };
-  if (heldHere.has(key)) throw inUse(o.dir, lockPath, mine);
-  heldHere.add(key); // reserved now: a concurrent open in this process must not judge our lock stale
+async function readInfo(fs: FsLike, dir: string): Promise<LockInfo | null> {
   try {
-    await linkLock(o, lockPath, mine);
-  } catch (e) {
-    heldHere.delete(key);
-    throw e;
+    return parseInfo(await fs.readFile(join(dir, LOCK_FILE), "utf8"));
+  } catch {
+    return null;
   }
+}
+
+/**
+ * A path short enough for a socket address that reaches `dir/LOCK_SOCKET`:
+ * the path itself, or, for a deep folder, a short symbolic link to the
+ * folder in the temp folder (the kernel follows it; the socket file itself
+ * is created in the data folder). `done()` removes the link.
+ */
+async function socketAddress(fs: FsLike, dir: string): Promise<{ path: string; done: () => Promise<void> }> {
+  const direct = join(resolve(dir), LOCK_SOCKET);
+  if (new TextEncoder().encode(direct).length <= MAX_SOCKET_PATH) return { path: direct, done: async () => {} };
+  const link = join(tmpdir(), `.sa-lock-${crypto.randomUUID().slice(0, 8)}`);
+  const path = join(link, LOCK_SOCKET);
+  if (new TextEncoder().encode(path).length > MAX_SOCKET_PATH) {
+    throw new StartupError(`Cannot lock data folder ${dir}: its path, and the temp folder ${tmpdir()}, are too long for a socket address`);
+  }
+  try {
+    await fs.symlink(resolve(dir), link);
+  } catch (e) {
+    throw new StartupError(`Cannot lock data folder ${dir}: cannot create ${link}: ${errText(e)}`);
+  }
+  return { path, done: () => fs.unlink(link).catch(() => {}) };
+}
+
+/** Listens on `path`; rejects with the listen error (EADDRINUSE when the file exists). */
+function listenOn(path: string, info: LockInfo): Promise<Server> {
+  return new Promise((resolvePromise, reject) => {
+    // A prober that connects learns who holds the lock; nothing else is said.
+    const server = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.end(JSON.stringify(info) + "\n");
+    });
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      server.on("error", () => {}); // an accept failure must not take the server down with it
+      // The lock must not keep a process alive that is otherwise done (the CLI).
+      server.unref();
+      resolvePromise(server);
+    });
+  });
+}
+
+/** Whether a process listens on the socket at `path` (see the module comment). */
+function probe(path: string): Promise<Probe> {
+  return new Promise((resolvePromise) => {
+    const socket = connect(path);
+    const settle = (p: Probe) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolvePromise(p);
+    };
+    // No answer at all: something is there; never displace it on a guess.
+    const timer = setTimeout(() => settle("live"), 2_000);
+    socket.once("connect", () => settle("live"));
+    socket.once("error", (e) => {
+      const code = errCode(e);
+      settle(code === "ECONNREFUSED" ? "dead" : code === "ENOENT" ? "gone" : "live");
+    });
+  });
+}
+
+/** Writes `.db_lock` (temp file + rename, so a reader never sees it half-written). */
+async function writeInfo(fs: FsLike, dir: string, info: LockInfo): Promise<void> {
+  const tmp = join(dir, `${LOCK_FILE}.${info.pid}.tmp`);
+  const handle = await fs.open(tmp, "w", 0o600);
+  try {
+    await handle.writeFile(JSON.stringify(info), "utf8");
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(tmp, join(dir, LOCK_FILE));
+}
+
+/** Runs `task` holding the takeover file; waits (bounded) while another starter holds it. */
+async function underTakeover<T>(o: LockOptions, task: () => Promise<T>): Promise<T> {
+  const path = join(o.dir, TAKEOVER_FILE);
+  const deadline = o.now() + TAKEOVER_STALE_MS * 2;
+  for (;;) {
+    try {
+      await (await o.fs.open(path, "wx", 0o600)).close();
+      break;
+    } catch (e) {
+      if (errCode(e) !== "EEXIST") throw new StartupError(`Cannot create ${path}: ${errText(e)}`);
+    }
+    const age = await o.fs.stat(path).then((s) => o.now() - s.mtimeMs, () => 0);
+    if (age > TAKEOVER_STALE_MS) await o.fs.unlink(path).catch(() => {});
+    else if (o.now() > deadline) throw new StartupError(`Cannot lock data folder ${o.dir}: ${path} stays in place; remove it if no process is starting there`);
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+  try {
+    return await task();
+  } finally {
+    await o.fs.unlink(path).catch(() => {});
+  }
+}
+
+/**
+ * Takes the single-writer lock of a data folder, or throws StartupError
+ * naming the holder. A lock left by a process that died (however it died)
+ * is taken over at once, and logged.
+ *
+ * @example const lock = await acquireLock({ fs: realFs, dir, pid, hostname, now: Date.now, log });
+ *          // ... later
+ *          await lock.release();
+ */
+export async function acquireLock(o: LockOptions): Promise<FolderLock> {
+  const { fs, dir } = o;
+  const info: LockInfo = { pid: o.pid, hostname: o.hostname, started_at: new Date(o.now()).toISOString() };
+  const address = await socketAddress(fs, dir);
+  const bind = async (): Promise<Server | null> => {
+    try {
+      return await listenOn(address.path, info);
+    } catch (e) {
+      if (errCode(e) === "EADDRINUSE") return null;
+      throw new StartupError(`Cannot lock data folder ${dir}: cannot listen on ${join(dir, LOCK_SOCKET)}: ${errText(e)}`);
+    }
+  };
+  let server: Server | null = null;
+  try {
+    for (let attempt = 0; attempt < 5 && !server; attempt++) {
+      server = await bind();
+      if (server) break;
+      const state = await probe(address.path);
+      if (state === "live") throw inUse(dir, await readInfo(fs, dir));
+      if (state === "gone") continue; // released meanwhile: bind again
+      const held = await readInfo(fs, dir);
+      if (held && held.hostname !== o.hostname) {
+        throw new StartupError(
+          `Data folder ${dir} is locked by process ${held.pid} on another host, ${held.hostname}, since ${held.started_at}; ` +
+            `if that process is gone, remove ${join(dir, LOCK_FILE)} and ${join(dir, LOCK_SOCKET)}`,
+        );
+      }
+      server = await underTakeover(o, async () => {
+        // Re-checked here: another starter may have taken it over meanwhile.
+        const again = await probe(address.path);
+        if (again === "live") throw inUse(dir, await readInfo(fs, dir));
+        if (again === "dead") await fs.unlink(join(dir, LOCK_SOCKET)).catch(() => {});
+        const s = await bind();
+        if (s) {
+          o.log(`Took over the lock of ${dir} from ${held ? `process ${held.pid} (since ${held.started_at})` : "a process"} that is gone`);
+        }
+        return s;
+      });
+    }
+    if (!server) throw inUse(dir, await readInfo(fs, dir));
+    await fs.chmod(join(dir, LOCK_SOCKET), 0o600).catch(() => {});
+    await writeInfo(fs, dir, info);
+  } catch (e) {
+    if (server) await closeServer(server, fs, dir);
+    throw e instanceof StartupError ? e : new StartupError(`Cannot lock data folder ${dir}: ${errText(e)}`);
+  } finally {
+    await address.done();
+  }
+  const held = server;
   let released = false;
   return {
     async release() {
       if (released) return;
       released = true;
-      heldHere.delete(key);
-      await o.fs.unlink(lockPath).catch((e) => {
-        if (errCode(e) !== "ENOENT") throw e;
-      });
+      await fs.unlink(join(dir, LOCK_FILE)).catch(() => {});
+      await closeServer(held, fs, dir);
     },
   };
 }
 
-async function linkLock(o: LockOptions, lockPath: string, mine: LockInfo): Promise<void> {
-  const { fs, dir, pid, hostname, log } = o;
-  const tmp = join(dir, `${LOCK_FILE}.${pid}.tmp`);
-  try {
-    const handle = await fs.open(tmp, "w");
-    await handle.writeFile(JSON.stringify(mine), "utf8").finally(() => handle.close());
-  } catch (e) {
-    throw new StartupError(`Data folder ${dir} is not writable (${errCode(e) ?? errText(e)}); the file storage needs to write there`);
-  }
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await fs.link(tmp, lockPath);
-        break;
-      } catch (e) {
-        if (errCode(e) !== "EEXIST") throw new StartupError(`Cannot create ${lockPath}: ${errText(e)}`);
-      }
-      let text = "";
-      try {
-        text = await fs.readFile(lockPath, "utf8");
-      } catch (e) {
-        if (errCode(e) === "ENOENT" && attempt === 0) continue; // released meanwhile
-        throw new StartupError(`Cannot read ${lockPath}: ${errText(e)}`);
-      }
-      const held = parseLock(text);
-      if (!held) throw new StartupError(`Lock file ${lockPath} is unreadable; remove it if no process uses ${dir}`);
-      const sameHost = held.hostname === hostname;
-      const stale = attempt === 0 && sameHost && (held.pid === pid || o.isPidAlive?.(held.pid) === false);
-      if (!stale) throw inUse(dir, lockPath, held);
-      log(`Taking over the stale lock ${lockPath} of process ${held.pid} on ${held.hostname} (since ${held.started_at}): that process is gone`);
-      await fs.unlink(lockPath).catch((e) => {
-        if (errCode(e) !== "ENOENT") throw new StartupError(`Cannot remove the stale lock ${lockPath}: ${errText(e)}`);
-      });
-    }
-  } finally {
-    await fs.unlink(tmp).catch(() => {});
-  }
+/** Removes the socket file, then stops listening: from then on a starter binds at once. */
+async function closeServer(server: Server, fs: FsLike, dir: string): Promise<void> {
+  await fs.unlink(join(dir, LOCK_SOCKET)).catch(() => {});
+  await new Promise<void>((r) => server.close(() => r()));
 }
