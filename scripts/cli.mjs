@@ -1,4 +1,5 @@
 // `npm run cli -- ...` and `bun run cli ...` land here (see start.mjs).
+import "./runner-env.mjs";
 if (!process.versions.bun) {
   const { register } = await import("tsx/esm/api");
   register();

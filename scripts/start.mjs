@@ -1,6 +1,8 @@
 // `npm start` and `bun run start` both land here (bunfig.toml makes Bun run
 // package.json scripts with itself): start the entry of whichever runtime
 // is running this file.
+import "./runner-env.mjs";
+
 if (process.versions.bun) {
   await import("../src/entry/bun.ts");
 } else {

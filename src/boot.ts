@@ -2,9 +2,9 @@ import { createApp, type App } from "./app.ts";
 import { parseConfig, type Config } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMemoryDriver } from "./storage/memory.ts";
-import { importSeedFolder } from "./storage/seed-import.ts";
-import type { StorageDriver } from "./storage/types.ts";
-import { join } from "node:path";
+import { prepareStore } from "./storage/seed-import.ts";
+import { ImportBusyError, type StorageDriver } from "./storage/types.ts";
+import { join, resolve } from "node:path";
 import { hostname } from "node:os";
 import { mkdir } from "node:fs/promises";
 import { StartupError } from "./domain/errors.ts";
@@ -40,7 +40,7 @@ export async function openStorage(config: Config, o: BootOptions, log: Logger): 
   const { createKvDriver } = await import("./storage/kv.ts");
   const target = config.kvUrl ?? config.kvPath ?? join(config.dataDir, "auth.kv");
   const kv = await openKvStore(target, { denoOpenKv: o.denoOpenKv }, o.env.DENO_KV_ACCESS_TOKEN);
-  return createKvDriver(kv, { now: Date.now, sessionTtlSeconds: config.sessionDuration });
+  return createKvDriver(kv, { now: Date.now, sessionTtlSeconds: config.sessionDuration, location: /^https?:/i.test(target) ? target : resolve(target) });
 }
 
 /** Creates DATA_DIR when it does not exist yet (a fresh install), or says clearly why it cannot. */
@@ -63,18 +63,10 @@ export async function boot(o: BootOptions): Promise<Booted> {
   setHashConcurrency(config.hashConcurrency ?? o.cores ?? 2);
   const driver = await openStorage(config, o, log);
   try {
-    if (driver.kind !== "file" && (await driver.isEmpty())) {
-      const summary = await importSeedFolder(driver, config.dataDir, Date.now());
-      if (summary) {
-        log.info(
-          `imported the data files of ${config.dataDir} into ${driver.kind} storage: ` +
-            `${summary.users.imported} users, ${summary.sessions.imported} sessions`,
-        );
-      }
-    }
+    await prepareStore({ driver, pid: o.pid, hostname: hostname(), now: Date.now, say: (line) => log.info(line) }, config.dataDir);
   } catch (e) {
     await driver.close();
-    throw e;
+    throw e instanceof ImportBusyError ? new StartupError(e.message) : e;
   }
   return { app: createApp({ config, driver, log, peerAddress: o.peerAddress }), config, driver, log };
 }

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { z } from "zod";
 import { StartupError } from "./domain/errors.ts";
 
@@ -69,6 +70,9 @@ const BOOL = ["true", "false", "1", "0", "yes", "no"] as const;
  * Parses the environment into a `Config`, or throws `StartupError` with one
  * line naming the variable, its value and what is accepted.
  *
+ * `cwd` is the folder the user started the command from: relative
+ * `DATA_DIR` and `KV_PATH` resolve against it.
+ *
  * @example parseConfig({ AUTH_TYPE: "session_auth", API_PORT: "5000" }, "/srv/data")
  */
 export function parseConfig(env: Env, cwd: string): Config {
@@ -88,7 +92,9 @@ export function parseConfig(env: Env, cwd: string): Config {
 
   const kvUrl = env.KV_URL?.trim() || null;
   if (kvUrl !== null && !/^https?:\/\/\S+$/.test(kvUrl)) fail("KV_URL", env.KV_URL ?? "", "an http:// or https:// KV Connect URL");
-  const dataDir = env.DATA_DIR?.trim() || cwd;
+  // Relative paths are the user's: `cwd` is the folder the command was started from.
+  const dataDir = resolve(cwd, env.DATA_DIR?.trim() || ".");
+  const kvPath = env.KV_PATH?.trim() || null;
 
   const secure = enumVar(env, "COOKIE_SECURE", ["auto", "always", "never"] as const, "auto");
   const trustProxy = enumVar(env, "TRUST_PROXY", BOOL, "false");
@@ -106,7 +112,7 @@ export function parseConfig(env: Env, cwd: string): Config {
     sessionDuration: Math.max(0, intVar(env, "SESSION_DURATION", 0, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, "an integer number of seconds (0 or less: never expires)")),
     storage: enumVar(env, "STORAGE", STORAGES, "file"),
     dataDir,
-    kvPath: env.KV_PATH?.trim() || null,
+    kvPath: kvPath === null || kvPath === ":memory:" ? kvPath : resolve(cwd, kvPath),
     kvUrl,
     passwordMinLength: intVar(env, "PASSWORD_MIN_LENGTH", 8, 1, 1024, "an integer from 1 to 1024"),
     maxBodyBytes: intVar(env, "MAX_BODY_BYTES", 65536, 1024, 64 * 1024 * 1024, "an integer number of bytes from 1024 to 67108864"),

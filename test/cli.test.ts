@@ -11,9 +11,12 @@ import { createPasswordReader, PasswordAborted, PasswordInputError } from "../sr
 import { formatTimestamp, type UserRecord } from "../src/domain/types.ts";
 import { createMemoryDriver } from "../src/storage/memory.ts";
 import type { StorageDriver } from "../src/storage/types.ts";
+import { createKvDriver } from "../src/storage/kv.ts";
+import { openKvStore } from "../src/storage/kv-open.ts";
 import { BOB, pyDump, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
 import { ROOT, RUNTIME, runToEnd } from "./helpers/server.ts";
 
+const deno = (globalThis as { Deno?: { openKv(path?: string): Promise<unknown> } }).Deno;
 const dirs: string[] = [];
 const keep = (d: string): string => (dirs.push(d), d);
 const tempDir = (): string => keep(mkdtempSync(join(tmpdir(), "cli-test-")));
@@ -83,8 +86,9 @@ describe("cli: password reader", () => {
   });
 });
 
-describe("cli: user commands (memory storage, in-process)", () => {
-  const env = { STORAGE: "memory", DATA_DIR: tempDir() };
+describe("cli: user commands (memory driver, in-process)", () => {
+  // A memory driver is injected; the configured storage is only named.
+  const env = { STORAGE: "kv", DATA_DIR: tempDir() };
 
   it("prints usage: on help (stdout, 0) and on bad arguments (stderr, 2)", async () => {
     const c = cli(env, createMemoryDriver());
@@ -146,18 +150,19 @@ describe("cli: user commands (memory storage, in-process)", () => {
 
   it("on an empty store, takes in DATA_DIR's data files first, as the server does; a duplicated email needs an id", async () => {
     const driver = createMemoryDriver();
-    const c = cli({ STORAGE: "memory", DATA_DIR: seedFolder(), LOG_LEVEL: "info" }, driver);
+    const c = cli({ STORAGE: "kv", DATA_DIR: seedFolder(), LOG_LEVEL: "info" }, driver);
     const list = await c.run("user", "list");
     assert.deepEqual(list.out.split("\n").map((l) => l.split("\t")[0]), [BOB.id, "u-null", "u-dup", "u-empty"]);
     assert.match(list.err, /imported the data files of .* 4 users, 1 sessions/);
     const ambiguous = await c.run("user", "delete", BOB.email);
-    assert.equal(ambiguous.err, `error: 2 users have the email "${BOB.email}" (ids: ${BOB.id}, u-dup); name one by its id`);
+    assert.equal(ambiguous.err.split("\n").at(-1), `error: 2 users have the email "${BOB.email}" (ids: ${BOB.id}, u-dup); name one by its id`);
     assert.equal((await c.run("user", "delete", "u-dup")).code, 0);
   });
 });
 
-describe("cli: import and export (memory storage, in-process)", () => {
-  const env = { STORAGE: "memory", DATA_DIR: tempDir() };
+describe("cli: import and export (memory driver, in-process)", () => {
+  // A memory driver is injected; the configured storage is only named.
+  const env = { STORAGE: "kv", DATA_DIR: tempDir() };
 
   it("imports the original's folder keeping ids, timestamps and hashes; a second import skips everything", async () => {
     const driver = createMemoryDriver();
@@ -182,16 +187,42 @@ describe("cli: import and export (memory storage, in-process)", () => {
     assert.equal(readFileSync(join(bad, ".db_User.json"), "utf8"), '{"u1": {"id": "u1",');
   });
 
-  it("reports progress every 10,000 records on large inputs", async () => {
+  it("reports progress every tenth of a large import into Deno KV, then the summary", async () => {
     const big = tempDir();
     const users: Record<string, Partial<UserRecord>> = {};
     for (let i = 0; i < 20_001; i++) users[`u${i}`] = { id: `u${i}`, email: `u${i}@x.io`, _password: null };
     writeFileSync(join(big, ".db_User.json"), pyDump(users));
-    const r = await cli(env, createMemoryDriver()).run("import", big);
-    assert.deepEqual([r.err, r.out], [
-      "imported 10000/20001 users...\nimported 20000/20001 users...\nimported 20001/20001 users...",
-      "imported 20001 users, 0 skipped\nimported 0 sessions, 0 skipped",
-    ]);
+    const kv = createKvDriver(await openKvStore(":memory:", { denoOpenKv: deno ? (p) => deno.openKv(p) : undefined }), { now: Date.now });
+    const r = await cli(env, kv).run("import", big);
+    const lines = r.err.split("\n");
+    assert.equal(lines.length, 10, r.err);
+    assert.match(lines[0], new RegExp(`^importing ${big} into kv storage: [\\d,]+/20,001 users \\(10%\\)$`));
+    assert.match(lines[9], /: 20,001\/20,001 users \(100%\)$/);
+    assert.equal(r.out, "imported 20001 users, 0 skipped\nimported 0 sessions, 0 skipped");
+  });
+
+  it("never creates an email the store already holds: such records and their sessions are skipped and counted", async () => {
+    const driver = createMemoryDriver();
+    const c = cli(env, driver);
+    c.passwords.push("another-password");
+    await c.run("user", "add", "BOB@hbtn.io");
+    const r = await c.run("import", seedFolder());
+    // Both of the folder's Bob records (a legacy duplicate pair) meet the store's own bob.
+    assert.deepEqual([r.code, r.out], [0, "imported 2 users, 2 skipped\nimported 0 sessions, 1 skipped"]);
+    assert.deepEqual((await driver.listUsers()).map((u) => u.email), ["BOB@hbtn.io", "nopass@hbtn.io", ""]);
+    // Within one source, legacy duplicates stay (a folder of the original loads as it is).
+    const fresh = createMemoryDriver();
+    assert.equal((await cli(env, fresh).run("import", seedFolder())).out, "imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped");
+  });
+
+  it("refuses STORAGE=memory (it would keep nothing) and an export target that is a file, in one line", async () => {
+    const memory = await cli({ STORAGE: "memory" }).run("user", "list");
+    assert.deepEqual([memory.code, memory.err], [1, "error: STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file or kv)"]);
+    const file = join(tempDir(), "passwd");
+    writeFileSync(file, "root:x:0:0\n");
+    const r = await cli(env, createMemoryDriver()).run("export", file);
+    assert.deepEqual([r.code, r.err], [1, `error: ${file} is not a folder; export writes .db_User.json and .db_UserSession.json into a folder`]);
+    assert.equal(readFileSync(file, "utf8"), "root:x:0:0\n");
   });
 
   it("exports users in the original's format, refuses to overwrite without --force, and round-trips", async () => {
@@ -226,12 +257,18 @@ describe("cli: file storage (in-process)", () => {
     const { openFileDriver } = await import("../src/storage/file.ts");
     const server = await openFileDriver({ dir, pid: process.pid });
     try {
-      const r = await c.run("user", "list");
-      assert.match(`${r.code} ${r.err}`, /^1 error: Data folder .* is in use by process/);
+      // Reads work beside the holder, and see what it has written (journal included).
+      await server.createUser({ ...(await server.listUsers())[0], id: "beside", email: "beside@hbtn.io" });
+      const list = await c.run("user", "list");
+      assert.equal(list.code, 0, list.err);
+      assert.match(list.out, /^beside\tbeside@hbtn\.io\t/m);
+      c.passwords.push("password-2");
+      const add = await c.run("user", "add", "carl@hbtn.io");
+      assert.match(`${add.code} ${add.err}`, /^1 error: Data folder .* is in use by process \d+ on .*; stop it to change users from the CLI, or use the API/);
     } finally {
       await server.close();
     }
-    assert.equal((await c.run("user", "list")).out.split("\n").length, 5);
+    assert.equal((await c.run("user", "list")).out.split("\n").length, 6);
   });
 });
 

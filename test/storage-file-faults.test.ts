@@ -82,6 +82,27 @@ describe("file driver: durability", () => {
     });
   }
 
+  it("an import is one journal line: a full disk midway leaves the store as it was", async () => {
+    const dir = await tempDir();
+    const live: Faults = {};
+    const d = await openOn(dir, { fs: faultyFs(live) });
+    const kept = makeUser();
+    await d.createUser(kept);
+    live.write = true;
+    live.partial = true;
+    const users = Array.from({ length: 2000 }, () => makeUser());
+    await assert.rejects(d.importRecords(users, [makeSession(users[0].id)], { source: "/old" }), StorageUnavailableError);
+    assert.deepEqual((await d.listUsers()).map((u) => u.id), [kept.id]);
+    delete live.write;
+    delete live.partial;
+    await d.close();
+    const again = await openOn(dir);
+    assert.deepEqual((await again.listUsers()).map((u) => u.id), [kept.id]);
+    assert.deepEqual(await again.listSessions(), []);
+    await again.close();
+    await removeDir(dir);
+  });
+
   it("groups concurrent commits: 100 concurrent creates take a handful of fsyncs", async () => {
     const dir = await tempDir();
     const fs = faultyFs({});

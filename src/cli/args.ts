@@ -13,6 +13,7 @@ export type Command =
   | { name: "user-passwd"; who: string }
   | { name: "user-delete"; who: string }
   | { name: "import"; folder: string }
+  | { name: "import-abort" }
   | { name: "export"; folder: string; force: boolean };
 
 /** Bad arguments: the message names what is wrong. */
@@ -36,16 +37,22 @@ Commands:
   user passwd <email|id>  set a new password (read like "user add")
   user delete <email|id>  delete a user and its sessions
   import <folder>         import the original's .db_User.json and
-                          .db_UserSession.json (ids, timestamps and
-                          password hashes kept; existing ids skipped)
+                          .db_UserSession.json, all or nothing (ids,
+                          timestamps and password hashes kept; existing
+                          ids and emails already taken are skipped)
+  import --abort          remove what an import that was stopped before
+                          it finished added (instead of completing it)
   export <folder> [--force]
                           write the storage to <folder>/.db_User.json and
                           .db_UserSession.json in the original's format
                           (--force: overwrite existing files)
   help, --help            this text
 
-The storage is the server's: STORAGE (file, kv, memory), DATA_DIR, KV_PATH,
-KV_URL, PASSWORD_MIN_LENGTH. Exit status: 0 done, 1 failed, 2 bad arguments.`;
+The storage is the server's: STORAGE (file or kv), DATA_DIR, KV_PATH,
+KV_URL, PASSWORD_MIN_LENGTH; relative paths are taken from the folder the
+command runs in. With STORAGE=file and a server running on the folder,
+"user list" and "export" read a consistent copy; changes need the server
+stopped (or go through the API). Exit status: 0 done, 1 failed, 2 bad arguments.`;
 
 type Spec = {
   positionals: string[];
@@ -104,7 +111,10 @@ export function parseArgs(argv: string[]): Command {
   if (head.includes("--help") || head.includes("-h") || argv[0] === "help") return { name: "help" };
 
   const [cmd, ...rest] = argv;
-  if (cmd === "import") return { name: "import", folder: parseWith(rest, { positionals: ["folder"], flags: {} }, "import").positionals[0] };
+  if (cmd === "import") {
+    if (rest.length === 1 && rest[0] === "--abort") return { name: "import-abort" };
+    return { name: "import", folder: parseWith(rest, { positionals: ["folder"], flags: {} }, "import").positionals[0] };
+  }
   if (cmd === "export") {
     const p = parseWith(rest, { positionals: ["folder"], flags: { force: false } }, "export");
     return { name: "export", folder: p.positionals[0], force: p.flags.has("force") };

@@ -1,14 +1,17 @@
 import { resolve } from "node:path";
+import { hostname } from "node:os";
 import { openStorage, type BootOptions } from "../boot.ts";
 import { type Config, parseConfig } from "../config.ts";
 import { HttpError, StartupError, StorageUnavailableError } from "../domain/errors.ts";
-import { createLogger } from "../log.ts";
-import { importSeedFolder } from "../storage/seed-import.ts";
-import type { StorageDriver } from "../storage/types.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { openFileReadOnly } from "../storage/file.ts";
+import { FolderInUseError } from "../storage/lock.ts";
+import { type ImportContext, prepareStore, type SeedData } from "../storage/seed-import.ts";
+import { ImportBusyError, type StorageDriver } from "../storage/types.ts";
 import { type Command, parseArgs, USAGE, UsageError } from "./args.ts";
 import { CliError, type CliIo, type CommandContext } from "./context.ts";
 import { PasswordAborted, PasswordInputError } from "./password.ts";
-import { checkExportTarget, exportData, importData, readImportSource, type SeedData } from "./transfer.ts";
+import { abortImport, checkExportTarget, exportData, importData, readImportSource } from "./transfer.ts";
 import { userAdd, userDelete, userList, userPasswd } from "./user-commands.ts";
 
 /** What the entry file (or a test) hands the CLI. */
@@ -64,8 +67,13 @@ function report(e: unknown, io: CliIo): number {
   return EXIT.failed;
 }
 
+/** Commands that only read: with STORAGE=file they work beside a server holding the folder. */
+const READ_ONLY = new Set<Command["name"]>(["user-list", "export"]);
+
 async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): Promise<void> {
   const config = parseConfig(o.env, o.cwd);
+  // The CLI's changes are for a server to serve later: a memory store would vanish with the command.
+  if (config.storage === "memory") throw new CliError("STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file or kv)");
   const log = createLogger(config.logLevel, (line) => o.io.err(line));
   const now = o.now ?? Date.now;
   // Everything that needs no storage comes first: a typo costs nothing, and a
@@ -80,42 +88,52 @@ async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): 
   }
   if (cmd.name === "export") await checkExportTarget(config, folder, cmd.force);
 
-  const driver = o.openDriver ? await o.openDriver(config) : await openStorage(config, { ...o, writeLog: (l) => o.io.err(l) }, log);
+  const driver = await openForCommand(cmd, config, o, log);
+  log.info(`using ${driver.kind} storage at ${driver.location}`);
   const ctx: CommandContext = { io: o.io, config, driver, log, now, iterations: o.iterations };
+  const imports: ImportContext = { driver, pid: o.pid, hostname: hostname(), now, say: (line) => o.io.err(line) };
   try {
-    if (cmd.name !== "import") await importDataFolderOnce(ctx);
-    await dispatch(cmd, ctx, password, seed, folder);
+    if (cmd.name !== "import-abort") await prepareStore({ ...imports, say: (line) => log.info(line) }, config.dataDir);
+    await dispatch(cmd, ctx, imports, password, seed, folder);
   } catch (e) {
     // The command's error is the one to report; a failing close is only logged.
     await driver.close().catch((ce) => log.error("closing the storage failed", ce));
-    throw e;
+    throw e instanceof ImportBusyError ? new CliError(e.message) : e;
   }
   // On success, a failing flush is the command's failure.
   await driver.close();
 }
 
-function dispatch(cmd: Exclude<Command, { name: "help" }>, ctx: CommandContext, password: string, seed: SeedData | null, folder: string): Promise<void> {
+/**
+ * Opens the configured storage. A file-storage folder held by a running
+ * server is read without its lock for read-only commands; other commands
+ * are told what to do instead.
+ */
+async function openForCommand(cmd: Exclude<Command, { name: "help" }>, config: Config, o: CliOptions, log: Logger): Promise<StorageDriver> {
+  if (o.openDriver) return await o.openDriver(config);
+  try {
+    return await openStorage(config, { ...o, writeLog: (l) => o.io.err(l) }, log);
+  } catch (e) {
+    if (!(e instanceof FolderInUseError)) throw e;
+    const holder = e.holder ? `process ${e.holder.pid} on ${e.holder.hostname}` : "another process";
+    if (!READ_ONLY.has(cmd.name)) {
+      throw new CliError(`${e.message.replace(/; stop that process.*$/, "")}; stop it to change users from the CLI, or use the API of that server (read-only commands, "user list" and "export", work beside it)`);
+    }
+    log.info(`${config.dataDir} is in use by ${holder}: reading a consistent copy without its lock`);
+    return await openFileReadOnly(config.dataDir, holder);
+  }
+}
+
+function dispatch(
+  cmd: Exclude<Command, { name: "help" }>, ctx: CommandContext, imports: ImportContext, password: string, seed: SeedData | null, folder: string,
+): Promise<void> {
   switch (cmd.name) {
     case "user-add": return userAdd(ctx, cmd.email, password, cmd.firstName, cmd.lastName);
     case "user-list": return userList(ctx, cmd.json);
     case "user-passwd": return userPasswd(ctx, cmd.who, password);
     case "user-delete": return userDelete(ctx, cmd.who);
-    case "import": return importData(ctx, seed!);
+    case "import": return importData(ctx, imports, folder, seed!);
+    case "import-abort": return abortImport(ctx, imports);
     case "export": return exportData(ctx, folder);
-  }
-}
-
-/**
- * The server's first-start rule (see boot.ts): an empty kv or memory store
- * takes in the original's files found in DATA_DIR. Applied here too, or a
- * first `user add` on a fresh store would make the store non-empty and the
- * server would then silently ignore those files forever.
- */
-async function importDataFolderOnce(ctx: CommandContext): Promise<void> {
-  const { driver, config, log } = ctx;
-  if (driver.kind === "file" || !(await driver.isEmpty())) return;
-  const summary = await importSeedFolder(driver, config.dataDir, ctx.now());
-  if (summary) {
-    log.info(`imported the data files of ${config.dataDir} into ${driver.kind} storage: ${summary.users.imported} users, ${summary.sessions.imported} sessions`);
   }
 }

@@ -1,13 +1,12 @@
 import { realpath, stat, unlink, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Config } from "../config.ts";
-import type { SessionRecord, UserRecord } from "../domain/types.ts";
 import { realFs } from "../storage/fs-util.ts";
 import { LOCK_FILE } from "../storage/lock.ts";
 import { serializeSessions, serializeUsers, SESSION_FILE, USER_FILE } from "../storage/seed-format.ts";
-import { readSeedFolder } from "../storage/seed-import.ts";
+import { type ImportContext, importFolder, readDataFolder, type SeedData, waitForImport } from "../storage/seed-import.ts";
 import { writeFileAtomic } from "../storage/snapshot.ts";
-import type { ImportSummary, StorageDriver } from "../storage/types.ts";
+import type { ImportSummary } from "../storage/types.ts";
 import { CliError, type CliIo, type CommandContext, inSteps } from "./context.ts";
 
 /**
@@ -15,9 +14,6 @@ import { CliError, type CliIo, type CommandContext, inSteps } from "./context.ts
  * whatever storage is configured. Both check their folder before the storage
  * is opened, so a mistake costs nothing and never holds the data folder's lock.
  */
-
-/** The records of an original data folder. */
-export type SeedData = { users: UserRecord[]; sessions: SessionRecord[] };
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 const canonical = (path: string) => realpath(path).catch(() => resolve(path));
@@ -38,25 +34,33 @@ export async function readImportSource(config: Config, folder: string, now: numb
   if (!info) throw new CliError(`folder ${folder} does not exist`);
   if (!info.isDirectory()) throw new CliError(`${folder} is not a folder`);
   if (await isDataFolder(config, folder)) return null;
-  const data = await readSeedFolder(folder, now);
+  const data = await readDataFolder(folder, now);
   if (!data) throw new CliError(`${folder} holds no data files of the original (${USER_FILE}, ${SESSION_FILE})`);
   return data;
 }
 
-/** Imports in steps of PROGRESS_STEP records (users first, so sessions follow their users), then prints the summary. */
-export async function importData(ctx: CommandContext, data: SeedData): Promise<void> {
-  const total: ImportSummary = { users: { imported: 0, skipped: 0 }, sessions: { imported: 0, skipped: 0 } };
-  const add = (s: ImportSummary) => {
-    for (const k of ["users", "sessions"] as const) {
-      total[k].imported += s[k].imported;
-      total[k].skipped += s[k].skipped;
-    }
-  };
-  const { users, sessions } = data;
-  await inSteps(users.length, ctx.io, (n) => `imported ${n}/${users.length} users...`, async (a, b) => add(await ctx.driver.importRecords(users.slice(a, b), [])));
-  await inSteps(sessions.length, ctx.io, (n) => `imported ${n}/${sessions.length} sessions...`, async (a, b) => add(await ctx.driver.importRecords([], sessions.slice(a, b))));
-  ctx.io.out(`imported ${total.users.imported} users, ${total.users.skipped} skipped`);
-  ctx.io.out(`imported ${total.sessions.imported} sessions, ${total.sessions.skipped} skipped`);
+function printSummary(io: CliIo, s: ImportSummary, verb: string): void {
+  io.out(`${verb} ${s.users.imported} users, ${s.users.skipped} skipped`);
+  io.out(`${verb} ${s.sessions.imported} sessions, ${s.sessions.skipped} skipped`);
+}
+
+/** Imports all or nothing (progress on stderr for large inputs), then prints the summary. */
+export async function importData(ctx: CommandContext, imports: ImportContext, folder: string, data: SeedData): Promise<void> {
+  printSummary(ctx.io, await importFolder(imports, folder, data), "imported");
+}
+
+/** `import --abort`: removes what an import that was stopped before it finished added. */
+export async function abortImport(ctx: CommandContext, imports: ImportContext): Promise<void> {
+  let pending = await ctx.driver.pendingImport();
+  // An import still running elsewhere is let finish (or stop) first.
+  if (pending?.active) pending = await waitForImport(imports, pending);
+  const removed = pending ? await ctx.driver.abortImport() : null;
+  if (!removed || !pending) {
+    ctx.io.out("no unfinished import: nothing to do");
+    return;
+  }
+  ctx.io.out(`removed what the import of ${pending.source} (started ${pending.started_at}) had added:`);
+  printSummary(ctx.io, removed, "removed");
 }
 
 /**
@@ -65,6 +69,8 @@ export async function importData(ctx: CommandContext, data: SeedData): Promise<v
  * data files without `force`.
  */
 export async function checkExportTarget(config: Config, folder: string, force: boolean): Promise<void> {
+  const info = await stat(folder).catch(() => null);
+  if (info && !info.isDirectory()) throw new CliError(`${folder} is not a folder; export writes ${USER_FILE} and ${SESSION_FILE} into a folder`);
   if (await isDataFolder(config, folder)) throw new CliError(`${folder} is the data folder of the file storage (DATA_DIR): its files are already in the original's format`);
   if (await exists(join(folder, LOCK_FILE))) throw new CliError(`${folder} is in use by a running server (${LOCK_FILE} is present); export to another folder`);
   if (force) return;
@@ -99,10 +105,14 @@ async function writeRecords<T>(folder: string, name: string, records: T[], io: C
 
 /** Writes the storage's users and sessions in the original's format, each file atomically. */
 export async function exportData(ctx: CommandContext, folder: string): Promise<void> {
-  await mkdir(folder, { recursive: true });
   const users = await ctx.driver.listUsers();
   const sessions = await ctx.driver.listSessions();
-  await writeRecords(folder, USER_FILE, users, ctx.io, "users", serializeUsers);
-  await writeRecords(folder, SESSION_FILE, sessions, ctx.io, "sessions", serializeSessions);
+  try {
+    await mkdir(folder, { recursive: true });
+    await writeRecords(folder, USER_FILE, users, ctx.io, "users", serializeUsers);
+    await writeRecords(folder, SESSION_FILE, sessions, ctx.io, "sessions", serializeSessions);
+  } catch (e) {
+    throw new CliError(`Cannot export to ${folder}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   ctx.io.out(`exported ${users.length} users, ${sessions.length} sessions`);
 }

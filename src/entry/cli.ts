@@ -6,6 +6,7 @@
 import process from "node:process";
 import { runCli } from "../cli/main.ts";
 import { createPasswordReader, type Terminal } from "../cli/password.ts";
+import { invocationDir } from "./common.ts";
 
 /** The part of the `Deno` global used here, typed locally so the file also type-checks for Node. */
 type DenoLike = {
@@ -61,7 +62,7 @@ const code = await runCli(deno ? deno.args : process.argv.slice(2), {
     readPassword: createPasswordReader(deno ? denoTerminal(deno) : nodeTerminal()),
   },
   env: process.env,
-  cwd: process.cwd(),
+  cwd: invocationDir(),
   pid: process.pid,
   runtime: deno ? `deno ${deno.version.deno}` : process.versions.bun ? `bun ${process.versions.bun}` : `node ${process.version}`,
   denoOpenKv: deno ? (path?: string) => deno.openKv(path) : undefined,

@@ -10,16 +10,25 @@ export type Serve = (b: Booted, onError: (e: unknown) => void) => Promise<Served
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
- * The part every entry file shares: boot, serve, log one "listening" line,
- * and on SIGINT/SIGTERM stop accepting, let in-flight requests finish
- * (bounded), flush and close the storage, exit 0. A startup problem prints
- * one line and exits 1 before anything is bound.
+ * The folder the user started the command from. Package runners start
+ * scripts in the package's folder: npm and `deno task` say where the user
+ * was in INIT_CWD (scripts/start.mjs sets it for `bun run`).
  */
+export function invocationDir(): string {
+  return process.env.INIT_CWD || process.cwd();
+}
+
 /** Cores this process may use: respects CPU affinity (taskset, container limits) where the runtime can tell. */
 export function usableCores(): number {
   return typeof availableParallelism === "function" ? availableParallelism() : cpus().length || 1;
 }
 
+/**
+ * The part every entry file shares: boot, serve, log one "listening" line,
+ * and on SIGINT/SIGTERM stop accepting, let in-flight requests finish
+ * (bounded), flush and close the storage, exit 0. A startup problem prints
+ * one line and exits 1 before anything is bound.
+ */
 export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd" | "cores">, serve: Serve): Promise<void> {
   // A log reader that goes away (a closed pipe) must not crash the server
   // mid-request or mid-shutdown: log lines are then dropped.
@@ -27,7 +36,7 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
   const writeLog = (line: string) => process.stderr.write(line + "\n");
   let booted: Booted;
   try {
-    booted = await boot({ ...o, env: process.env, cwd: process.cwd(), pid: process.pid, writeLog, cores: usableCores() });
+    booted = await boot({ ...o, env: process.env, cwd: invocationDir(), pid: process.pid, writeLog, cores: usableCores() });
   } catch (e) {
     if (e instanceof StartupError) {
       process.stderr.write(`error: ${e.message}\n`);
@@ -45,7 +54,9 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
     process.exit(1);
   }
   const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
-  log.info(`listening on http://${shown}:${served.port} (${o.runtime}, pid ${process.pid}, AUTH_TYPE=${config.authType}, STORAGE=${driver.kind})`);
+  const users = await driver.countUsers().then((n) => `${n} user${n === 1 ? "" : "s"}`, () => "users not counted");
+  const auth = config.authType === "none" ? "AUTH_TYPE unset (no authentication)" : `AUTH_TYPE=${config.authType}`;
+  log.info(`listening on http://${shown}:${served.port} (${o.runtime}, pid ${process.pid}, ${auth}, STORAGE=${driver.kind} at ${driver.location}, ${users})`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

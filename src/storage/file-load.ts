@@ -5,7 +5,7 @@ import { decodeJournal } from "./journal-format.ts";
 import { JOURNAL_NAME, journalName } from "./journal-writer.ts";
 import { readSnapshots } from "./snapshot.ts";
 import { SESSION_FILE, USER_FILE } from "./seed-format.ts";
-import type { Tables } from "./tables.ts";
+import { Tables } from "./tables.ts";
 
 /** The journal generations present in `dir`, oldest first. */
 export async function listGenerations(fs: FsLike, dir: string): Promise<number[]> {
@@ -34,7 +34,7 @@ export type Loaded = {
  * journal already covered by a newer snapshot (a crash between a snapshot's
  * rename and the journal's removal) replays to the same state.
  */
-export async function loadFolder(fs: FsLike, dir: string, tables: Tables, nowIso: string, log: (line: string) => void): Promise<Loaded> {
+export async function loadFolder(fs: FsLike, dir: string, tables: Tables, nowIso: string, log: (line: string) => void, readOnly = false): Promise<Loaded> {
   const snap = await readSnapshots(fs, dir, nowIso);
   for (const user of snap.users) tables.apply({ op: "putUser", user });
   for (const session of snap.sessions) tables.apply({ op: "putSession", session });
@@ -49,6 +49,8 @@ export async function loadFolder(fs: FsLike, dir: string, tables: Tables, nowIso
     try {
       bytes = await fs.readFile(path);
     } catch (e) {
+      // A reader beside the server: a compaction removed it meanwhile.
+      if (readOnly && errCode(e) === "ENOENT") throw new JournalGone();
       throw new StartupError(`Cannot read ${path}: ${errText(e)}`);
     }
     // Only the very end of the newest journal may be torn: older generations
@@ -62,7 +64,9 @@ export async function loadFolder(fs: FsLike, dir: string, tables: Tables, nowIso
       entries += batch.length;
     }
     size = journal.goodLength;
-    if (journal.torn) {
+    // A reader beside the server may see a line being written: it is not
+    // acknowledged yet, so it is left out, and only the writer repairs files.
+    if (journal.torn && !readOnly) {
       log(
         `Journal ${path} ends with a torn line (a write cut short by a crash, never acknowledged); ` +
           `dropped its last ${bytes.length - journal.goodLength} bytes`,
@@ -71,6 +75,28 @@ export async function loadFolder(fs: FsLike, dir: string, tables: Tables, nowIso
     }
   }
   return { generations, size, entries, legacy: snap.legacy };
+}
+
+class JournalGone extends Error {}
+
+/**
+ * Reads a data folder that a running server holds, without its lock and
+ * without changing anything: the state as of some moment of the server's
+ * life. The journals named at the start are read after the snapshot; a
+ * compaction that removes one meanwhile wrote a snapshot covering it, so the
+ * read starts over (changes are whole records, so replaying a journal over
+ * a snapshot that already holds it gives the same state).
+ */
+export async function readFolderWithoutLock(fs: FsLike, dir: string, nowIso: string): Promise<Tables> {
+  for (let attempt = 1; ; attempt++) {
+    const tables = new Tables();
+    try {
+      await loadFolder(fs, dir, tables, nowIso, () => {}, true);
+      return tables;
+    } catch (e) {
+      if (!(e instanceof JournalGone) || attempt >= 10) throw e;
+    }
+  }
 }
 
 /** Cuts a torn line off, so the next append does not land after garbage. */

@@ -1,7 +1,7 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { StartupError, StorageUnavailableError } from "../domain/errors.ts";
 import { formatTimestamp } from "../domain/types.ts";
-import { listGenerations, loadFolder, removeTempFiles } from "./file-load.ts";
+import { listGenerations, loadFolder, readFolderWithoutLock, removeTempFiles } from "./file-load.ts";
 import { errCode, errText, type FsLike, nextTick, realFs, syncDir } from "./fs-util.ts";
 import { createJournalWriter, journalName, type JournalStats, type JournalWriter } from "./journal-writer.ts";
 import { acquireLock } from "./lock.ts";
@@ -169,11 +169,22 @@ export async function openFileDriver(options: FileDriverOptions): Promise<FileDr
         throw new StartupError(`Cannot rewrite the snapshot of ${dir}: ${errText(e)}`);
       });
     }
-    const driver = createTablesDriver(tables, "file", (changes) => journal.append(changes), close);
+    const driver = createTablesDriver(tables, { kind: "file", location: resolve(dir), commit: (changes) => journal.append(changes), onClose: close });
     return { ...driver, stats: () => ({ ...journal.stats(), compactions }), compact: startCompaction };
   } catch (e) {
     await writer?.close().catch(() => {});
     await lock.release().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The data of a folder that a running server holds, read without its lock
+ * (see `readFolderWithoutLock`), for read-only commands beside the server:
+ * listing and exporting work; any write is refused, naming the holder.
+ */
+export async function openFileReadOnly(dir: string, holder: string, now = Date.now): Promise<StorageDriver> {
+  const tables = await readFolderWithoutLock(realFs, dir, formatTimestamp(now()));
+  const refuse = () => Promise.reject(new StorageUnavailableError(`Data folder ${dir} is in use by ${holder}: read-only`));
+  return createTablesDriver(tables, { kind: "file", location: resolve(dir), commit: refuse });
 }

@@ -1,12 +1,12 @@
 import { DuplicateEmailError } from "../domain/errors.ts";
 import type { SessionRecord, UserRecord } from "../domain/types.ts";
-import { importSessions, importUsers } from "./kv-import.ts";
+import { abortImport, importAll, readPendingImport } from "./kv-import.ts";
 import {
   EMPTY_META, type EmailIds, emailKey, keyable, META_KEY, type Meta, sameKey, sessionKey, sessionWrites,
   type StoredSession, type StoredUser, userKey, userRecord, userSessionKey, withId,
 } from "./kv-layout.ts";
 import { batches, type Check, CONFLICT, createKvStore, type Entry, type Mutation, retry } from "./kv-store.ts";
-import type { StorageDriver } from "./types.ts";
+import type { ImportOptions, ImportSummary, StorageDriver } from "./types.ts";
 
 /** A key part as the driver writes it (Deno also allows symbols, @deno/kv does not). */
 export type KvKeyPart = string | number | bigint | boolean | Uint8Array;
@@ -49,6 +49,8 @@ export type KvDriverOptions = {
    * user's own `/users/me`. Default 1000.
    */
   userCacheMs?: number;
+  /** The KV file (absolute) or URL, for the startup line. */
+  location?: string;
   /** Lifetime of stored sessions (also applied to imported ones, from their `created_at`); 0 or absent: no expiry. */
   sessionTtlSeconds?: number;
 };
@@ -82,6 +84,7 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
 
   return {
     kind: "kv",
+    location: options.location ?? "Deno KV",
 
     async listUsers(): Promise<UserRecord[]> {
       const all = await db.list<StoredUser>(["users"]);
@@ -233,11 +236,14 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
       });
     },
 
-    async importRecords(users: UserRecord[], sessions: SessionRecord[]) {
-      return {
-        users: await importUsers(db, users),
-        sessions: await importSessions(db, sessions, ttl, options.now()),
-      };
+    importRecords(users: UserRecord[], sessions: SessionRecord[], o?: ImportOptions) {
+      return importAll(db, users, sessions, ttl, o ?? { source: "(records)" }, options.now);
+    },
+
+    pendingImport: () => readPendingImport(db, options.now()),
+
+    abortImport(): Promise<ImportSummary | null> {
+      return abortImport(db, options.now);
     },
 
     async isEmpty(): Promise<boolean> {

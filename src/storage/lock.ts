@@ -60,10 +60,18 @@ export type FolderLock = { release(): Promise<void> };
 
 type Probe = "live" | "dead" | "gone";
 
-function inUse(dir: string, info: LockInfo | null): StartupError {
-  const who = info ? `process ${info.pid} on ${info.hostname} since ${info.started_at}` : "another process";
-  return new StartupError(`Data folder ${dir} is in use by ${who}; stop that process first (or use another DATA_DIR)`);
+/** The folder is held by a live process (named when `.db_lock` says who). */
+export class FolderInUseError extends StartupError {
+  readonly holder: LockInfo | null;
+  constructor(dir: string, holder: LockInfo | null) {
+    const who = holder ? `process ${holder.pid} on ${holder.hostname} since ${holder.started_at}` : "another process";
+    super(`Data folder ${dir} is in use by ${who}; stop that process first (or use another DATA_DIR)`);
+    this.name = "FolderInUseError";
+    this.holder = holder;
+  }
 }
+
+const inUse = (dir: string, info: LockInfo | null) => new FolderInUseError(dir, info);
 
 function parseInfo(text: string): LockInfo | null {
   try {
@@ -194,7 +202,7 @@ export async function acquireLock(o: LockOptions): Promise<FolderLock> {
       return await listenOn(address.path, info);
     } catch (e) {
       if (errCode(e) === "EADDRINUSE") return null;
-      throw new StartupError(`Cannot lock data folder ${dir}: cannot listen on ${join(dir, LOCK_SOCKET)}: ${errText(e)}`);
+      throw e;
     }
   };
   let server: Server | null = null;
@@ -229,7 +237,10 @@ export async function acquireLock(o: LockOptions): Promise<FolderLock> {
     await writeInfo(fs, dir, info);
   } catch (e) {
     if (server) await closeServer(server, fs, dir);
-    throw e instanceof StartupError ? e : new StartupError(`Cannot lock data folder ${dir}: ${errText(e)}`);
+    if (e instanceof StartupError) throw e;
+    const code = errCode(e) ?? "";
+    if (["EROFS", "EACCES", "EPERM"].includes(code)) throw new StartupError(`Data folder ${dir} is not writable (${code}); the file storage needs to write there`);
+    throw new StartupError(`Cannot lock data folder ${dir}: ${errText(e)}`);
   } finally {
     await address.done();
   }

@@ -1,6 +1,6 @@
 import type { SessionRecord, UserRecord } from "../domain/types.ts";
 import { type Change, Tables } from "./tables.ts";
-import type { ImportSummary, StorageDriver } from "./types.ts";
+import type { ImportOptions, ImportSummary, StorageDriver } from "./types.ts";
 
 /**
  * Hooks that let a durable driver persist each batch of changes. `commit`
@@ -14,7 +14,15 @@ export type CommitFn = (changes: Change[]) => Promise<void>;
  * `memory` storage, for tests and throwaway runs; the file driver reuses it
  * with a commit function that journals each change.
  */
-export function createTablesDriver(tables: Tables, kind: string, commit?: CommitFn, onClose?: () => Promise<void>): StorageDriver {
+export type TablesDriverOptions = {
+  kind: string;
+  location: string;
+  /** Makes each batch of changes durable (the file driver's journal); absent: memory only. */
+  commit?: CommitFn;
+  onClose?: () => Promise<void>;
+};
+
+export function createTablesDriver(tables: Tables, { kind, location, commit, onClose }: TablesDriverOptions): StorageDriver {
   async function run(changes: Change[]): Promise<void> {
     // Applied synchronously first: the check that planned these changes and
     // the changes themselves happen in one tick, so concurrent requests see a
@@ -31,6 +39,7 @@ export function createTablesDriver(tables: Tables, kind: string, commit?: Commit
 
   return {
     kind,
+    location,
     listUsers: () => Promise.resolve([...tables.users.values()]),
     countUsers: () => Promise.resolve(tables.users.size),
     getUser: (id) => Promise.resolve(tables.users.get(id) ?? null),
@@ -60,28 +69,41 @@ export function createTablesDriver(tables: Tables, kind: string, commit?: Commit
       await run([{ op: "delSession", session_id: h }]);
       return true;
     },
-    async importRecords(users: UserRecord[], sessions: SessionRecord[]): Promise<ImportSummary> {
+    async importRecords(users: UserRecord[], sessions: SessionRecord[], options?: ImportOptions): Promise<ImportSummary> {
+      // One batch: in memory it is applied at once, and the file driver
+      // journals it as one line, which a crash keeps whole or not at all.
       const changes: Change[] = [];
       const summary: ImportSummary = { users: { imported: 0, skipped: 0 }, sessions: { imported: 0, skipped: 0 } };
-      const seen = new Set<string>();
+      const sourceIds = new Set(users.map((u) => u.id));
+      const added = new Set<string>();
+      const conflicted = new Set<string>();
       for (const user of users) {
-        if (tables.users.has(user.id) || seen.has(user.id)) summary.users.skipped++;
-        else {
-          seen.add(user.id);
+        if (tables.users.has(user.id) || added.has(user.id)) summary.users.skipped++;
+        else if (tables.emailHolders(user.email).some((id) => !sourceIds.has(id))) {
+          // The store already has this email (another user): never a second one.
+          conflicted.add(user.id);
+          summary.users.skipped++;
+        } else {
+          added.add(user.id);
           changes.push({ op: "putUser", user });
           summary.users.imported++;
         }
       }
+      const seen = new Set<string>();
       for (const session of sessions) {
-        if (tables.sessions.has(session.session_id)) summary.sessions.skipped++;
+        if (tables.sessions.has(session.session_id) || seen.has(session.session_id) || conflicted.has(session.user_id)) summary.sessions.skipped++;
         else {
+          seen.add(session.session_id);
           changes.push({ op: "putSession", session });
           summary.sessions.imported++;
         }
       }
       if (changes.length) await run(changes);
+      options?.onProgress?.({ phase: "users", done: users.length, total: users.length });
       return summary;
     },
+    pendingImport: () => Promise.resolve(null),
+    abortImport: () => Promise.resolve(null),
     isEmpty: () => Promise.resolve(tables.users.size === 0 && tables.sessions.size === 0),
     close: () => (onClose ? onClose() : Promise.resolve()),
   };
@@ -89,5 +111,5 @@ export function createTablesDriver(tables: Tables, kind: string, commit?: Commit
 
 /** The `memory` storage: nothing survives the process. */
 export function createMemoryDriver(): StorageDriver {
-  return createTablesDriver(new Tables(), "memory");
+  return createTablesDriver(new Tables(), { kind: "memory", location: "process memory" });
 }

@@ -108,11 +108,17 @@ function withPosition<T>(path: string, text: string, parse: () => T): T {
   }
 }
 
-/** The records of both snapshot files (empty when absent); `legacy` counts raw session ids hashed on the way in. */
+/**
+ * The records of both snapshot files (empty when absent; `found`: at least
+ * one exists); `legacy` counts raw session ids hashed on the way in.
+ * Strict: bytes that are not UTF-8 or JSON that does not parse stop with the
+ * file, line and column, and the file is never touched.
+ */
 export async function readSnapshots(fs: FsLike, dir: string, nowIso: string): Promise<{
   users: UserRecord[];
   sessions: SessionRecord[];
   legacy: number;
+  found: boolean;
 }> {
   const userPath = join(dir, USER_FILE);
   const sessionPath = join(dir, SESSION_FILE);
@@ -121,5 +127,5 @@ export async function readSnapshots(fs: FsLike, dir: string, nowIso: string): Pr
   const parsed = sessionText === null
     ? { sessions: [], legacy: 0 }
     : withPosition(sessionPath, sessionText, () => parseSessions(sessionText, sessionPath, nowIso));
-  return { users, ...parsed };
+  return { users, ...parsed, found: userText !== null || sessionText !== null };
 }

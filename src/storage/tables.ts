@@ -42,6 +42,11 @@ export class Tables {
     return null;
   }
 
+  /** Ids of the users whose email equals `email` case-insensitively, in storage order. */
+  emailHolders(email: string | null): readonly string[] {
+    return this.#idsFor(email);
+  }
+
   emailTaken(email: string | null): boolean {
     return this.#byEmail.has(emailKey(email));
   }

@@ -13,6 +13,8 @@ import type { SessionRecord, UserRecord } from "../domain/types.ts";
 export interface StorageDriver {
   /** Short name for logs: "memory", "file", "kv". */
   readonly kind: string;
+  /** Where the data lives, for the startup line and the CLI: an absolute folder or file, a URL, "process memory". */
+  readonly location: string;
 
   /** Every user, in storage order: file order of the data loaded, then creation order. */
   listUsers(): Promise<UserRecord[]>;
@@ -52,11 +54,19 @@ export interface StorageDriver {
 
   /**
    * Bulk import of records in the original's format (data folder import,
-   * CLI). Keeps ids, timestamps, legacy hashes and legacy duplicate emails;
-   * a record whose id is already stored is skipped, so importing twice adds
-   * nothing.
+   * CLI), all or nothing: an import stopped midway (Ctrl-C, kill -9, a full
+   * disk) leaves the store as it was, or leaves a `pendingImport` that the
+   * next start completes. Keeps ids, timestamps, legacy hashes, and legacy
+   * duplicate emails within the source; skips a record whose id is already
+   * stored (so importing twice adds nothing), a record whose email
+   * (case-insensitively) belongs to a stored user outside the source, and
+   * the sessions of such a user. Skips are counted in the summary.
    */
-  importRecords(users: UserRecord[], sessions: SessionRecord[]): Promise<ImportSummary>;
+  importRecords(users: UserRecord[], sessions: SessionRecord[], options?: ImportOptions): Promise<ImportSummary>;
+  /** The import that was stopped before it finished, if any (stores that import in several steps). */
+  pendingImport(): Promise<PendingImport | null>;
+  /** Removes what an unfinished import added; null when there is none. Counts are of records removed. */
+  abortImport(): Promise<ImportSummary | null>;
 
   /** True when the store holds neither users nor sessions (first start: the original's files may be imported). */
   isEmpty(): Promise<boolean>;
@@ -69,3 +79,40 @@ export type ImportSummary = {
   users: { imported: number; skipped: number };
   sessions: { imported: number; skipped: number };
 };
+
+export type ImportProgress = { phase: "users" | "sessions"; done: number; total: number };
+
+export type ImportOptions = {
+  /** The folder the records come from (absolute), recorded so that an interrupted import can be completed. */
+  source: string;
+  /** Who imports, shown to a process that finds the import in progress. */
+  pid?: number;
+  hostname?: string;
+  onProgress?: (p: ImportProgress) => void;
+};
+
+/** An import that has not finished: in progress in another process (`active`), or stopped. */
+export type PendingImport = {
+  source: string;
+  started_at: string;
+  pid: number;
+  hostname: string;
+  /** ms since the epoch of its last progress. */
+  heartbeat: number;
+  users_total: number;
+  users_done: number;
+  sessions_total: number;
+  sessions_done: number;
+  active: boolean;
+};
+
+/** Another process is importing into the store (or an interrupted import of another folder is in the way). */
+export class ImportBusyError extends Error {
+  readonly pending: PendingImport;
+  constructor(pending: PendingImport, message?: string) {
+    super(message ?? `An import of ${pending.source} into this store is in progress (process ${pending.pid} on ${pending.hostname}, ` +
+      `${pending.users_done}/${pending.users_total} users); wait for it to finish`);
+    this.name = "ImportBusyError";
+    this.pending = pending;
+  }
+}

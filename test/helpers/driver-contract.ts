@@ -177,6 +177,23 @@ export function runDriverContract(
       assert.deepEqual(ids.slice(-3), [a.id, b.id, c.id]);
     });
 
+    it("an import skips a record whose email the store holds (any case), and its sessions, counting them", async () => {
+      const held = makeUser({ email: "held@contract.test" });
+      await d.createUser(held);
+      const clash = makeUser({ email: "HELD@contract.test" });
+      const clashTwin = makeUser({ email: "held@contract.test" });
+      const fresh = makeUser({ email: "fresh@contract.test" });
+      const freshTwin = makeUser({ email: "Fresh@contract.test" });
+      const summary = await d.importRecords([clash, clashTwin, fresh, freshTwin], [makeSession(clash.id), makeSession(fresh.id)], { source: "/contract" });
+      assert.deepEqual(summary, { users: { imported: 2, skipped: 2 }, sessions: { imported: 1, skipped: 1 } });
+      assert.equal(await d.getUser(clash.id), null);
+      assert.equal((await d.findUserByEmail("held@contract.test"))?.id, held.id);
+      // Duplicates within one source are the original's legacy data: both stay, the first wins.
+      assert.equal((await d.findUserByEmail("fresh@contract.test"))?.id, fresh.id);
+      assert.deepEqual(await d.getUser(freshTwin.id), freshTwin);
+      assert.equal(await d.pendingImport(), null, "a finished import leaves nothing pending");
+    });
+
     it("keeps non-ASCII text", async () => {
       const u = makeUser({ first_name: "Zoë 日本 🎉", last_name: "Ñ" });
       await d.createUser(u);
