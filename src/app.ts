@@ -9,8 +9,8 @@ import { createSessionManager, type SessionManager } from "./auth/sessions.ts";
 import { createBasicStrategy, createSessionStrategy, type Strategy } from "./auth/strategies.ts";
 import { createCredentialCache } from "./auth/credential-cache.ts";
 import { createLoginThrottle } from "./auth/throttle.ts";
-import { authenticate, authMiddleware, type AuthOptions } from "./http/auth.ts";
-import { preflight } from "./http/cors.ts";
+import { authenticate, type AuthOptions, isCrossSite } from "./http/auth.ts";
+import { gate } from "./http/gate.ts";
 import { json } from "./http/respond.ts";
 import { userRoutes } from "./http/user-routes.ts";
 import { sessionRoutes } from "./http/session-routes.ts";
@@ -18,7 +18,7 @@ import type { AppEnv } from "./http/env.ts";
 
 export type AppConfig = Pick<
   Config,
-  "authType" | "sessionName" | "sessionDuration" | "passwordMinLength" | "maxBodyBytes" | "cookieSecure" | "trustedOrigins" | "trustProxy"
+  "authType" | "sessionName" | "sessionDuration" | "passwordMinLength" | "maxBodyBytes" | "cookieSecure" | "trustedOrigins" | "trustProxy" | "maxSessionsPerUser"
 >;
 
 export type AppDeps = {
@@ -31,20 +31,27 @@ export type AppDeps = {
   iterations?: number;
   /** The peer address of a request (each runtime's adapter knows it); used to throttle logins. */
   peerAddress?: (c: Context) => string | undefined;
+  /**
+   * Runs a maintenance task every `everyMs` (the entry file's timers; it
+   * also runs each task once more at a clean stop). Absent in tests, which
+   * call what they need directly.
+   */
+  schedule?: (name: string, everyMs: number, task: () => Promise<unknown>) => void;
 };
 
-/** Every route and the methods it answers, for 405 and its `Allow` header. */
-const ROUTES: [string, string][] = [
-  ["/api/v1/status", "GET, HEAD"],
-  ["/api/v1/stats", "GET, HEAD"],
-  ["/api/v1/unauthorized", "GET, HEAD"],
-  ["/api/v1/forbidden", "GET, HEAD"],
-  ["/api/v1/users", "GET, HEAD, POST"],
-  ["/api/v1/users/:id", "GET, HEAD, PUT, DELETE"],
-  ["/api/v1/auth_session/login", "POST"],
-  ["/api/v1/auth_session/logout", "DELETE"],
-  ["/api/v1/auth_session", "POST, DELETE"],
-];
+/**
+ * The entry of a forwarding header written by the nearest of `hops` trusted
+ * proxies: each proxy appends what it saw, so the client a trusted proxy
+ * saw is `hops` entries from the right. Entries further left were written
+ * by the client itself and prove nothing (believing the left-most let any
+ * client pick a new address per request, or name a victim's). Undefined
+ * when no proxy is trusted or the header is absent.
+ */
+export function forwardedEntry(header: string | undefined, hops: number): string | undefined {
+  if (hops <= 0 || !header) return undefined;
+  const entries = header.split(",").map((s) => s.trim()).filter(Boolean);
+  return entries.length ? entries[Math.max(0, entries.length - hops)] : undefined;
+}
 
 /**
  * Builds the Hono app. No environment, globals or I/O here: the entry file
@@ -53,19 +60,28 @@ const ROUTES: [string, string][] = [
  * @example const app = createApp({ config, driver: createMemoryDriver(), log: silentLogger });
  *          await app.request("/api/v1/status");
  */
-export function createApp({ config, driver, log, now = Date.now, iterations, peerAddress }: AppDeps) {
+export function createApp({ config, driver, log, now = Date.now, iterations, peerAddress, schedule }: AppDeps) {
   const { authType } = config;
   const sessionsEnabled = authType.startsWith("session");
   const memorySessions = authType === "session_auth" || authType === "session_exp_auth";
-  const sessionStore = memorySessions ? createMemorySessionStore() : createStorageSessionStore(driver);
+  const sessionStore = memorySessions
+    ? createMemorySessionStore(async (id) => (await driver.getUser(id)) !== null)
+    : createStorageSessionStore(driver);
   const sessions: SessionManager | null = sessionsEnabled
     ? createSessionManager({
         store: sessionStore,
         // session_auth never expires, whatever SESSION_DURATION says (as in the original).
         durationSeconds: authType === "session_auth" ? 0 : config.sessionDuration,
         now,
+        maxPerUser: config.maxSessionsPerUser,
       })
     : null;
+  if (sessions) {
+    schedule?.("expired sessions sweep", 60_000, async () => {
+      const n = await sessions.sweep();
+      if (n) log.debug(`deleted ${n} expired session(s)`);
+    });
+  }
   const users = createUsersRepo({
     driver,
     now,
@@ -74,23 +90,24 @@ export function createApp({ config, driver, log, now = Date.now, iterations, pee
     onDelete: sessions ? (id) => sessions.endAllFor(id) : undefined,
   });
 
+  const throttle = createLoginThrottle({ now });
   let strategy: Strategy | null = null;
   if (authType === "basic_auth") {
-    strategy = createBasicStrategy(users, createCredentialCache({ maxEntries: 10_000, maxAgeMs: 5 * 60_000, now }), iterations);
+    strategy = createBasicStrategy(users, createCredentialCache({ maxEntries: 10_000, maxAgeMs: 5 * 60_000, now }), throttle, iterations);
   } else if (sessions) strategy = createSessionStrategy(users, sessions);
 
-  const unauthorized = () =>
-    new HttpError(401, "Unauthorized", authType === "basic_auth" ? { "WWW-Authenticate": 'Basic realm="api", charset="UTF-8"' } : {});
-  const authOptions: AuthOptions = { authType, strategy, sessionName: config.sessionName, trustedOrigins: config.trustedOrigins };
+  // Under basic_auth every 401 says how to authenticate (RFC 7235), the login's included.
+  const challenge: Record<string, string> = authType === "basic_auth" ? { "WWW-Authenticate": 'Basic realm="api", charset="UTF-8"' } : {};
+  const unauthorized = () => new HttpError(401, "Unauthorized", challenge);
+  const clientOf = (c: Context<AppEnv>): string => forwardedEntry(c.req.header("x-forwarded-for"), config.trustProxy) ?? peerAddress?.(c) ?? "unknown";
   const isHttps = (req: Request) =>
     config.cookieSecure === "always" ||
     (config.cookieSecure === "auto" &&
-      (new URL(req.url).protocol === "https:" ||
-        (config.trustProxy && req.headers.get("x-forwarded-proto")?.split(",")[0].trim().toLowerCase() === "https")));
+      (req.url.startsWith("https:") || forwardedEntry(req.headers.get("x-forwarded-proto") ?? undefined, config.trustProxy)?.toLowerCase() === "https"));
+  const authOptions: AuthOptions = { authType, strategy, sessionName: config.sessionName, trustedOrigins: config.trustedOrigins, clientOf, isHttps };
 
   const app = new Hono<AppEnv>({ strict: false });
-  app.use("*", preflight());
-  app.use("*", authMiddleware(authOptions, unauthorized));
+  app.use("*", gate(authOptions, unauthorized));
 
   app.get("/api/v1/status", (c) => json(c, { status: "OK" }));
   app.get("/api/v1/stats", async (c) => json(c, { users: await users.count() }));
@@ -107,29 +124,17 @@ export function createApp({ config, driver, log, now = Date.now, iterations, pee
       users,
       sessions,
       authTypeName: authType === "none" ? "unset" : authType,
+      challenge,
       sessionName: config.sessionName,
       maxBodyBytes: config.maxBodyBytes,
       isHttps,
+      isCrossSite: (req) => isCrossSite(req, config.trustedOrigins, isHttps(req)),
       authenticate: (c) => authenticate(c, authOptions, unauthorized),
-      throttle: createLoginThrottle({ now }),
-      clientOf: (c) => {
-        // X-Forwarded-For is only believed behind a proxy we were told to trust;
-        // otherwise any client could pick a fresh identity per request.
-        const forwarded = config.trustProxy ? c.req.header("x-forwarded-for")?.split(",")[0].trim() : undefined;
-        return forwarded || peerAddress?.(c) || "unknown";
-      },
+      throttle,
+      clientOf,
       iterations,
     }),
   );
-
-  // A known path with another method: 405 with Allow (the original sent an HTML page).
-  for (const [path, methods] of ROUTES) {
-    app.all(path, (c) => {
-      const allow = `${methods}, OPTIONS`;
-      if (c.req.method === "OPTIONS") return json(c, null, 204, { Allow: allow });
-      return json(c, { error: "Method not allowed" }, 405, { Allow: allow });
-    });
-  }
 
   app.notFound((c) => json(c, { error: "Not found" }, 404));
   app.onError((err, c) => {

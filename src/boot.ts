@@ -6,7 +6,8 @@ import { prepareStore } from "./storage/seed-import.ts";
 import { ImportBusyError, type StorageDriver } from "./storage/types.ts";
 import { join, resolve } from "node:path";
 import { hostname } from "node:os";
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
+import { PRIVATE_FOLDER } from "./storage/fs-util.ts";
 import { StartupError } from "./domain/errors.ts";
 import { setHashConcurrency } from "./auth/password.ts";
 import type { Context } from "hono";
@@ -22,6 +23,8 @@ export type BootOptions = {
   writeLog: (line: string) => void;
   /** Cores this process may use (the default PBKDF2 concurrency). */
   cores?: number;
+  /** Background tasks of the app (see AppDeps.schedule). */
+  schedule?: (name: string, everyMs: number, task: () => Promise<unknown>) => void;
   /** Peer address of a request, from the runtime's server (see the entry files). */
   peerAddress?: (c: Context) => string | undefined;
 };
@@ -43,10 +46,35 @@ export async function openStorage(config: Config, o: BootOptions, log: Logger): 
   return createKvDriver(kv, { now: Date.now, sessionTtlSeconds: config.sessionDuration, location: /^https?:/i.test(target) ? target : resolve(target) });
 }
 
+/**
+ * Warns about data that other accounts of this machine can read: the files
+ * hold password hashes (and, for the original's data, unsalted ones). New
+ * files are created 0600 and a new data folder 0700; older ones may not be.
+ */
+export async function warnIfReadableByOthers(paths: string[], log: Logger): Promise<void> {
+  for (const path of paths) {
+    const info = await stat(path).catch(() => null);
+    if (!info || (info.mode & 0o077) === 0) continue;
+    const mode = (info.mode & 0o777).toString(8).padStart(3, "0");
+    const fix = info.isDirectory() ? `chmod 700 ${path}` : `chmod 600 ${path}`;
+    log.warn(`${path} can be read by other users of this machine (mode ${mode}) and holds password hashes; restrict it: ${fix}`);
+  }
+}
+
+/** The data files of a storage, for the check above. */
+function dataPaths(config: Config): string[] {
+  if (config.storage === "file") return [config.dataDir, join(config.dataDir, ".db_User.json"), join(config.dataDir, ".db_UserSession.json")];
+  if (config.storage === "kv" && !config.kvUrl) {
+    const file = config.kvPath ?? join(config.dataDir, "auth.kv");
+    return file === ":memory:" ? [] : [file];
+  }
+  return [];
+}
+
 /** Creates DATA_DIR when it does not exist yet (a fresh install), or says clearly why it cannot. */
 async function ensureDataDir(dir: string, log: Logger): Promise<void> {
   try {
-    if (await mkdir(dir, { recursive: true })) log.info(`created the data folder ${dir}`);
+    if (await mkdir(dir, { recursive: true, mode: PRIVATE_FOLDER })) log.info(`created the data folder ${dir}`);
   } catch (e) {
     throw new StartupError(`Cannot create DATA_DIR ${JSON.stringify(dir)}: ${(e as Error).message}`);
   }
@@ -62,11 +90,12 @@ export async function boot(o: BootOptions): Promise<Booted> {
   const log = createLogger(config.logLevel, o.writeLog);
   setHashConcurrency(config.hashConcurrency ?? o.cores ?? 2);
   const driver = await openStorage(config, o, log);
+  await warnIfReadableByOthers(dataPaths(config), log);
   try {
     await prepareStore({ driver, pid: o.pid, hostname: hostname(), now: Date.now, say: (line) => log.info(line) }, config.dataDir);
   } catch (e) {
     await driver.close();
     throw e instanceof ImportBusyError ? new StartupError(e.message) : e;
   }
-  return { app: createApp({ config, driver, log, peerAddress: o.peerAddress }), config, driver, log };
+  return { app: createApp({ config, driver, log, peerAddress: o.peerAddress, schedule: o.schedule }), config, driver, log };
 }

@@ -31,9 +31,15 @@ export type Config = {
   cookieSecure: "auto" | "always" | "never";
   /** Origins (besides the request's own) whose cookie-authenticated unsafe requests are allowed. */
   trustedOrigins: string[];
-  /** Honour X-Forwarded-Proto (behind a TLS-terminating proxy). */
-  trustProxy: boolean;
+  /**
+   * Proxies in front of the service whose X-Forwarded-For and
+   * X-Forwarded-Proto entries are believed, counted from the service
+   * outwards; 0: none (the peer address is the client).
+   */
+  trustProxy: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** Live sessions one user may hold; the oldest ends first. */
+  maxSessionsPerUser: number;
   /** PBKDF2 computations at once; null: as many as the cores this process may use. */
   hashConcurrency: number | null;
 };
@@ -63,8 +69,6 @@ function enumVar<T extends string>(env: Env, name: string, values: readonly T[],
   if (!parsed.success) fail(name, raw, `one of ${values.join(", ")}`);
   return parsed.data;
 }
-
-const BOOL = ["true", "false", "1", "0", "yes", "no"] as const;
 
 /**
  * Parses the environment into a `Config`, or throws `StartupError` with one
@@ -97,7 +101,11 @@ export function parseConfig(env: Env, cwd: string): Config {
   const kvPath = env.KV_PATH?.trim() || null;
 
   const secure = enumVar(env, "COOKIE_SECURE", ["auto", "always", "never"] as const, "auto");
-  const trustProxy = enumVar(env, "TRUST_PROXY", BOOL, "false");
+  const rawProxy = (env.TRUST_PROXY ?? "").trim().toLowerCase();
+  const trustProxy = rawProxy === "" || ["false", "no", "0"].includes(rawProxy) ? 0
+    : ["true", "yes"].includes(rawProxy) ? 1
+    : /^\d+$/.test(rawProxy) && Number(rawProxy) <= 32 ? Number(rawProxy)
+    : fail("TRUST_PROXY", env.TRUST_PROXY ?? "", "false, true (one proxy) or the number of proxies in front, up to 32");
   const origins = (env.TRUSTED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   for (const o of origins) {
     if (!/^https?:\/\/[^/\s]+$/.test(o)) fail("TRUSTED_ORIGINS", env.TRUSTED_ORIGINS ?? "", "a comma-separated list of origins like https://app.example.com");
@@ -118,7 +126,8 @@ export function parseConfig(env: Env, cwd: string): Config {
     maxBodyBytes: intVar(env, "MAX_BODY_BYTES", 65536, 1024, 64 * 1024 * 1024, "an integer number of bytes from 1024 to 67108864"),
     cookieSecure: secure,
     trustedOrigins: origins,
-    trustProxy: ["true", "1", "yes"].includes(trustProxy),
+    trustProxy,
+    maxSessionsPerUser: intVar(env, "MAX_SESSIONS_PER_USER", 100, 1, 100_000, "an integer from 1 to 100000"),
     hashConcurrency: env.HASH_CONCURRENCY?.trim() ? intVar(env, "HASH_CONCURRENCY", 1, 1, 1024, "an integer from 1 to 1024") : null,
     logLevel: enumVar(env, "LOG_LEVEL", ["debug", "info", "warn", "error", "silent"] as const, "info"),
   };

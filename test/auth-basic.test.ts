@@ -71,7 +71,7 @@ describe("basic_auth", () => {
     const ok = await t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", "H0lbertonSchool98!") } });
     assert.equal(ok.status, 200);
     assert.equal(((await ok.json()) as { id: string }).id, u.id);
-    for (const h of [basic("bob@hbtn.io", "wrong"), basic("nobody@hbtn.io", "H0lbertonSchool98!"), "Basic %%%", "Bearer x", "", basic("BOB@hbtn.io", "H0lbertonSchool98!")]) {
+    for (const h of [basic("bob@hbtn.io", "wrong"), basic("nobody@hbtn.io", "H0lbertonSchool98!"), "Basic %%%", "Bearer x", basic("BOB@hbtn.io", "H0lbertonSchool98!")]) {
       const r = await t.request("/api/v1/users", { headers: { Authorization: h } });
       assert.equal(r.status, 403, h);
       assert.deepEqual(await r.json(), { error: "Forbidden" });
@@ -141,7 +141,14 @@ describe("basic_auth", () => {
     assert.equal(login.headers.get("set-cookie"), null);
     const logout = await t.request("/api/v1/auth_session/logout", { method: "DELETE", headers: { Authorization: basic("bob@hbtn.io", "password123") } });
     assert.ok(logout.status >= 400 && logout.status < 500);
-    assert.equal((await t.request("/api/v1/auth_session/logout", { method: "DELETE" })).status, 401);
+    const bare = await t.request("/api/v1/auth_session/logout", { method: "DELETE" });
+    assert.equal(bare.status, 401);
+    assert.match(bare.headers.get("www-authenticate") ?? "", /^Basic realm=/);
+    // Every 401 under basic_auth says how to authenticate, the login's too.
+    const wrong = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "nope-nope" });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.headers.get("www-authenticate") ?? "", /^Basic realm=/);
+    assert.equal((await t.request("/api/v1/auth_session", { method: "DELETE" })).headers.get("www-authenticate")?.startsWith("Basic "), true);
   });
 });
 

@@ -75,12 +75,25 @@ for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) 
       }
     });
 
-    it("login reads form fields only: JSON and the query string are ignored", async () => {
+    it("login reads form fields or a JSON object; the query string is ignored", async () => {
       const t = testApp({ env });
       await t.seed("bob@hbtn.io", "password123");
       const json = await t.json("/api/v1/auth_session/login", "POST", { email: "bob@hbtn.io", password: "password123" });
-      assert.equal(json.status, 400);
-      assert.deepEqual(await json.json(), { error: "email missing" });
+      assert.equal(json.status, 200);
+      assert.match(json.headers.get("set-cookie") ?? "", /^_my_session_id=/);
+      assert.equal(((await json.json()) as { email: string }).email, "bob@hbtn.io");
+      const typed = await t.request("/api/v1/auth_session/login", {
+        method: "POST", headers: { "content-type": "application/vnd.api+json; charset=utf-8" }, body: JSON.stringify({ email: "bob@hbtn.io", password: "password123" }),
+      });
+      assert.equal(typed.status, 200);
+      for (const [body, error] of [[{ email: 5, password: "password123" }, "email missing"], [{ email: "bob@hbtn.io" }, "password missing"], [{}, "email missing"]] as const) {
+        const r = await t.json("/api/v1/auth_session/login", "POST", body);
+        assert.deepEqual([r.status, await r.json()], [400, { error }], JSON.stringify(body));
+      }
+      for (const raw of ["[1]", "null", "{", '"x"']) {
+        const r = await t.request("/api/v1/auth_session/login", { method: "POST", headers: { "content-type": "application/json" }, body: raw });
+        assert.deepEqual([r.status, await r.json()], [400, { error: "Wrong format" }], raw);
+      }
       const q = await t.request("/api/v1/auth_session/login?email=bob@hbtn.io&password=password123", { method: "POST" });
       assert.equal(q.status, 400);
       const fd = new FormData();

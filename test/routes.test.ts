@@ -58,6 +58,9 @@ describe("index routes", () => {
       ["/api/v1/auth_session/login", "GET", ["POST"]],
       ["/api/v1/auth_session/logout", "POST", ["DELETE"]],
       ["/api/v1/stats", "PATCH", ["GET"]],
+      // /users/me is only read: PUT and DELETE there are not "user me not found".
+      ["/api/v1/users/me", "PUT", ["GET", "HEAD"]],
+      ["/api/v1/users/me/", "DELETE", ["GET", "HEAD"]],
     ];
     for (const [path, method, allowed] of cases) {
       const r = await t.request(path, { method });
@@ -67,6 +70,41 @@ describe("index routes", () => {
       for (const m of allowed) assert.ok(allow.includes(m), `${path} Allow has ${m}: ${allow}`);
       assert.ok(!allow.includes(method));
     }
+  });
+
+  it("Allow tells the truth: every method it lists is served, on every route", async () => {
+    const t = testApp();
+    const user = await t.createUser("allow@hbtn.io");
+    const paths = ["/api/v1/status", "/api/v1/stats", "/api/v1/users", `/api/v1/users/${user.id}`, "/api/v1/users/me", "/api/v1/auth_session/login", "/api/v1/auth_session/logout", "/api/v1/auth_session"];
+    for (const path of paths) {
+      const allow = (await t.request(path, { method: "OPTIONS" })).headers.get("allow")!.split(", ");
+      for (const method of ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]) {
+        const r = await t.request(path, { method, headers: { "content-type": "application/json" }, body: method === "GET" || method === "HEAD" ? undefined : "{}" });
+        assert.equal(r.status === 405, !allow.includes(method), `${method} ${path}: ${r.status}, Allow: ${allow}`);
+      }
+    }
+  });
+
+  it("routes on the path as requested: an extra trailing slash is another path", async () => {
+    const t = testApp({ env: { AUTH_TYPE: "basic_auth" } });
+    const r = await t.request("/api/v1/status//");
+    assert.equal(r.status, 401);
+    assert.match(r.headers.get("www-authenticate") ?? "", /^Basic /);
+    assert.equal((await t.request("/api/v1/status/")).status, 200);
+  });
+
+  it("refuses a malformed Host or request target with a JSON 400 before anything runs", async () => {
+    const t = testApp({ env: { AUTH_TYPE: "basic_auth" } });
+    for (const host of ["127.0.0.1:5000/api/v1/users/me#", "a b", "x@y", "h?q", "[::1"]) {
+      const r = await t.request("/api/v1/status", { headers: { Host: host } });
+      assert.equal(r.status, 400, host);
+      assert.deepEqual(await r.json(), { error: "Bad request: malformed Host header or request target" });
+    }
+    for (const host of ["localhost", "127.0.0.1:5000", "[::1]:80", "api.example.com"]) {
+      assert.equal((await t.request("/api/v1/status", { headers: { Host: host } })).status, 200, host);
+    }
+    const odd = await t.app.fetch(new Request("aa:bbb/api/v1/users/me"));
+    assert.equal(odd.status, 400);
   });
 });
 
@@ -93,8 +131,12 @@ describe("CORS", () => {
     });
     assert.ok(r.status === 200 || r.status === 204, String(r.status));
     assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example");
-    assert.match(r.headers.get("access-control-allow-methods") ?? "", /GET/);
+    assert.equal(r.headers.get("access-control-allow-methods"), "GET, HEAD, OPTIONS", "the methods of that path, nothing else");
     assert.equal(r.headers.get("access-control-allow-headers"), "content-type");
+    const users = await t.request("/api/v1/users/42", { method: "OPTIONS", headers: { Origin: "https://app.example", "Access-Control-Request-Method": "PUT" } });
+    assert.equal(users.headers.get("access-control-allow-methods"), "GET, PUT, DELETE, HEAD, OPTIONS");
+    const unknown = await t.request("/api/v1/nope", { method: "OPTIONS", headers: { Origin: "https://app.example", "Access-Control-Request-Method": "GET" } });
+    assert.equal(unknown.status, 404);
   });
 
   it("adds no CORS header outside /api/v1", async () => {

@@ -1,5 +1,6 @@
-import type { SessionRecord, UserRecord } from "../domain/types.ts";
-import type { StorageDriver } from "../storage/types.ts";
+import { UserGoneError } from "../domain/errors.ts";
+import { type SessionRecord, sessionEnd, type UserRecord } from "../domain/types.ts";
+import type { SessionLifetime, StorageDriver } from "../storage/types.ts";
 
 /**
  * Where sessions live: process memory (`session_auth`, `session_exp_auth`:
@@ -11,36 +12,61 @@ export interface SessionStore {
   get(tokenHash: string): Promise<SessionRecord | null>;
   /** The session and the user `userIdHint` names, in one round trip (stores where reads are remote). */
   getWithUser?(tokenHash: string, userIdHint: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
+  /** Stores a session; `UserGoneError` when its user no longer exists. */
   create(session: SessionRecord, ttlSeconds: number): Promise<void>;
   delete(tokenHash: string): Promise<boolean>;
   /** Ends every session of a user (its account was deleted). */
   deleteForUser(userId: string): Promise<void>;
+  listForUser(userId: string): Promise<SessionRecord[]>;
+  /** Removes sessions past `lifetime`; returns how many. */
+  deleteExpired(lifetime: SessionLifetime, now: number): Promise<number>;
 }
 
-/** Sessions in a Map of this process. */
-export function createMemorySessionStore(): SessionStore {
+/**
+ * Sessions in a Map of this process. `userExists` is asked after each
+ * creation: the users live elsewhere (the storage), so a login racing the
+ * user's deletion is caught by checking once the session is in place (a
+ * deletion that ran before the check has ended it, or the check sees the
+ * user gone and ends it here).
+ */
+export function createMemorySessionStore(userExists: (id: string) => Promise<boolean>): SessionStore {
   const sessions = new Map<string, SessionRecord>();
   const byUser = new Map<string, Set<string>>();
+  const remove = (h: string): boolean => {
+    const s = sessions.get(h);
+    if (!s) return false;
+    sessions.delete(h);
+    const set = byUser.get(s.user_id);
+    set?.delete(h);
+    if (set?.size === 0) byUser.delete(s.user_id);
+    return true;
+  };
   return {
     get: (h) => Promise.resolve(sessions.get(h) ?? null),
-    create(s) {
+    async create(s) {
       sessions.set(s.session_id, s);
       let set = byUser.get(s.user_id);
       if (!set) byUser.set(s.user_id, (set = new Set()));
       set.add(s.session_id);
-      return Promise.resolve();
+      if (!(await userExists(s.user_id))) {
+        remove(s.session_id);
+        throw new UserGoneError(s.user_id);
+      }
     },
-    delete(h) {
-      const s = sessions.get(h);
-      if (!s) return Promise.resolve(false);
-      sessions.delete(h);
-      byUser.get(s.user_id)?.delete(h);
-      return Promise.resolve(true);
-    },
+    delete: (h) => Promise.resolve(remove(h)),
     deleteForUser(userId) {
       for (const h of byUser.get(userId) ?? []) sessions.delete(h);
       byUser.delete(userId);
       return Promise.resolve();
+    },
+    listForUser: (userId) => Promise.resolve([...(byUser.get(userId) ?? [])].map((h) => sessions.get(h)!)),
+    deleteExpired(lifetime, now) {
+      let n = 0;
+      for (const s of [...sessions.values()]) {
+        const end = sessionEnd(s, lifetime.absolute);
+        if (end !== null && end <= now && remove(s.session_id)) n++;
+      }
+      return Promise.resolve(n);
     },
   };
 }
@@ -54,5 +80,7 @@ export function createStorageSessionStore(driver: StorageDriver): SessionStore {
     delete: (h) => driver.deleteSession(h),
     // The driver deletes a user's stored sessions in the same step as the user.
     deleteForUser: () => Promise.resolve(),
+    listForUser: (userId) => driver.listUserSessions(userId),
+    deleteExpired: (lifetime, now) => driver.deleteExpiredSessions(lifetime, now),
   };
 }

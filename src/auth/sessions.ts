@@ -8,6 +8,8 @@ export type SessionManagerOptions = {
   /** Seconds a session lives from its creation; 0: forever. */
   durationSeconds: number;
   now: () => number;
+  /** Live sessions one user may hold; a new login past it ends the oldest. */
+  maxPerUser: number;
 };
 
 export type SessionManager = {
@@ -21,6 +23,8 @@ export type SessionManager = {
   /** Ends a session; false when it was not live. */
   destroy(token: string): Promise<boolean>;
   endAllFor(userId: string): Promise<void>;
+  /** Deletes expired sessions from the store (run in the background, and at a clean stop). */
+  sweep(): Promise<number>;
 };
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_\-]{1,512}$/;
@@ -31,7 +35,7 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_\-]{1,512}$/;
  * independent, which is all the original's `SessionAuth` /
  * `SessionExpAuth` / `SessionDBAuth` class chain expressed.
  */
-export function createSessionManager({ store, durationSeconds, now }: SessionManagerOptions): SessionManager {
+export function createSessionManager({ store, durationSeconds, now, maxPerUser }: SessionManagerOptions): SessionManager {
   // What this process knows of recent sessions, by token hash, bounded
   // (oldest out first):
   // - the user: a session's user never changes, so this cannot go stale, and
@@ -53,6 +57,25 @@ export function createSessionManager({ store, durationSeconds, now }: SessionMan
     return created + durationSeconds * 1000 < now();
   }
 
+  /**
+   * Keeps a user within `maxPerUser` live sessions, ending the oldest: a
+   * script logging in in a loop (or a stolen password used again and again)
+   * cannot grow one account's sessions without bound.
+   */
+  async function endOldest(userId: string): Promise<void> {
+    const mine = await store.listForUser(userId);
+    if (mine.length <= maxPerUser) return;
+    const age = (s: SessionRecord) => {
+      const t = known.get(s.session_id)?.createdMs ?? parseTimestamp(s.created_at);
+      return Number.isNaN(t) ? 0 : t;
+    };
+    mine.sort((a, b) => age(a) - age(b));
+    for (const s of mine.slice(0, mine.length - maxPerUser)) {
+      known.delete(s.session_id);
+      await store.delete(s.session_id);
+    }
+  }
+
   return {
     async create(userId) {
       const token = newToken();
@@ -61,6 +84,7 @@ export function createSessionManager({ store, durationSeconds, now }: SessionMan
       const session: SessionRecord = { id: crypto.randomUUID(), created_at: ts, updated_at: ts, user_id: userId, session_id: hashToken(token) };
       await store.create(session, durationSeconds);
       remember(session.session_id, userId, t);
+      await endOldest(userId);
       return token;
     },
     async resolve(token) {
@@ -97,5 +121,6 @@ export function createSessionManager({ store, durationSeconds, now }: SessionMan
     async endAllFor(userId) {
       await store.deleteForUser(userId);
     },
+    sweep: () => store.deleteExpired({ absolute: durationSeconds }, now()),
   };
 }

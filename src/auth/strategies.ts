@@ -4,9 +4,20 @@ import { parseBasicAuth } from "./basic.ts";
 import type { CredentialCache } from "./credential-cache.ts";
 import { dummyVerify, hashPassword, verifyPassword } from "./password.ts";
 import type { SessionManager } from "./sessions.ts";
+import type { LoginThrottle } from "./throttle.ts";
 
-/** What a request presents: the Authorization header and the session cookie's value. */
-export type Presented = { authorization: string | null; sessionToken: string | null };
+/** What a request presents: the Authorization header, the session cookie's value, and who sends it (for throttling). */
+export type Presented = { authorization: string | null; sessionToken: string | null; client: () => string };
+
+/** A password check refused by the throttle; the HTTP layer answers 429 with Retry-After. */
+export class ThrottledError extends Error {
+  readonly retryAfter: number;
+  constructor(retryAfter: number) {
+    super(`Throttled for ${retryAfter} s`);
+    this.name = "ThrottledError";
+    this.retryAfter = retryAfter;
+  }
+}
 
 /** Finds the user a request authenticates as, or null ("not authenticated" is not an error). */
 export type Strategy = (p: Presented) => Promise<UserRecord | null>;
@@ -31,8 +42,8 @@ export async function checkPassword(users: UsersRepo, email: string, password: s
 }
 
 /** `basic_auth`: `Authorization: Basic base64(email:password)`; a cookie alone authenticates nothing. */
-export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | null, iterations?: number): Strategy {
-  return async function basicStrategy({ authorization }) {
+export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | null, throttle: LoginThrottle, iterations?: number): Strategy {
+  return async function basicStrategy({ authorization, client }) {
     if (!authorization) return null;
     // Keyed by the header as sent: a repeat request skips even the base64
     // and UTF-8 decoding. (Another spelling of the same credentials is just
@@ -44,9 +55,17 @@ export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | n
     }
     const creds = parseBasicAuth(authorization);
     if (!creds) return null;
-    const user = await checkPassword(users, creds.email, creds.password, iterations);
-    if (user && user._password !== null) cache?.remember(authorization, user);
-    return user;
+    // Every Basic request is a password guess until it succeeds: throttled like a login.
+    const attempt = await throttle.attempt(client(), creds.email);
+    if (!attempt.ok) throw new ThrottledError(attempt.retryAfter);
+    try {
+      const user = await checkPassword(users, creds.email, creds.password, iterations);
+      if (user) await attempt.succeeded();
+      if (user && user._password !== null) cache?.remember(authorization, user);
+      return user;
+    } finally {
+      attempt.done();
+    }
   };
 }
 

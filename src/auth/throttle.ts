@@ -1,70 +1,164 @@
 /**
- * Login throttling: slows down password guessing without letting an
- * attacker lock a real user out for long.
+ * Throttling of password checks (login, Basic auth): slows down guessing
+ * without letting an attacker lock a real user out.
  *
- * Failures are counted per (client, account) and per client. Past a free
- * allowance, each further failure earns an exponentially growing wait,
- * capped, so a guesser is held to a trickle while the real user, from
- * another address, is never blocked by someone else's failures for the
- * same account. A success clears that (client, account) record. Records
- * are forgotten after `windowMs` without failures; the table is bounded.
+ * Three counters, checked before a password is hashed:
+ * - per client and account: `perAccountFree` failures, then each further
+ *   attempt waits twice as long as the last, up to `maxWaitMs`;
+ * - per client, any account (password spraying): `perClientFree`, then the
+ *   same doubling;
+ * - per account from all clients: at most `accountPerHour` failed checks in
+ *   any hour (NIST SP 800-63B 5.2.2), so that guessing spread over many
+ *   addresses stays slow too.
+ *
+ * An attempt is counted as a failure *before* its hash is computed and
+ * refunded if it succeeds, so attempts in flight together are throttled
+ * exactly like attempts one after another (checking first and counting
+ * after let 300 parallel guesses through). A client may also have only
+ * `maxInFlight` checks running at once: one client's burst cannot fill the
+ * hashing queue that every other login waits in.
+ *
+ * The counters live in a `ThrottleStore`: this process's memory, or the
+ * storage shared by every process (Deno KV, PostgreSQL), so that several
+ * servers behind a proxy count together.
  */
+
+/** One counter: failures since it was last cleared, and until when attempts wait. */
+export type Counter = { failures: number; blockedUntil: number; last: number };
+/** Failed checks of one account in the last hour (ms timestamps, oldest first). */
+export type AccountLog = { times: number[] };
+export type ThrottleRecord = Counter | AccountLog;
+
+/**
+ * Where counters live. `update` reads the records of `keys` (null when
+ * absent), lets `change` compute new records (null: delete) and a result,
+ * and writes them atomically: concurrent updates of the same keys, from
+ * this process or another, never lose one another's counts.
+ */
+export interface ThrottleStore {
+  update<T>(keys: string[], change: (records: (ThrottleRecord | null)[]) => { records: (ThrottleRecord | null)[]; result: T }): Promise<T>;
+}
+
 export type ThrottleOptions = {
   now: () => number;
-  /** Failures allowed per (client, account) before waits start. */
+  store?: ThrottleStore;
   perAccountFree?: number;
-  /** Failures allowed per client (any accounts) before waits start. */
   perClientFree?: number;
+  accountPerHour?: number;
   maxWaitMs?: number;
+  /** A client+account counter without failures for this long starts over. */
   windowMs?: number;
-  maxEntries?: number;
+  maxInFlight?: number;
 };
 
-type Entry = { failures: number; blockedUntil: number; last: number };
+/** The outcome of asking to check a password. */
+export type Attempt =
+  | { ok: true; /** The check succeeded: refund the failure counted in advance and clear the client's record. */ succeeded(): Promise<void>; /** Ends the in-flight slot either way. */ done(): void }
+  | { ok: false; retryAfter: number };
 
+const HOUR = 3_600_000;
+
+/** Counters in a Map of this process, bounded (least recently written out first). */
+export function createMemoryThrottleStore(maxEntries = 100_000): ThrottleStore {
+  const records = new Map<string, ThrottleRecord>();
+  return {
+    update(keys, change) {
+      // Synchronous from read to write: no other update can interleave.
+      const { records: next, result } = change(keys.map((k) => records.get(k) ?? null));
+      keys.forEach((k, i) => {
+        records.delete(k);
+        const r = next[i];
+        if (r) records.set(k, r);
+      });
+      while (records.size > maxEntries) records.delete(records.keys().next().value as string);
+      return Promise.resolve(result);
+    },
+  };
+}
+
+/** The login throttle. See the module comment. */
 export function createLoginThrottle(o: ThrottleOptions) {
+  const store = o.store ?? createMemoryThrottleStore();
   const perAccountFree = o.perAccountFree ?? 20;
   const perClientFree = o.perClientFree ?? 200;
-  const maxWait = o.maxWaitMs ?? 60_000;
-  const windowMs = o.windowMs ?? 15 * 60_000;
-  const maxEntries = o.maxEntries ?? 100_000;
-  const entries = new Map<string, Entry>();
+  const accountPerHour = o.accountPerHour ?? 100;
+  const maxWait = o.maxWaitMs ?? 15 * 60_000;
+  const windowMs = o.windowMs ?? HOUR;
+  const maxInFlight = o.maxInFlight ?? 4;
+  const inFlight = new Map<string, number>();
 
-  const keys = (client: string, email: string) => [`a\0${client}\0${email.toLowerCase()}`, `c\0${client}`];
-
-  function live(key: string, now: number): Entry | null {
-    const e = entries.get(key);
-    if (!e) return null;
-    if (now - e.last > windowMs) {
-      entries.delete(key);
-      return null;
-    }
-    return e;
-  }
+  const keysOf = (client: string, email: string) => {
+    const account = email.toLowerCase();
+    return [`ca\0${client}\0${account}`, `c\0${client}`, `a\0${account}`];
+  };
+  const counter = (r: ThrottleRecord | null, now: number): Counter =>
+    r && "failures" in r && now - r.last <= windowMs ? { ...r } : { failures: 0, blockedUntil: 0, last: now };
+  const fail = (c: Counter, free: number, now: number): Counter => {
+    const failures = c.failures + 1;
+    // The attempt that reaches the allowance still runs; the next one waits 1 s, then 2, 4...
+    const blockedUntil = failures >= free ? now + Math.min(maxWait, 1000 * 2 ** Math.min(20, failures - free)) : c.blockedUntil;
+    return { failures, blockedUntil, last: now };
+  };
+  const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
   return {
-    /** Seconds to wait before this client may try this account again; 0 when allowed now. */
-    retryAfter(client: string, email: string): number {
-      const now = o.now();
-      let until = 0;
-      for (const k of keys(client, email)) until = Math.max(until, live(k, now)?.blockedUntil ?? 0);
-      return until > now ? Math.ceil((until - now) / 1000) : 0;
-    },
-    failure(client: string, email: string): void {
-      const now = o.now();
-      const [accountKey, clientKey] = keys(client, email);
-      for (const [k, free] of [[accountKey, perAccountFree], [clientKey, perClientFree]] as const) {
-        const e = live(k, now) ?? { failures: 0, blockedUntil: 0, last: now };
-        e.failures++;
-        e.last = now;
-        if (e.failures >= free) e.blockedUntil = now + Math.min(maxWait, 1000 * 2 ** Math.min(16, e.failures - free));
-        entries.delete(k);
-        entries.set(k, e);
+    /**
+     * Asks to check a password of `email` for `client`. `trustedDevice`: the
+     * client proved an earlier successful login to this account (a signed
+     * known-device cookie), so the account-wide hourly limit, which an
+     * attacker may have used up, does not stop it.
+     */
+    async attempt(client: string, email: string, trustedDevice = false): Promise<Attempt> {
+      // Taken before anything is awaited, so that a burst sees its own slots.
+      const running = inFlight.get(client) ?? 0;
+      if (running >= maxInFlight) return { ok: false, retryAfter: 1 };
+      inFlight.set(client, running + 1);
+      let released = false;
+      const done = () => {
+        if (released) return;
+        released = true;
+        const n = (inFlight.get(client) ?? 1) - 1;
+        if (n > 0) inFlight.set(client, n);
+        else inFlight.delete(client);
+      };
+      const keys = keysOf(client, email);
+      const at = o.now();
+      let verdict: number;
+      try {
+        verdict = await store.update(keys, ([ca, c, a]) => {
+        const now = o.now();
+        const pair = counter(ca, now);
+        const one = counter(c, now);
+        const times = (a && "times" in a ? a.times : []).filter((t) => t > now - HOUR);
+        const blocked = Math.max(pair.blockedUntil, one.blockedUntil);
+        if (blocked > now) return { records: [ca, c, a], result: blocked - now };
+        if (!trustedDevice && times.length >= accountPerHour) return { records: [ca, c, a], result: times[0] + HOUR - now };
+        // Counted as a failure now; refunded by succeeded().
+        return { records: [fail(pair, perAccountFree, now), fail(one, perClientFree, now), { times: [...times, at] }], result: 0 };
+        });
+      } catch (e) {
+        done();
+        throw e;
       }
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
-    },
-    success(client: string, email: string): void {
-      entries.delete(keys(client, email)[0]);
+      if (verdict > 0) {
+        done();
+        return { ok: false, retryAfter: seconds(verdict) };
+      }
+      return {
+        ok: true,
+        done,
+        succeeded: () =>
+          store.update(keys, ([, c, a]) => {
+            const now = o.now();
+            const one = counter(c, now);
+            const times = a && "times" in a ? [...a.times] : [];
+            const i = times.indexOf(at);
+            if (i >= 0) times.splice(i, 1);
+            // A success clears this client's record for the account and takes back the advance count.
+            const refunded: Counter = { ...one, failures: Math.max(0, one.failures - 1) };
+            return { records: [null, refunded.failures || refunded.blockedUntil > now ? refunded : null, times.length ? { times } : null], result: undefined };
+          }),
+      };
     },
   };
 }

@@ -22,6 +22,14 @@ export class DuplicateEmailError extends HttpError {
   }
 }
 
+/** A session was asked for a user that no longer exists (deleted while logging in). */
+export class UserGoneError extends Error {
+  constructor(userId: string) {
+    super(`User ${userId} no longer exists`);
+    this.name = "UserGoneError";
+  }
+}
+
 /**
  * The storage could not complete a write or a read (disk full, KV down).
  * Answered as 503 so clients retry; nothing acknowledged is lost. `detail`

@@ -58,3 +58,14 @@ export function parseTimestamp(s: unknown): number {
   if (typeof s !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$/.test(s)) return NaN;
   return Date.parse(s + "Z");
 }
+
+/**
+ * When a stored session ends, in ms since the epoch, for a lifetime of
+ * `absoluteSeconds` from its creation (0: never, null). A creation time
+ * that does not parse cannot prove the session young: it has ended (0).
+ */
+export function sessionEnd(s: SessionRecord, absoluteSeconds: number): number | null {
+  if (absoluteSeconds <= 0) return null;
+  const created = parseTimestamp(s.created_at);
+  return Number.isNaN(created) ? 0 : created + absoluteSeconds * 1000;
+}

@@ -2,6 +2,7 @@ import process from "node:process";
 import { availableParallelism, cpus } from "node:os";
 import { boot, type BootOptions, type Booted } from "../boot.ts";
 import { StartupError } from "../domain/errors.ts";
+import { createScheduler } from "./scheduler.ts";
 
 /** A running HTTP server as an entry file sees it. */
 export type Served = { port: number; stop: () => Promise<void> };
@@ -29,14 +30,17 @@ export function usableCores(): number {
  * (bounded), flush and close the storage, exit 0. A startup problem prints
  * one line and exits 1 before anything is bound.
  */
-export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd" | "cores">, serve: Serve): Promise<void> {
+export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd" | "cores" | "schedule">, serve: Serve): Promise<void> {
   // A log reader that goes away (a closed pipe) must not crash the server
   // mid-request or mid-shutdown: log lines are then dropped.
   process.stderr.on("error", () => {});
   const writeLog = (line: string) => process.stderr.write(line + "\n");
   let booted: Booted;
+  const scheduler = createScheduler((name, e) => booted?.log.warn(`${name} failed: ${e instanceof Error ? e.message : String(e)}`));
   try {
-    booted = await boot({ ...o, env: process.env, cwd: invocationDir(), pid: process.pid, writeLog, cores: usableCores() });
+    booted = await boot({
+      ...o, env: process.env, cwd: invocationDir(), pid: process.pid, writeLog, cores: usableCores(), schedule: scheduler.schedule,
+    });
   } catch (e) {
     if (e instanceof StartupError) {
       process.stderr.write(`error: ${e.message}\n`);
@@ -53,11 +57,8 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
     process.stderr.write(`error: Cannot listen on ${config.host}:${config.port}: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
-  const users = await driver.countUsers().then((n) => `${n} user${n === 1 ? "" : "s"}`, () => "users not counted");
-  const auth = config.authType === "none" ? "AUTH_TYPE unset (no authentication)" : `AUTH_TYPE=${config.authType}`;
-  log.info(`listening on http://${shown}:${served.port} (${o.runtime}, pid ${process.pid}, ${auth}, STORAGE=${driver.kind} at ${driver.location}, ${users})`);
-
+  // Signals are handled from the moment the server accepts requests: the
+  // listening line below is what scripts wait for before they send one.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -65,10 +66,11 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
     log.info(`${signal}: stopping`);
     const timer = setTimeout(() => {
       log.warn(`in-flight requests still running after ${SHUTDOWN_GRACE_MS} ms; closing anyway`);
-      driver.close().finally(() => process.exit(0));
+      scheduler.drain().finally(() => driver.close().finally(() => process.exit(0)));
     }, SHUTDOWN_GRACE_MS);
     try {
       await served.stop();
+      await scheduler.drain();
       await driver.close();
       log.info("stopped");
       clearTimeout(timer);
@@ -80,4 +82,9 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+  const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const users = await driver.countUsers().then((n) => `${n} user${n === 1 ? "" : "s"}`, () => "users not counted");
+  const auth = config.authType === "none" ? "AUTH_TYPE unset (no authentication)" : `AUTH_TYPE=${config.authType}`;
+  log.info(`listening on http://${shown}:${served.port} (${o.runtime}, pid ${process.pid}, ${auth}, STORAGE=${driver.kind} at ${driver.location}, ${users})`);
 }

@@ -1,23 +1,11 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { HttpError } from "../domain/errors.ts";
 import type { UserRecord } from "../domain/types.ts";
 import type { AuthType } from "../config.ts";
-import type { Strategy } from "../auth/strategies.ts";
+import { type Strategy, ThrottledError } from "../auth/strategies.ts";
+import { tooManyAttempts } from "./respond.ts";
 import { readCookie } from "./cookies.ts";
 import type { AppEnv } from "./env.ts";
-
-/** Paths that never require authentication (exact, case-sensitive; one trailing slash allowed). */
-export const EXCLUDED_PATHS = new Set([
-  "/api/v1/status",
-  "/api/v1/unauthorized",
-  "/api/v1/forbidden",
-  "/api/v1/auth_session/login",
-  "/api/v1/auth_session",
-]);
-
-export function isExcluded(path: string): boolean {
-  return EXCLUDED_PATHS.has(path.endsWith("/") ? path.slice(0, -1) : path);
-}
 
 export type AuthOptions = {
   authType: AuthType;
@@ -26,26 +14,43 @@ export type AuthOptions = {
   sessionName: string;
   /** Origins allowed, besides the request's own, to send cookie-authenticated unsafe requests. */
   trustedOrigins: string[];
+  /** Who sends a request (peer address, or the trusted proxy's X-Forwarded-For), for throttling. */
+  clientOf: (c: Context<AppEnv>) => string;
+  /** Whether the request came over HTTPS (directly, or through a trusted proxy). */
+  isHttps: (req: Request) => boolean;
 };
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** `scheme://host[:port]` in lower case, without the scheme's default port. */
+function normalOrigin(scheme: string, host: string): string {
+  const h = host.toLowerCase();
+  const bare = (scheme === "https" && h.endsWith(":443")) || (scheme === "http" && h.endsWith(":80")) ? h.slice(0, h.lastIndexOf(":")) : h;
+  return `${scheme}://${bare}`;
+}
 
 /**
  * True when a browser marks the request as coming from another site. Only
  * browsers send these headers, so curl and scripts are never affected.
  * (Hono's `csrf()` cannot be used: it rejects form posts that carry neither
  * header, which is exactly what curl sends to the login route.)
+ *
+ * - `Sec-Fetch-Site: cross-site`, in any of several copies of the header
+ *   (a proxy or a client may send two; the runtime joins them with ", ").
+ * - An `Origin` other than the request's own, scheme included
+ *   (`http://` pages of the same host are another origin than `https://`),
+ *   unless listed in `trustedOrigins`; `null` or garbage is never ours.
  */
-export function isCrossSite(req: Request, trustedOrigins: string[]): boolean {
-  if (req.headers.get("sec-fetch-site")?.toLowerCase() === "cross-site") return true;
+export function isCrossSite(req: Request, trustedOrigins: readonly string[], https: boolean): boolean {
+  const fetchSite = req.headers.get("sec-fetch-site");
+  if (fetchSite !== null && fetchSite.toLowerCase().split(",").some((v) => v.trim() === "cross-site")) return true;
   const origin = req.headers.get("origin");
   if (origin === null) return false;
   if (trustedOrigins.includes(origin)) return false;
-  try {
-    return new URL(origin).host !== (req.headers.get("host") ?? new URL(req.url).host);
-  } catch {
-    return true; // "null" or garbage: an opaque origin is never ours.
-  }
+  const m = /^(https?):\/\/([^/]+)$/i.exec(origin);
+  if (!m) return true;
+  const host = req.headers.get("host") ?? new URL(req.url).host;
+  return normalOrigin(m[1].toLowerCase(), m[2]) !== normalOrigin(https ? "https" : "http", host);
 }
 
 /**
@@ -62,29 +67,28 @@ export async function authenticate(c: Context<AppEnv>, opts: AuthOptions, unauth
   let authorization: string | null = null;
   let sessionToken: string | null = null;
   const cookie = () => readCookie(c.req.header("cookie") ?? null, opts.sessionName) || null;
+  // An empty Authorization header presents nothing: 401, like no header.
+  const header = () => c.req.header("authorization")?.trim() || null;
   if (viaCookie) {
     sessionToken = cookie();
-    if (sessionToken === null) authorization = c.req.header("authorization") ?? null;
+    if (sessionToken === null) authorization = header();
   } else {
-    authorization = c.req.header("authorization") ?? null;
+    authorization = header();
     if (authorization === null) sessionToken = cookie();
   }
   if (authorization === null && sessionToken === null) throw unauthorized();
   if (!opts.strategy) throw new HttpError(403, "Forbidden");
   // Cookie-authenticated state changes from another site are CSRF attempts.
-  if (viaCookie && !SAFE_METHODS.has(c.req.method) && isCrossSite(c.req.raw, opts.trustedOrigins)) {
+  if (viaCookie && !SAFE_METHODS.has(c.req.method) && isCrossSite(c.req.raw, opts.trustedOrigins, opts.isHttps(c.req.raw))) {
     throw new HttpError(403, "Forbidden");
   }
-  const user = await opts.strategy({ authorization, sessionToken });
+  let user: UserRecord | null;
+  try {
+    user = await opts.strategy({ authorization, sessionToken, client: () => opts.clientOf(c) });
+  } catch (e) {
+    if (e instanceof ThrottledError) throw tooManyAttempts(e.retryAfter);
+    throw e;
+  }
   if (!user) throw new HttpError(403, "Forbidden");
   return user;
-}
-
-/** The authentication middleware: sets `user`, or answers 401/403 before any route runs. */
-export function authMiddleware(opts: AuthOptions, unauthorized: () => HttpError): MiddlewareHandler<AppEnv> {
-  return async function requireAuth(c, next) {
-    const required = opts.authType !== "none" && !isExcluded(c.req.path);
-    c.set("user", required ? await authenticate(c, opts, unauthorized) : null);
-    await next();
-  };
 }

@@ -53,8 +53,7 @@ export function mediaType(req: Request): string {
  * strings).
  */
 export async function readJsonObject(req: Request, limit: number): Promise<Record<string, unknown>> {
-  const type = mediaType(req);
-  if (type !== "application/json" && !/^application\/[^/\s]+\+json$/.test(type)) throw new HttpError(400, "Wrong format");
+  if (!isJsonType(mediaType(req))) throw new HttpError(400, "Wrong format");
   const bytes = await readBodyLimited(req, limit);
   let value: unknown;
   try {
@@ -66,15 +65,23 @@ export async function readJsonObject(req: Request, limit: number): Promise<Recor
   return value as Record<string, unknown>;
 }
 
+const isJsonType = (type: string) => type === "application/json" || /^application\/[^/\s]+\+json$/.test(type);
+
 /**
- * Form fields of the login body (urlencoded or multipart), first value of
- * each name. Any other body, or one that does not parse, yields no fields
- * (so the login answers `email missing`, as the original does when
- * `request.form` is empty).
+ * The string fields of a login body: form fields (urlencoded or multipart,
+ * the first value of each name), or the string members of a JSON object
+ * (every API client sends JSON; the original ignored it). A JSON body that
+ * is not an object is 400 `Wrong format`, as on `/users`. Any other body, or
+ * a form that does not parse, yields no fields (so the login answers `email
+ * missing`, as the original does when `request.form` is empty).
  */
-export async function readFormFields(req: Request, limit: number): Promise<Map<string, string>> {
+export async function readLoginFields(req: Request, limit: number): Promise<Map<string, string>> {
   const type = mediaType(req);
   const fields = new Map<string, string>();
+  if (isJsonType(type)) {
+    for (const [k, v] of Object.entries(await readJsonObject(req, limit))) if (typeof v === "string") fields.set(k, v);
+    return fields;
+  }
   if (type !== "application/x-www-form-urlencoded" && type !== "multipart/form-data") {
     // Drain within the limit so an oversized body still gets its 413.
     await readBodyLimited(req, limit);

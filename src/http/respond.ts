@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { HttpError } from "../domain/errors.ts";
 
 const PREFIX = "/api/v1";
 
@@ -32,4 +33,9 @@ export function apiHeaders(c: Context, extra?: Record<string, string>): Record<s
   }
   if (extra) for (const k in extra) headers[k.toLowerCase()] = extra[k];
   return headers;
+}
+
+/** 429 for a throttled password check (login, Basic auth, password change). */
+export function tooManyAttempts(retryAfter: number): HttpError {
+  return new HttpError(429, `Too many failed logins; retry in ${retryAfter} seconds`, { "Retry-After": String(retryAfter) });
 }

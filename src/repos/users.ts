@@ -20,6 +20,8 @@ export type UserPatch = { first_name?: string; last_name?: string };
 export const MAX_PASSWORD = 1024;
 export const MAX_NAME = 256;
 export const MAX_EMAIL = 320;
+/** Something before and after an @, and no control characters (C0, DEL, C1). */
+const EMAIL_SHAPE = /^[^\x00-\x1f\x7f-\x9f]+@[^\x00-\x1f\x7f-\x9f@]+$/;
 
 const invalid = (verb: "create" | "update", reason: string) => new HttpError(400, `Can't ${verb} User: ${reason}`);
 
@@ -47,6 +49,9 @@ export function createUsersRepo(opts: UsersRepoOptions) {
 
     async create(input: NewUser): Promise<UserRecord> {
       if (input.email.length > MAX_EMAIL) throw invalid("create", `email is longer than ${MAX_EMAIL} characters`);
+      // Not a full RFC 5322 check (the original accepted anything): enough to
+      // keep line breaks and NULs out of logs and exports, and to make it an address.
+      if (!EMAIL_SHAPE.test(input.email)) throw invalid("create", "email is not a valid address (name@domain, no control characters)");
       checkPassword("create", input.password);
       checkNames("create", input);
       const ts = formatTimestamp(now());

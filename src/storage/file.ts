@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { StartupError, StorageUnavailableError } from "../domain/errors.ts";
 import { formatTimestamp } from "../domain/types.ts";
 import { listGenerations, loadFolder, readFolderWithoutLock, removeTempFiles } from "./file-load.ts";
-import { errCode, errText, type FsLike, nextTick, realFs, syncDir } from "./fs-util.ts";
+import { errCode, errText, type FsLike, nextTick, PRIVATE_FILE, realFs, syncDir } from "./fs-util.ts";
 import { createJournalWriter, journalName, type JournalStats, type JournalWriter } from "./journal-writer.ts";
 import { acquireLock } from "./lock.ts";
 import { createTablesDriver } from "./memory.ts";
@@ -113,7 +113,7 @@ export async function openFileDriver(options: FileDriverOptions): Promise<FileDr
     const generation = loaded.generations.at(-1) ?? 1;
     writer = createJournalWriter({
       fs, dir, log, generation, size: loaded.size, entries: loaded.entries,
-      handle: await fs.open(join(dir, journalName(generation)), "a"),
+      handle: await fs.open(join(dir, journalName(generation)), "a", PRIVATE_FILE),
       onFlushed: (entries) => {
         if (entries >= compactEvery) void startCompaction();
       },

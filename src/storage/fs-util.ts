@@ -11,6 +11,14 @@ export type FsLike = Pick<
   "open" | "readFile" | "rename" | "unlink" | "readdir" | "stat" | "link" | "symlink" | "chmod"
 >;
 
+/**
+ * Mode of every file the storage creates (and of a data folder it creates,
+ * with the search bit): they hold password hashes, so only the account
+ * running the service reads them.
+ */
+export const PRIVATE_FILE = 0o600;
+export const PRIVATE_FOLDER = 0o700;
+
 /** The real file system. */
 export const realFs: FsLike = nodeFs;
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { StorageUnavailableError } from "../domain/errors.ts";
 import { encodeBatch } from "./journal-format.ts";
-import { errText, type FsLike, nextTick, syncDir, unavailable, writeAll } from "./fs-util.ts";
+import { errText, type FsLike, nextTick, PRIVATE_FILE, syncDir, unavailable, writeAll } from "./fs-util.ts";
 import type { Change } from "./tables.ts";
 
 type Handle = Awaited<ReturnType<FsLike["open"]>>;
@@ -114,7 +114,7 @@ export function createJournalWriter(o: JournalWriterOptions): JournalWriter {
     try {
       // "w", not "wx": a file of that number can only be an empty leftover of
       // a rotation that failed here before (startup continues the highest one).
-      const h = await fs.open(nextPath, "w");
+      const h = await fs.open(nextPath, "w", PRIVATE_FILE);
       try {
         await syncDir(fs, dir); // the new file must survive a crash before acks go into it
       } catch (e) {

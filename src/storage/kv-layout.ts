@@ -13,6 +13,7 @@ import type { Mutation } from "./kv-store.ts";
  * | ["email", lower-cased email]         | [[seq, id], ...] sorted by seq       |
  * | ["sessions", token hash]             | {expires_at, session}                |
  * | ["user_sessions", user id, token hash] | 1 (index for deleteUser)           |
+ * | ["user_sessions_v", user id]         | ms of the user's last new session    |
  *
  * Storage order: each user gets `seq` from `users_meta.next_seq` in the same
  * atomic operation that creates it, so seq follows commit order across every
@@ -48,6 +49,12 @@ export const EMPTY_META: Meta = { next_seq: 1, count: 0 };
 export const userKey = (id: string): KvKey => ["users", id];
 export const sessionKey = (hash: string): KvKey => ["sessions", hash];
 export const userSessionKey = (userId: string, hash: string): KvKey => ["user_sessions", userId, hash];
+/**
+ * Rewritten by every session creation and checked by deleteUser: a deletion
+ * that listed a user's sessions before a concurrent login added one fails
+ * its check and lists them again, so no session outlives its user.
+ */
+export const userSessionsVersionKey = (userId: string): KvKey => ["user_sessions_v", userId];
 
 /**
  * The index key of an email. A KV key is limited to 2 KiB, so a very long

@@ -1,4 +1,5 @@
-import { stat } from "node:fs/promises";
+import { chmod, stat } from "node:fs/promises";
+import { PRIVATE_FILE } from "./fs-util.ts";
 import { dirname, resolve } from "node:path";
 import { StartupError } from "../domain/errors.ts";
 import type { KvLike } from "./kv.ts";
@@ -74,12 +75,20 @@ export async function openKvStore(
   accessToken?: string,
 ): Promise<KvLike> {
   if (!target.trim()) throw new StartupError("Cannot open Deno KV: the path is empty");
-  if (!isRemote(target) && target !== ":memory:") await checkLocalPath(target);
+  const local = !isRemote(target) && target !== ":memory:";
+  if (local) await checkLocalPath(target);
+  const created = local && !(await stat(resolve(target)).then(() => true, () => false));
   let kv: KvLike;
   try {
     kv = runtime.denoOpenKv ? ((await runtime.denoOpenKv(target)) as KvLike) : await openWithNpm(target, accessToken);
   } catch (e) {
     throw new StartupError(`Cannot open Deno KV "${target}": ${cause(e)}`);
+  }
+  // SQLite creates the file (and its journal) with the default mode; it
+  // holds password hashes. (An existing file keeps its mode: startup warns
+  // when others can read it.)
+  if (created) {
+    for (const suffix of ["", "-wal", "-shm"]) await chmod(resolve(target) + suffix, PRIVATE_FILE).catch(() => {});
   }
   try {
     await kv.get(META_KEY);

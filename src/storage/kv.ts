@@ -1,9 +1,9 @@
-import { DuplicateEmailError } from "../domain/errors.ts";
+import { DuplicateEmailError, UserGoneError } from "../domain/errors.ts";
 import type { SessionRecord, UserRecord } from "../domain/types.ts";
 import { abortImport, importAll, readPendingImport } from "./kv-import.ts";
 import {
   EMPTY_META, type EmailIds, emailKey, keyable, META_KEY, type Meta, sameKey, sessionKey, sessionWrites,
-  type StoredSession, type StoredUser, userKey, userRecord, userSessionKey, withId,
+  type StoredSession, type StoredUser, userKey, userRecord, userSessionKey, userSessionsVersionKey, withId,
 } from "./kv-layout.ts";
 import { batches, type Check, CONFLICT, createKvStore, type Entry, type Mutation, retry } from "./kv-store.ts";
 import type { ImportOptions, ImportSummary, StorageDriver } from "./types.ts";
@@ -165,7 +165,10 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
         const cur = await db.get<StoredUser>(userKey(id));
         if (!cur.value) return false;
         const ek = emailKey(cur.value.user.email);
-        const [[meta, idx], sessions] = await Promise.all([db.getMany<unknown>([META_KEY, ek]), db.list<unknown>(["user_sessions", id])]);
+        const [[meta, idx, version], sessions] = await Promise.all([
+          db.getMany<unknown>([META_KEY, ek, userSessionsVersionKey(id)]),
+          db.list<unknown>(["user_sessions", id]),
+        ]);
         const m = (meta.value as Meta | null) ?? EMPTY_META;
         const rest = ((idx.value as EmailIds | null) ?? []).filter(([, i]) => i !== id);
         const mutations: Mutation[] = [
@@ -184,7 +187,10 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
         // a deleted user.
         const [first, ...extra] = batches(mutations);
         for (const b of extra) await db.commit([], b);
-        const ok = await db.commit([check(userKey(id), cur), check(META_KEY, meta), check(ek, idx)], first);
+        const ok = await db.commit([check(userKey(id), cur), check(META_KEY, meta), check(ek, idx), check(userSessionsVersionKey(id), version)], [
+          ...first,
+          { key: userSessionsVersionKey(id), del: true },
+        ]);
         return ok === null ? CONFLICT : true;
       });
     },
@@ -217,9 +223,31 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
 
     async createSession(session: SessionRecord, ttlSeconds?: number): Promise<void> {
       const seconds = ttlSeconds ?? ttl;
-      const now = options.now();
-      await db.commit([], sessionWrites(session, seconds > 0 ? now + seconds * 1000 : null, now));
+      if (!keyable(session.user_id)) throw new UserGoneError(session.user_id);
+      await retry("create session", async () => {
+        const now = options.now();
+        const user = await db.get<StoredUser>(userKey(session.user_id));
+        if (!user.value) throw new UserGoneError(session.user_id);
+        // The user must still exist when the session lands, and a deletion
+        // that listed the user's sessions before this one must fail its check
+        // on the user's session version and list them again (see kv-layout.ts).
+        const ok = await db.commit([check(userKey(session.user_id), user)], [
+          ...sessionWrites(session, seconds > 0 ? now + seconds * 1000 : null, now),
+          { key: userSessionsVersionKey(session.user_id), value: now },
+        ]);
+        return ok === null ? CONFLICT : undefined;
+      });
     },
+
+    async listUserSessions(userId: string): Promise<SessionRecord[]> {
+      if (!keyable(userId)) return [];
+      const index = await db.list<unknown>(["user_sessions", userId]);
+      const found = await db.getMany<StoredSession>(index.map(({ key }) => sessionKey(String(key[2]))));
+      return found.flatMap((e) => (e.value && live(e.value) ? [e.value.session] : []));
+    },
+
+    // Deno KV deletes records past their `expireIn` itself; reads check expiry.
+    deleteExpiredSessions: () => Promise.resolve(0),
 
     async deleteSession(tokenHash: string): Promise<boolean> {
       if (!keyable(tokenHash)) return false;

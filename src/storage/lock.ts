@@ -2,7 +2,7 @@ import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { StartupError } from "../domain/errors.ts";
-import { errCode, errText, type FsLike } from "./fs-util.ts";
+import { errCode, errText, type FsLike, PRIVATE_FILE } from "./fs-util.ts";
 
 /**
  * The single-writer lock of a data folder.
@@ -152,7 +152,7 @@ function probe(path: string): Promise<Probe> {
 /** Writes `.db_lock` (temp file + rename, so a reader never sees it half-written). */
 async function writeInfo(fs: FsLike, dir: string, info: LockInfo): Promise<void> {
   const tmp = join(dir, `${LOCK_FILE}.${info.pid}.tmp`);
-  const handle = await fs.open(tmp, "w", 0o600);
+  const handle = await fs.open(tmp, "w", PRIVATE_FILE);
   try {
     await handle.writeFile(JSON.stringify(info), "utf8");
   } finally {
@@ -167,7 +167,7 @@ async function underTakeover<T>(o: LockOptions, task: () => Promise<T>): Promise
   const deadline = o.now() + TAKEOVER_STALE_MS * 2;
   for (;;) {
     try {
-      await (await o.fs.open(path, "wx", 0o600)).close();
+      await (await o.fs.open(path, "wx", PRIVATE_FILE)).close();
       break;
     } catch (e) {
       if (errCode(e) !== "EEXIST") throw new StartupError(`Cannot create ${path}: ${errText(e)}`);
@@ -233,7 +233,7 @@ export async function acquireLock(o: LockOptions): Promise<FolderLock> {
       });
     }
     if (!server) throw inUse(dir, await readInfo(fs, dir));
-    await fs.chmod(join(dir, LOCK_SOCKET), 0o600).catch(() => {});
+    await fs.chmod(join(dir, LOCK_SOCKET), PRIVATE_FILE).catch(() => {});
     await writeInfo(fs, dir, info);
   } catch (e) {
     if (server) await closeServer(server, fs, dir);

@@ -1,6 +1,7 @@
-import type { SessionRecord, UserRecord } from "../domain/types.ts";
+import { UserGoneError } from "../domain/errors.ts";
+import { type SessionRecord, sessionEnd, type UserRecord } from "../domain/types.ts";
 import { type Change, Tables } from "./tables.ts";
-import type { ImportOptions, ImportSummary, StorageDriver } from "./types.ts";
+import type { ImportOptions, ImportSummary, SessionLifetime, StorageDriver } from "./types.ts";
 
 /**
  * Hooks that let a durable driver persist each batch of changes. `commit`
@@ -62,7 +63,20 @@ export function createTablesDriver(tables: Tables, { kind, location, commit, onC
     getSessionAndUser: (h, id) => Promise.resolve({ session: tables.sessions.get(h) ?? null, user: tables.users.get(id) ?? null }),
     listSessions: () => Promise.resolve([...tables.sessions.values()]),
     async createSession(session: SessionRecord) {
+      // Checked in the same tick as the change is applied: no deletion can
+      // come between (a deletion plans and applies its changes at once too).
+      if (!tables.users.has(session.user_id)) throw new UserGoneError(session.user_id);
       await run([{ op: "putSession", session }]);
+    },
+    listUserSessions: (userId) => Promise.resolve([...tables.sessionsOf(userId)].map((h) => tables.sessions.get(h)!)),
+    async deleteExpiredSessions(lifetime: SessionLifetime, now: number) {
+      const changes: Change[] = [];
+      for (const s of tables.sessions.values()) {
+        const end = sessionEnd(s, lifetime.absolute);
+        if (end !== null && end <= now) changes.push({ op: "delSession", session_id: s.session_id });
+      }
+      if (changes.length) await run(changes);
+      return changes.length;
     },
     async deleteSession(h: string) {
       if (!tables.sessions.has(h)) return false;

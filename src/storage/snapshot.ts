@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { StartupError } from "../domain/errors.ts";
 import type { SessionRecord, UserRecord } from "../domain/types.ts";
-import { errCode, errText, type FsLike, syncDir, writeAll } from "./fs-util.ts";
+import { errCode, errText, type FsLike, PRIVATE_FILE, syncDir, writeAll } from "./fs-util.ts";
 import { locateJsonError } from "./json-error.ts";
 import { parseSessions, parseUsers, serializeSessions, serializeUsers, SESSION_FILE, USER_FILE } from "./seed-format.ts";
 
@@ -42,7 +42,7 @@ export async function writeFileAtomic(
   produce: (write: (text: string) => Promise<void>) => Promise<void>,
 ): Promise<void> {
   const tmp = join(dir, `${name}.tmp`);
-  const handle = await fs.open(tmp, "w");
+  const handle = await fs.open(tmp, "w", PRIVATE_FILE);
   try {
     await produce((text) => writeAll(handle, encoder.encode(text)));
     await handle.sync();
@@ -53,10 +53,19 @@ export async function writeFileAtomic(
   await syncDir(fs, dir);
 }
 
-/** Writes both snapshot files (users first; each one atomically). */
+/**
+ * Writes both snapshot files (users first; each one atomically). The
+ * sessions file is only created when there are sessions to keep: a server
+ * whose sessions live in memory (`session_auth`) or that has none leaves a
+ * folder the original would recognise, without an empty extra file.
+ */
 export async function writeSnapshots(fs: FsLike, dir: string, users: UserRecord[], sessions: SessionRecord[]): Promise<void> {
   await writeFileAtomic(fs, dir, USER_FILE, (write) => serializeInSlices(users, serializeUsers, write));
-  await writeFileAtomic(fs, dir, SESSION_FILE, (write) => serializeInSlices(sessions, serializeSessions, write));
+  const present = await fs.stat(join(dir, SESSION_FILE)).then(() => true, (e) => {
+    if (errCode(e) === "ENOENT") return false;
+    throw e;
+  });
+  if (sessions.length || present) await writeFileAtomic(fs, dir, SESSION_FILE, (write) => serializeInSlices(sessions, serializeSessions, write));
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

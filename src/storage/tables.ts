@@ -51,6 +51,11 @@ export class Tables {
     return this.#byEmail.has(emailKey(email));
   }
 
+  /** Token hashes of a user's sessions. */
+  sessionsOf(userId: string): ReadonlySet<string> {
+    return this.#sessionsByUser.get(userId) ?? new Set();
+  }
+
   /** Validates a create and returns its change (nothing applied yet). */
   planCreateUser(user: UserRecord): Change[] {
     if (this.emailTaken(user.email)) throw new DuplicateEmailError();

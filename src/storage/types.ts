@@ -46,7 +46,20 @@ export interface StorageDriver {
    * one round trip; `user` is null when the hint is wrong or the user is gone.
    */
   getSessionAndUser(tokenHash: string, userIdHint: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
+  /**
+   * Stores a session. Throws `UserGoneError` when its user does not exist,
+   * checked atomically with the write: a login racing the user's deletion
+   * never leaves a session behind.
+   */
   createSession(session: SessionRecord, ttlSeconds?: number): Promise<void>;
+  /** The live stored sessions of one user, in no particular order. */
+  listUserSessions(userId: string): Promise<SessionRecord[]>;
+  /**
+   * Deletes stored sessions past `lifetime` at `now` (ms); returns how many.
+   * Stores that expire records themselves (Deno KV's `expireIn`) may do
+   * nothing here: every read checks expiry anyway.
+   */
+  deleteExpiredSessions(lifetime: SessionLifetime, now: number): Promise<number>;
   /** false when there was no such session. */
   deleteSession(tokenHash: string): Promise<boolean>;
   /** Every live stored session (export, migration). */
@@ -74,6 +87,12 @@ export interface StorageDriver {
   /** Flushes what is pending and releases files, locks and connections. Idempotent. */
   close(): Promise<void>;
 }
+
+/** How long sessions live, in seconds; 0: no limit. */
+export type SessionLifetime = {
+  /** From creation (SESSION_DURATION). */
+  absolute: number;
+};
 
 export type ImportSummary = {
   users: { imported: number; skipped: number };

@@ -19,13 +19,21 @@ export type TestAppOptions = { env?: Record<string, string>; driver?: StorageDri
 /** The app in-process on a memory driver, configured as the env would. */
 export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.now }: TestAppOptions = {}) {
   const config = parseConfig(env, "/nonexistent");
-  const app = createApp({ config, driver, log: silentLogger, now, iterations: TEST_ITERATIONS });
+  // Background tasks are run by the test when it wants (no timers).
+  const tasks = new Map<string, () => Promise<unknown>>();
+  const app = createApp({ config, driver, log: silentLogger, now, iterations: TEST_ITERATIONS, schedule: (name, _every, task) => void tasks.set(name, task) });
   const base = "http://localhost";
   const request = (path: string, init?: RequestInit) => app.request(base + path, init);
   return {
     app,
     driver,
     request,
+    /** Runs a background task of the app now (e.g. "expired sessions sweep"). */
+    runTask: (name: string) => {
+      const task = tasks.get(name);
+      if (!task) throw new Error(`no task ${name}: ${[...tasks.keys()]}`);
+      return task();
+    },
     json: (path: string, method: string, body: unknown, headers: Record<string, string> = {}) =>
       request(path, { method, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) }),
     form: (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
