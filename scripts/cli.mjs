@@ -1,7 +1,6 @@
 // `npm run cli -- ...` and `bun run cli ...` land here (see start.mjs).
 import "./runner-env.mjs";
-if (!process.versions.bun) {
-  const { register } = await import("tsx/esm/api");
-  register();
-}
+import { loadTypeScript } from "./typescript.mjs";
+
+await loadTypeScript();
 await import("../src/entry/cli.ts");

@@ -31,10 +31,10 @@ export type Server = { url: string; proc: ChildProcess; output: () => string; st
  * Starts the real server as a child (on loopback, a free port) and resolves
  * once it logs its listening line. `cmd` defaults to the runtime's entry file.
  */
-export function startServer(env: Record<string, string>, cmd?: [string, string[]], timeoutMs = 30_000): Promise<Server> {
+export function startServer(env: Record<string, string>, cmd?: [string, string[]], timeoutMs = 30_000, cwd = ROOT): Promise<Server> {
   const [bin, args] = cmd ?? tsCommand(`src/entry/${RUNTIME}.ts`);
   const proc = spawn(bin, args, {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, API_HOST: "127.0.0.1", API_PORT: "0", NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
@@ -94,9 +94,11 @@ export function killGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** Runs a command to completion and returns its exit code and output. */
-export function runToEnd(bin: string, args: string[], env: Record<string, string>, timeoutMs = 30_000, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runToEnd(
+  bin: string, args: string[], env: Record<string, string>, timeoutMs = 30_000, input?: string, cwd = ROOT,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(bin, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const p = spawn(bin, args, { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     p.stdout.on("data", (d) => (stdout += d));

@@ -1,0 +1,29 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT, RUNTIME, runToEnd, startServer } from "./helpers/server.ts";
+
+/**
+ * What a user deploying with `npm ci --omit=dev` gets: no dev dependencies
+ * (no Deno, no Bun, no TypeScript compiler), and `npm start` must still
+ * serve. Node only: Deno and Bun run the sources without npm's help.
+ */
+describe("a production install", { skip: RUNTIME !== "node" && "npm start is Node's" }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "prod-install-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("npm ci --omit=dev, then npm start serves", { timeout: 180_000 }, async () => {
+    for (const f of ["package.json", "package-lock.json", "bunfig.toml", "deno.json", "src", "scripts"]) cpSync(join(ROOT, f), join(dir, f), { recursive: true });
+    const install = await runToEnd("npm", ["ci", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"], {}, 150_000, undefined, dir);
+    assert.equal(install.code, 0, install.stderr);
+    const s = await startServer({ DATA_DIR: join(dir, "data") }, ["npm", ["start"]], 60_000, dir);
+    try {
+      const r = await fetch(`${s.url}/api/v1/status`);
+      assert.deepEqual(await r.json(), { status: "OK" });
+    } finally {
+      assert.equal(await s.stop("SIGTERM"), 0);
+    }
+  });
+});
