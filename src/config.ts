@@ -38,6 +38,14 @@ export type Config = {
    */
   trustProxy: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** Seconds a client has to send a request's head (a new connection, or a slow one). */
+  headersTimeout: number;
+  /** Seconds from a request's head to its answer (slow bodies, stuck handlers); 0: no limit. */
+  requestTimeout: number;
+  /** Seconds an idle keep-alive connection stays open. */
+  keepAliveTimeout: number;
+  /** Open connections at most; more are refused at once. 0: from the open-files limit. */
+  maxConnections: number;
   /** Live sessions one user may hold; the oldest ends first. */
   maxSessionsPerUser: number;
   /** PBKDF2 computations at once; null: as many as the cores this process may use. */
@@ -127,6 +135,10 @@ export function parseConfig(env: Env, cwd: string): Config {
     cookieSecure: secure,
     trustedOrigins: origins,
     trustProxy,
+    headersTimeout: intVar(env, "HEADERS_TIMEOUT", 10, 1, 3600, "an integer number of seconds from 1 to 3600"),
+    requestTimeout: intVar(env, "REQUEST_TIMEOUT", 30, 0, 86_400, "an integer number of seconds (0: no limit)"),
+    keepAliveTimeout: intVar(env, "KEEP_ALIVE_TIMEOUT", 5, 1, 3600, "an integer number of seconds from 1 to 3600"),
+    maxConnections: intVar(env, "MAX_CONNECTIONS", 0, 0, 1_000_000, "an integer (0: from the open-files limit)"),
     maxSessionsPerUser: intVar(env, "MAX_SESSIONS_PER_USER", 100, 1, 100_000, "an integer from 1 to 100000"),
     hashConcurrency: env.HASH_CONCURRENCY?.trim() ? intVar(env, "HASH_CONCURRENCY", 1, 1, 1024, "an integer from 1 to 1024") : null,
     logLevel: enumVar(env, "LOG_LEVEL", ["debug", "info", "warn", "error", "silent"] as const, "info"),

@@ -1,13 +1,10 @@
 /// <reference types="bun-types" />
-/** Bun entry: `bun run start`. */
-import { run } from "./common.ts";
+/**
+ * Bun entry: `bun run start`. Bun serves through its node:http, not
+ * `Bun.serve`: only node:http lets the header timeout be set and the number
+ * of connections be capped (see node-http.ts), and on Bun it is as fast.
+ */
+import { peerAddress, serveNodeHttp } from "./node-http.ts";
+import { run } from "./serve.ts";
 
-type BunServer = { requestIP(req: Request): { address: string } | null };
-const peerAddress = (c: { env: unknown; req: { raw: Request } }) => (c.env as BunServer).requestIP(c.req.raw)?.address;
-
-await run({ runtime: `bun ${Bun.version}`, peerAddress }, ({ app, config }) => {
-  // The server is passed as the app's env so that peerAddress can ask it.
-  const server = Bun.serve({ fetch: (req, srv) => app.fetch(req, srv), hostname: config.host, port: config.port });
-  // stop() without `true` lets in-flight requests finish.
-  return Promise.resolve({ port: server.port ?? config.port, stop: () => server.stop() });
-});
+await run({ runtime: `bun ${Bun.version}`, peerAddress }, ({ app, config }, log) => serveNodeHttp(app.fetch, config, log));

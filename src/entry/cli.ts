@@ -6,7 +6,7 @@
 import process from "node:process";
 import { runCli } from "../cli/main.ts";
 import { createPasswordReader, type Terminal } from "../cli/password.ts";
-import { invocationDir } from "./common.ts";
+import { invocationDir } from "./serve.ts";
 
 /** The part of the `Deno` global used here, typed locally so the file also type-checks for Node. */
 type DenoLike = {

@@ -5,8 +5,15 @@ import { StartupError } from "../domain/errors.ts";
 import { createScheduler } from "./scheduler.ts";
 
 /** A running HTTP server as an entry file sees it. */
-export type Served = { port: number; stop: () => Promise<void> };
-export type Serve = (b: Booted, onError: (e: unknown) => void) => Promise<Served>;
+export type Served = {
+  port: number;
+  /** The connection cap in force (0: none), for the startup log. */
+  maxConnections: number;
+  /** Stops accepting and resolves once in-flight requests are answered. */
+  stop: () => Promise<void>;
+};
+/** Starts serving the booted app; `log` takes lines about the server itself (refused connections, accept errors). */
+export type Serve = (b: Booted, log: (line: string) => void) => Promise<Served>;
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -35,6 +42,14 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
   // mid-request or mid-shutdown: log lines are then dropped.
   process.stderr.on("error", () => {});
   const writeLog = (line: string) => process.stderr.write(line + "\n");
+  // Signals are handled from the first moment: before the server runs they
+  // end the process at once (an import then resumes at the next start);
+  // once it serves, they stop it cleanly. (Installing them early also keeps
+  // Deno from setting up its signal handling lazily, which panics if
+  // descriptors are exhausted by then.)
+  let onSignal: (signal: "SIGINT" | "SIGTERM") => void = (signal) => process.exit(signal === "SIGINT" ? 130 : 143);
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
   let booted: Booted;
   const scheduler = createScheduler((name, e) => booted?.log.warn(`${name} failed: ${e instanceof Error ? e.message : String(e)}`));
   try {
@@ -51,14 +66,12 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
   const { config, driver, log } = booted;
   let served: Served;
   try {
-    served = await serve(booted, (e) => log.error("server error", e));
+    served = await serve(booted, (line) => log.warn(line));
   } catch (e) {
     await driver.close();
     process.stderr.write(`error: Cannot listen on ${config.host}:${config.port}: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  // Signals are handled from the moment the server accepts requests: the
-  // listening line below is what scripts wait for before they send one.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -80,11 +93,14 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
       process.exit(1);
     }
   };
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  onSignal = (signal) => void shutdown(signal);
 
   const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
   const users = await driver.countUsers().then((n) => `${n} user${n === 1 ? "" : "s"}`, () => "users not counted");
   const auth = config.authType === "none" ? "AUTH_TYPE unset (no authentication)" : `AUTH_TYPE=${config.authType}`;
   log.info(`listening on http://${shown}:${served.port} (${o.runtime}, pid ${process.pid}, ${auth}, STORAGE=${driver.kind} at ${driver.location}, ${users})`);
+  log.debug(
+    `connections: at most ${served.maxConnections || "unlimited"}, request head within ${config.headersTimeout} s, ` +
+      `answer within ${config.requestTimeout || "unlimited"} s, idle keep-alive ${config.keepAliveTimeout} s`,
+  );
 }
