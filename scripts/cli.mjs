@@ -1,6 +1,5 @@
 // `npm run cli -- ...` and `bun run cli ...` land here (see start.mjs).
 import "./runner-env.mjs";
-import { loadTypeScript } from "./typescript.mjs";
+import { importTypeScript } from "./typescript.mjs";
 
-await loadTypeScript();
-await import("../src/entry/cli.ts");
+await importTypeScript(new URL("../src/entry/cli.ts", import.meta.url));

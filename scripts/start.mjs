@@ -2,10 +2,6 @@
 // package.json scripts with itself): start the entry of whichever runtime
 // is running this file. (`deno task start` runs src/entry/deno.ts itself.)
 import "./runner-env.mjs";
-import { loadTypeScript } from "./typescript.mjs";
+import { importTypeScript } from "./typescript.mjs";
 
-if (process.versions.bun) await import("../src/entry/bun.ts");
-else {
-  await loadTypeScript();
-  await import("../src/entry/node.ts");
-}
+await importTypeScript(new URL(process.versions.bun ? "../src/entry/bun.ts" : "../src/entry/node.ts", import.meta.url));
