@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import type { UserRecord } from "../src/domain/types.ts";
-import { type FileDriver, openFileDriver } from "../src/storage/file.ts";
+import type { UserRecord } from "../src/domain/records.ts";
+import { type FileDriver, openFileDriver } from "../src/storage/file/index.ts";
 
 // The size of a real PBKDF2 hash string, so records weigh what real ones do.
 const HASH = `pbkdf2_sha256$600000$${"A".repeat(22)}==$${"B".repeat(43)}=`;

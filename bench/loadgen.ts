@@ -32,7 +32,11 @@ export type JobResult = CpuUse & {
 };
 
 const req = createRequire(new URL("../node_modules/autocannon/package.json", import.meta.url));
-const autocannon = req("autocannon") as (o: Record<string, unknown>) => Promise<Record<string, any>>;
+type CannonResult = {
+  "2xx": number; duration: number; non2xx: number; errors: number; timeouts: number;
+  latency: { p50: number; p99: number; max: number };
+};
+const autocannon = req("autocannon") as (o: Record<string, unknown>) => Promise<CannonResult>;
 const hdr = req("hdr-histogram-js");
 
 /**
@@ -54,7 +58,7 @@ async function cannon(j: CannonJob): Promise<JobResult> {
     overallRate: j.rate, ignoreCoordinatedOmission: j.rate !== undefined, histograms: { latencies: microsecondHistogram() },
   });
   const cpu = meter();
-  const ok = r["2xx"] as number;
+  const ok = r["2xx"];
   return {
     label: j.label, count: ok, seconds: r.duration, rps: ok / r.duration,
     p50Ms: r.latency.p50 / 1000, p99Ms: r.latency.p99 / 1000, maxMs: r.latency.max / 1000,
@@ -69,7 +73,8 @@ async function cannon(j: CannonJob): Promise<JobResult> {
  * with 2-second logins, dropping them (as autocannon does) would waste up to
  * `concurrency` half-done password checks and understate the rate, while
  * bench/pbkdf2.ts, the figure it is compared with, counts them too.
- * `{i}` in the body becomes the request's number (fresh emails for creates).
+ * `{i}` in the body becomes the request's number (fresh emails for creates),
+ * `{w}` in a header value the worker's (one client address per worker).
  */
 async function loop(j: LoopJob): Promise<JobResult> {
   const latenciesMs: number[] = [];
@@ -80,12 +85,13 @@ async function loop(j: LoopJob): Promise<JobResult> {
   const t0 = performance.now();
   const deadline = t0 + j.seconds * 1000;
   await Promise.all(
-    Array.from({ length: j.concurrency }, async () => {
+    Array.from({ length: j.concurrency }, async (_, w) => {
+      const headers = Object.fromEntries(Object.entries(j.headers ?? {}).map(([k, v]) => [k, v.replaceAll("{w}", String(w))]));
       while (next < j.count && performance.now() < deadline) {
         const i = next++;
         const t = performance.now();
         try {
-          const res = await fetch(j.url, { method: j.method, headers: j.headers, body: j.body?.replaceAll("{i}", String(i)) });
+          const res = await fetch(j.url, { method: j.method, headers, body: j.body?.replaceAll("{i}", String(i)) });
           await res.arrayBuffer();
           if (res.status === j.expect) latenciesMs.push(performance.now() - t);
           else non2xx++;

@@ -59,7 +59,9 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
   const servers: Server[] = [];
   try {
     const env = { STORAGE: "memory", DATA_DIR: dir };
-    const session = await service(rt, { ...env, AUTH_TYPE: "session_db_auth" });
+    // A login storm comes from many clients (each loop worker names its own
+    // through X-Forwarded-For): one client may only have a few password checks in flight.
+    const session = await service(rt, { ...env, AUTH_TYPE: "session_db_auth", TRUST_PROXY: "true" });
     servers.push(session);
     const basic = await service(rt, { ...env, AUTH_TYPE: "basic_auth" });
     servers.push(basic);
@@ -122,7 +124,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       const steps: Step[] = [{
         label: `logins #${rep + 1}`,
         jobs: [
-          { kind: "loop", label: "login", url: `${session.url}/api/v1/auth_session/login`, method: "POST", headers: { "content-type": FORM }, body: loginBody, concurrency: 8, count: 100_000, seconds: P.loginSec, expect: 200, cpuPids: groupPids(session.pid) },
+          { kind: "loop", label: "login", url: `${session.url}/api/v1/auth_session/login`, method: "POST", headers: { "content-type": FORM, "x-forwarded-for": "198.51.100.{w}" }, body: loginBody, concurrency: 8, count: 100_000, seconds: P.loginSec, expect: 200, cpuPids: groupPids(session.pid) },
           probe(P.loginSec),
         ],
       }];

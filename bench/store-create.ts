@@ -1,6 +1,6 @@
 /**
  * The storage part of a create, without HTTP and without PBKDF2: opens the
- * file driver (src/storage/file.ts `openFileDriver`) on a seeded data folder
+ * file driver (src/storage/file/index.ts `openFileDriver`) on a seeded data folder
  * and calls `createUser` one at a time with a ready-made record, timing each
  * call (journal append + fdatasync + in-memory index). Prints one JSON line:
  * `{"openMs", "closeMs", "latenciesMs": [...]}` or `{"unavailable": why}`.
@@ -12,7 +12,7 @@
  * or its export is renamed.
  */
 import process from "node:process";
-import type { UserRecord } from "../src/domain/types.ts";
+import type { UserRecord } from "../src/domain/records.ts";
 
 type Driver = { createUser(u: UserRecord): Promise<void>; close(): Promise<void> };
 type Open = (o: { dir: string; pid: number; log?: (l: string) => void }) => Promise<Driver>;
@@ -24,13 +24,13 @@ const print = (o: unknown) => process.stdout.write(JSON.stringify(o) + "\n");
 
 let open: Open | undefined;
 try {
-  open = ((await import("../src/storage/file.ts")) as { openFileDriver?: Open }).openFileDriver;
+  open = ((await import("../src/storage/file/index.ts")) as { openFileDriver?: Open }).openFileDriver;
 } catch (e) {
-  print({ unavailable: `cannot import src/storage/file.ts: ${(e as Error).message}` });
+  print({ unavailable: `cannot import src/storage/file/index.ts: ${(e as Error).message}` });
   process.exit(0);
 }
 if (typeof open !== "function") {
-  print({ unavailable: "src/storage/file.ts has no openFileDriver export" });
+  print({ unavailable: "src/storage/file/index.ts has no openFileDriver export" });
   process.exit(0);
 }
 

@@ -2,7 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseBasicAuth } from "../src/auth/basic.ts";
 import { basic, testApp } from "./helpers/app.ts";
-import { hashPassword } from "../src/auth/password.ts";
+import { createPasswordHasher } from "../src/auth/password.ts";
+
+const hashPassword = (password: string, iterations: number) => createPasswordHasher({ iterations }).hash(password);
 
 const b64 = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
 

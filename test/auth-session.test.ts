@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { cookieOf, fakeClock, testApp } from "./helpers/app.ts";
-import { sha256Hex } from "../src/auth/sha256.ts";
+import { sha256Hex } from "../src/lib/sha256.ts";
 
 async function loggedIn(env: Record<string, string>, now?: () => number) {
   const t = testApp({ env, now });

@@ -4,15 +4,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { verifyPassword } from "../src/auth/password.ts";
+import { createPasswordHasher } from "../src/auth/password.ts";
+
+const verifyPassword = (password: string, stored: string | null) => createPasswordHasher({ iterations: 1000 }).verify(password, stored);
 import { parseArgs, UsageError } from "../src/cli/args.ts";
 import { runCli } from "../src/cli/main.ts";
 import { createPasswordReader, PasswordAborted, PasswordInputError } from "../src/cli/password.ts";
-import { formatTimestamp, type UserRecord } from "../src/domain/types.ts";
-import { createMemoryDriver } from "../src/storage/memory.ts";
-import type { StorageDriver } from "../src/storage/types.ts";
-import { createKvDriver } from "../src/storage/kv.ts";
-import { openKvStore } from "../src/storage/kv-open.ts";
+import { formatTimestamp, type UserRecord } from "../src/domain/records.ts";
+import { createMemoryDriver } from "../src/storage/memory/index.ts";
+import type { StorageDriver } from "../src/storage/driver.ts";
+import { createKvDriver } from "../src/storage/kv/index.ts";
+import { openKvStore } from "../src/storage/kv/open.ts";
 import { BOB, pyDump, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
 import { ROOT, RUNTIME, runToEnd } from "./helpers/server.ts";
 
@@ -39,8 +41,8 @@ function cli(env: Record<string, string>, driver?: StorageDriver) {
     };
     const code = await runCli(argv, {
       io: { out: (t) => out.push(t), err: (t) => err.push(t), readPassword },
-      env: { LOG_LEVEL: "warn", ...env }, cwd: ROOT, pid: process.pid, runtime: RUNTIME,
-      openDriver: driver ? () => Promise.resolve(driver) : undefined, now: () => h.clock, iterations: 1000,
+      env: { LOG_LEVEL: "warn", ...env }, cwd: ROOT, pid: process.pid,
+      openDriver: driver ? () => Promise.resolve(driver) : undefined, now: () => h.clock, hasher: createPasswordHasher({ iterations: 1000 }),
     });
     return { code, out: out.join("\n"), err: err.join("\n") };
   };
@@ -108,7 +110,7 @@ describe("cli: user commands (memory driver, in-process)", () => {
     const added = await c.run("user", "add", "bob@hbtn.io", "--first-name", "Bob", "--last-name", "Tab\tby");
     const bob = (await driver.findUserByEmail("bob@hbtn.io"))!;
     assert.deepEqual([added.code, added.out], [0, `created user ${bob.id} <bob@hbtn.io>`]);
-    assert.ok((await verifyPassword("H0lbertonSchool98!", bob._password, 1000)).ok);
+    assert.ok((await verifyPassword("H0lbertonSchool98!", bob._password)).ok);
     c.passwords.push("another-pass");
     assert.match((await c.run("user", "add", "BOB@hbtn.io")).err, /^error: Can't create User: email already exists$/);
     c.passwords.push("short");
@@ -136,7 +138,7 @@ describe("cli: user commands (memory driver, in-process)", () => {
     assert.equal(changed.code, 0, changed.err);
     const ann = (await driver.findUserByEmail("ann@hbtn.io"))!;
     assert.equal(ann.updated_at, formatTimestamp(c.clock));
-    assert.ok((await verifyPassword("sec0nd", ann._password, 1000)).ok);
+    assert.ok((await verifyPassword("sec0nd", ann._password)).ok);
     c.passwords.push("no");
     assert.equal((await c.run("user", "passwd", ann.id)).err, "error: Can't change the password: password is shorter than 4 characters");
     c.passwords.push("whatever");
@@ -254,7 +256,7 @@ describe("cli: file storage (in-process)", () => {
     const seed = seedFolder();
     assert.equal((await c.run("import", seed)).out, "imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped");
     assert.equal((await c.run("import", seed)).out, "imported 0 users, 4 skipped\nimported 0 sessions, 1 skipped");
-    const { openFileDriver } = await import("../src/storage/file.ts");
+    const { openFileDriver } = await import("../src/storage/file/index.ts");
     const server = await openFileDriver({ dir, pid: process.pid });
     try {
       // Reads work beside the holder, and see what it has written (journal included).

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/app/config.ts";
 import { StartupError } from "../src/domain/errors.ts";
 import { RUNTIME, runToEnd, tsCommand } from "./helpers/server.ts";
 
@@ -9,7 +9,7 @@ describe("configuration", () => {
     const c = parseConfig({}, "/here");
     assert.equal(c.host, "0.0.0.0");
     assert.equal(c.port, 5000);
-    assert.equal(c.authType, "none");
+    assert.equal(c.auth.type, null);
     assert.equal(c.sessionName, "_my_session_id");
     assert.equal(c.sessionDuration, 0);
     assert.equal(c.storage, "file");
@@ -21,8 +21,8 @@ describe("configuration", () => {
       { API_HOST: "127.0.0.1", API_PORT: "8080", AUTH_TYPE: "session_db_auth", SESSION_NAME: "sid", SESSION_DURATION: " 60 ", STORAGE: "memory", DATA_DIR: "/data" },
       "/here",
     );
-    assert.deepEqual([c.host, c.port, c.authType, c.sessionName, c.sessionDuration, c.storage, c.dataDir], ["127.0.0.1", 8080, "session_db_auth", "sid", 60, "memory", "/data"]);
-    assert.equal(parseConfig({ AUTH_TYPE: "" }, "/").authType, "none");
+    assert.deepEqual([c.host, c.port, c.auth.type, c.sessionName, c.sessionDuration, c.storage, c.dataDir], ["127.0.0.1", 8080, "session_db_auth", "sid", 60, "memory", "/data"]);
+    assert.equal(parseConfig({ AUTH_TYPE: "" }, "/").auth.label, "unset");
     assert.equal(parseConfig({ SESSION_DURATION: "-10" }, "/").sessionDuration, 0);
     assert.equal(parseConfig({ SESSION_DURATION: "" }, "/").sessionDuration, 0);
   });

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { sha256Hex } from "../src/auth/sha256.ts";
+import { sha256Hex } from "../src/lib/sha256.ts";
 import { crashSteps, stateAfter, type UserState } from "./helpers/crash-model.ts";
 import { openOn, removeDir, tempDir } from "./helpers/file-fixtures.ts";
 

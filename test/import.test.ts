@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { sha256Hex } from "../src/auth/sha256.ts";
+import { sha256Hex } from "../src/lib/sha256.ts";
 import { pyDump } from "./helpers/seed-folder.ts";
 import { ROOT, RUNTIME, runToEnd, startCommand, startServer, type Server } from "./helpers/server.ts";
 

@@ -10,7 +10,7 @@ import { StartupError } from "../src/domain/errors.ts";
 import { openOn, removeDir, tempDir } from "./helpers/file-fixtures.ts";
 import { ROOT, RUNTIME, runToEnd, startCommand, startServer, tsCommand, type Server } from "./helpers/server.ts";
 import { pyDump } from "./helpers/seed-folder.ts";
-import { sha256Hex } from "../src/auth/sha256.ts";
+import { sha256Hex } from "../src/lib/sha256.ts";
 
 type Runtime = "deno" | "bun" | "node";
 

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { testApp } from "./helpers/app.ts";
+import { testApp, testHasher } from "./helpers/app.ts";
 
 const USER_KEYS = ["created_at", "email", "first_name", "id", "last_name", "updated_at"];
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
@@ -134,7 +134,7 @@ describe("CORS", () => {
     assert.equal(r.headers.get("access-control-allow-methods"), "GET, HEAD, OPTIONS", "the methods of that path, nothing else");
     assert.equal(r.headers.get("access-control-allow-headers"), "content-type");
     const users = await t.request("/api/v1/users/42", { method: "OPTIONS", headers: { Origin: "https://app.example", "Access-Control-Request-Method": "PUT" } });
-    assert.equal(users.headers.get("access-control-allow-methods"), "GET, PUT, DELETE, HEAD, OPTIONS");
+    assert.equal(users.headers.get("access-control-allow-methods"), "GET, HEAD, PUT, DELETE, OPTIONS");
     const unknown = await t.request("/api/v1/nope", { method: "OPTIONS", headers: { Origin: "https://app.example", "Access-Control-Request-Method": "GET" } });
     assert.equal(unknown.status, 404);
   });
@@ -324,11 +324,11 @@ describe("users", () => {
 
 describe("storage failures", () => {
   it("a failed write is a JSON 503, logged; reads go on", async () => {
-    const { createMemoryDriver } = await import("../src/storage/memory.ts");
+    const { createMemoryDriver } = await import("../src/storage/memory/index.ts");
     const { StorageUnavailableError } = await import("../src/domain/errors.ts");
-    const { createApp } = await import("../src/app.ts");
-    const { parseConfig } = await import("../src/config.ts");
-    const { createLogger } = await import("../src/log.ts");
+    const { createApp } = await import("../src/app/create-app.ts");
+    const { parseConfig } = await import("../src/app/config.ts");
+    const { createLogger } = await import("../src/lib/log.ts");
     const inner = createMemoryDriver();
     let failing = false;
     const driver = {
@@ -337,7 +337,7 @@ describe("storage failures", () => {
         failing ? Promise.reject(new StorageUnavailableError("disk full (ENOSPC)")) : inner.createUser(u),
     };
     const lines: string[] = [];
-    const app = createApp({ config: parseConfig({}, "/"), driver, log: createLogger("info", (l) => lines.push(l)), iterations: 1000 });
+    const app = createApp({ config: parseConfig({}, "/"), driver, log: createLogger("info", (l) => lines.push(l)), hasher: testHasher });
     const post = (email: string) =>
       app.request("http://localhost/api/v1/users", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: "password123" }) });
     assert.equal((await post("a@x.io")).status, 201);

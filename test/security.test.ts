@@ -1,9 +1,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { dummyVerify, hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/auth/password.ts";
+import { createPasswordHasher, PBKDF2_ITERATIONS } from "../src/auth/password.ts";
+
+const production = createPasswordHasher();
+const hasher = (iterations?: number) => (iterations === undefined ? production : createPasswordHasher({ iterations }));
+const hashPassword = (password: string, iterations?: number) => hasher(iterations).hash(password);
+const verifyPassword = (password: string, stored: string | null, iterations?: number) => hasher(iterations).verify(password, stored);
+const dummyVerify = (password: string, iterations?: number) => hasher(iterations).burn(password);
 import { hashToken, newToken } from "../src/auth/tokens.ts";
-import { hmacSha256, sha256Hex, toHex } from "../src/auth/sha256.ts";
-import { timingSafeEqual } from "../src/auth/encoding.ts";
+import { hmacSha256, sha256Hex, toHex } from "../src/lib/sha256.ts";
+import { timingSafeEqual } from "../src/lib/encoding.ts";
 import { createCredentialCache } from "../src/auth/credential-cache.ts";
 
 describe("passwords", () => {
@@ -103,7 +109,7 @@ function hexBytes(hex: string): number[] {
 
 describe("hash limiter", () => {
   it("runs at most N tasks at once, in arrival order, and grows on resize", async () => {
-    const { createLimiter } = await import("../src/auth/limiter.ts");
+    const { createLimiter } = await import("../src/lib/limiter.ts");
     const limit = createLimiter(2);
     const releases: (() => void)[] = [];
     const started: number[] = [];

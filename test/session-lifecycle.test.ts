@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cookieOf, fakeClock, testApp } from "./helpers/app.ts";
 import { pyDump } from "./helpers/seed-folder.ts";
-import { sha256Hex } from "../src/auth/sha256.ts";
+import { sha256Hex } from "../src/lib/sha256.ts";
 import { RUNTIME, startServer, type Server } from "./helpers/server.ts";
 
 const login = (t: ReturnType<typeof testApp>, email = "bob@hbtn.io", password = "password123") =>

@@ -1,11 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as nodeFs from "node:fs/promises";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import process from "node:process";
 import { StartupError, StorageUnavailableError } from "../src/domain/errors.ts";
-import { decodeJournal } from "../src/storage/journal-format.ts";
+import { decodeJournal } from "../src/storage/file/journal-format.ts";
 import { makeSession, makeUser } from "./helpers/driver-contract.ts";
 import { type Faults, faultyFs, openOn, removeDir, tempDir } from "./helpers/file-fixtures.ts";
 
@@ -24,8 +23,8 @@ describe("file driver: the data folder", () => {
     const dir = await tempDir();
     const readOnly = {
       ...nodeFs,
-      open: (async (path: string, flags?: string) => {
-        if (flags !== undefined && flags !== "r") throw Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS" });
+      open: ((path: string, flags?: string) => {
+        if (flags !== undefined && flags !== "r") return Promise.reject(Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS" }));
         return nodeFs.open(path, flags);
       }) as typeof nodeFs.open,
     };

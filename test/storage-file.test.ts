@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { StartupError } from "../src/domain/errors.ts";
-import { sha256Hex } from "../src/auth/sha256.ts";
-import type { UserRecord } from "../src/domain/types.ts";
+import { sha256Hex } from "../src/lib/sha256.ts";
+import type { UserRecord } from "../src/domain/records.ts";
 import { makeSession, makeUser, runDriverContract } from "./helpers/driver-contract.ts";
 import {
   LEGACY_TOKEN, openOn, ORIGINAL_SESSIONS, ORIGINAL_USERS, removeDir, tempDir,

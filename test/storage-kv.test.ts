@@ -7,8 +7,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 import { DuplicateEmailError, StartupError, StorageUnavailableError } from "../src/domain/errors.ts";
-import { createKvDriver, type KvLike } from "../src/storage/kv.ts";
-import { openKvStore } from "../src/storage/kv-open.ts";
+import { createKvDriver, type KvLike } from "../src/storage/kv/index.ts";
+import { openKvStore } from "../src/storage/kv/open.ts";
 import { makeSession, makeUser, runDriverContract } from "./helpers/driver-contract.ts";
 import { ROOT, RUNTIME, tsCommand } from "./helpers/server.ts";
 
@@ -212,7 +212,7 @@ describe("kv driver", () => {
     failReads = true;
     const err = await d.getUser(u.id).catch((e) => e);
     assert.ok(err instanceof StorageUnavailableError);
-    assert.equal(err.status, 503);
+    assert.equal(err.message, "Storage unavailable, try again later");
     assert.match(err.detail, /disk I\/O error$/);
     assert.ok(err.cause instanceof Error);
     // Reads work, the commit fails: neither the user nor its email entry is written.
@@ -248,8 +248,8 @@ describe("kv driver", () => {
       const child = join(dir, `child-${other}-${n}.mts`); // .mts: ESM even outside a "type": "module" package
       const src = (f: string) => JSON.stringify(pathToFileURL(join(ROOT, "src/storage", f)).href);
       await writeFile(child, `import process from "node:process";
-import { openKvStore } from ${src("kv-open.ts")};
-import { createKvDriver } from ${src("kv.ts")};
+import { openKvStore } from ${src("kv/open.ts")};
+import { createKvDriver } from ${src("kv/index.ts")};
 const job = JSON.parse(process.env.KV_CHILD_JOB);
 const deno = globalThis.Deno;
 const d = createKvDriver(await openKvStore(job.path, { denoOpenKv: deno ? (p) => deno.openKv(p) : undefined }), { now: Date.now });

@@ -1,4 +1,4 @@
-import { createMemoryDriver } from "../src/storage/memory.ts";
+import { createMemoryDriver } from "../src/storage/memory/index.ts";
 import { runDriverContract } from "./helpers/driver-contract.ts";
 
-runDriverContract("memory", async () => ({ driver: createMemoryDriver() }));
+runDriverContract("memory", () => Promise.resolve({ driver: createMemoryDriver() }));

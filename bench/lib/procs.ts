@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
+import { ROOT, type Runtime, signalGroup, tsCommand, untilListening } from "../../tools/processes.ts";
 
 /*
  * Child processes of the bench: every server and helper runs in its own
@@ -12,8 +12,7 @@ import { fileURLToPath } from "node:url";
  * registered and killed on exit, on Ctrl-C and on a crash; temp folders too.
  */
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export type Runtime = "deno" | "bun" | "node";
+export { ROOT, type Runtime, tsCommand };
 
 const live = new Set<ChildProcess>();
 const temps = new Set<string>();
@@ -21,13 +20,6 @@ const temps = new Set<string>();
 /** `taskset` pinning needs the binary and both cores 0 and 1 in our CPU set (containers may restrict it). */
 export const PINNING: boolean =
   spawnSync("taskset", ["-c", "0", "true"]).status === 0 && spawnSync("taskset", ["-c", "1", "true"]).status === 0;
-
-/** Command line running a TypeScript file on a runtime, as test/helpers/server.ts does. */
-export function tsCommand(file: string, runtime: Runtime): [string, string[]] {
-  if (runtime === "deno") return [join(ROOT, "node_modules/deno/deno"), ["run", "-A", file]];
-  if (runtime === "bun") return [join(ROOT, "node_modules/bun/bin/bun.exe"), [file]];
-  return [process.execPath, ["--import", "tsx", file]];
-}
 
 /** Prefixes `taskset -c <core>` (taskset execs, so the child's pid stays the real process's pid). */
 export function pinned(core: number, [bin, args]: [string, string[]]): [string, string[]] {
@@ -46,55 +38,24 @@ function launch([bin, args]: [string, string[]], env: Record<string, string>): C
   return proc;
 }
 
-function signalGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-proc.pid!, signal);
-  } catch {
-    try {
-      proc.kill(signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
 export type Server = { url: string; pid: number; startupMs: number; output: () => string; stop: () => Promise<void> };
 
 /** Starts a server and resolves at its `listening on http://...` line; `startupMs` is spawn to that line. */
-export function startServer(cmd: [string, string[]], env: Record<string, string>, timeoutMs = 60_000): Promise<Server> {
+export async function startServer(cmd: [string, string[]], env: Record<string, string>, timeoutMs = 60_000): Promise<Server> {
   const t0 = performance.now();
   const proc = launch(cmd, { API_HOST: "127.0.0.1", API_PORT: "0", ...env });
-  let out = "";
   const exited = new Promise<void>((res) => proc.once("exit", () => res()));
   const stop = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     signalGroup(proc, "SIGTERM");
-    // The file store writes its final snapshot on SIGTERM: give it time, then force.
+    // The file store rewrites its data files on SIGTERM: give it time, then force.
     const t = setTimeout(() => signalGroup(proc, "SIGKILL"), 20_000);
     await exited;
     clearTimeout(t);
     signalGroup(proc, "SIGKILL"); // stray grandchildren
   };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`server did not start in ${timeoutMs} ms:\n${out}`));
-    }, timeoutMs);
-    const onData = (d: Buffer) => {
-      if (out.length < 100_000) out += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m && timer) {
-        clearTimeout(timer);
-        resolve({ url: m[1], pid: proc.pid!, startupMs: performance.now() - t0, output: () => out, stop });
-      }
-    };
-    proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", onData);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${proc.exitCode ?? proc.signalCode}) before listening:\n${out}`));
-    });
-  });
+  const { url, output } = await untilListening(proc, timeoutMs);
+  return { url, pid: proc.pid!, startupMs: performance.now() - t0, output, stop };
 }
 
 /**

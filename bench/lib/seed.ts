@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { hashPassword } from "../../src/auth/password.ts";
-import type { UserRecord } from "../../src/domain/types.ts";
-import { serializeUsers, USER_FILE } from "../../src/storage/seed-format.ts";
+import { createPasswordHasher } from "../../src/auth/password.ts";
+import type { UserRecord } from "../../src/domain/records.ts";
+import { serializeUsers, USER_FILE } from "../../src/storage/data-files/format.ts";
 
 /**
  * Data folders for the bench, written the way the original project writes
@@ -15,7 +15,7 @@ export const BENCH_USER = { id: "5c8d5c0c-1b5a-4b7e-9a45-1f1a0f6c8a11", email: "
 let benchHash: Promise<string> | null = null;
 /** One real PBKDF2 hash (600k iterations), computed once: login and Basic auth verify against it. */
 export function benchPasswordHash(): Promise<string> {
-  benchHash ??= hashPassword(BENCH_USER.password);
+  benchHash ??= createPasswordHasher().hash(BENCH_USER.password);
   return benchHash;
 }
 

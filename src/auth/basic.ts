@@ -1,4 +1,4 @@
-import { base64ToBytes } from "./encoding.ts";
+import { base64ToBytes } from "../lib/encoding.ts";
 
 export type BasicCredentials = { email: string; password: string };
 

@@ -1,5 +1,6 @@
-import { hmacSha256, toHex } from "./sha256.ts";
-import type { UserRecord } from "../domain/types.ts";
+import { hmacSha256, toHex } from "../lib/sha256.ts";
+import type { UserRecord } from "../domain/records.ts";
+import { BoundedMap } from "../lib/bounded-map.ts";
 
 export type CredentialCacheOptions = {
   maxEntries: number;
@@ -23,7 +24,7 @@ type Entry = { userId: string; email: string | null; passwordHash: string; expir
  */
 export function createCredentialCache({ maxEntries, maxAgeMs, now }: CredentialCacheOptions) {
   const key = crypto.getRandomValues(new Uint8Array(32));
-  const entries = new Map<string, Entry>();
+  const entries = new BoundedMap<string, Entry>(maxEntries);
   const keyOf = (credentials: string) => toHex(hmacSha256(key, credentials));
 
   return {
@@ -48,9 +49,7 @@ export function createCredentialCache({ maxEntries, maxAgeMs, now }: CredentialC
     /** Records a successful verification of `credentials` for `user` (whose `_password` is set). */
     remember(credentials: string, user: UserRecord): void {
       const k = keyOf(credentials);
-      entries.delete(k);
       entries.set(k, { userId: user.id, email: user.email, passwordHash: user._password ?? "", expiresAt: now() + maxAgeMs });
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
     },
     get size() {
       return entries.size;

@@ -1,6 +1,7 @@
-import { sha256Hex } from "./sha256.ts";
-import { createLimiter } from "./limiter.ts";
-import { base64ToBytes, bytesToBase64, timingSafeEqual, timingSafeEqualString } from "./encoding.ts";
+import type { PasswordHasher } from "../domain/passwords.ts";
+import { base64ToBytes, bytesToBase64, timingSafeEqual, timingSafeEqualString } from "../lib/encoding.ts";
+import { createLimiter } from "../lib/limiter.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 
 /**
  * Password hashing: PBKDF2-HMAC-SHA256 through Web Crypto (available on Deno,
@@ -16,24 +17,18 @@ const PREFIX = "pbkdf2_sha256";
 const LEGACY_SHA256 = /^[0-9a-fA-F]{64}$/;
 const encoder = new TextEncoder();
 
-/**
- * At most this many PBKDF2 computations run at once; the others wait their
- * turn. Hashing is CPU-bound, so running more than there are cores buys no
- * throughput: it only crowds out the thread that answers every other request
- * (a login storm would stall `/status`), and on Node it fills the libuv pool
- * that file writes also need. One process-wide limit, like the cores it
- * shares; the entry file sets it from the cores this process may use.
- */
-const hashing = createLimiter(2);
-
-/** Sets how many PBKDF2 computations may run at once (at least 1). */
-export function setHashConcurrency(n: number): void {
-  hashing.resize(n);
-}
-
-function pbkdf2(password: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<Uint8Array> {
-  return hashing.run(() => derive(password, salt, iterations));
-}
+export type PasswordHasherOptions = {
+  /** PBKDF2 iterations of new hashes (and of the cost paid for unknown emails). Default 600,000. */
+  iterations?: number;
+  /**
+   * PBKDF2 computations run at once; the others wait their turn. Hashing is
+   * CPU-bound, so more than there are cores buys no throughput: it only
+   * crowds out the thread that answers every other request (a login storm
+   * would stall `/status`), and on Node it fills the libuv pool that file
+   * writes also need. Default 2.
+   */
+  concurrency?: number;
+};
 
 async function derive(password: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(password), "PBKDF2", false, ["deriveBits"]);
@@ -41,54 +36,53 @@ async function derive(password: string, salt: Uint8Array<ArrayBuffer>, iteration
   return new Uint8Array(bits);
 }
 
-/** Hashes a password for storage. */
-export async function hashPassword(password: string, iterations = PBKDF2_ITERATIONS): Promise<string> {
-  const salt = crypto.getRandomValues(new Uint8Array(16));
-  const hash = await pbkdf2(password, salt, iterations);
-  return `${PREFIX}$${iterations}$${bytesToBase64(salt)}$${bytesToBase64(hash)}`;
-}
-
-export type VerifyResult = { ok: boolean; needsRehash: boolean };
-
-// A well-formed hash that no password matches: verifying against it costs
-// the same PBKDF2 as a real check, so an unknown email or a user without a
-// password takes as long as a wrong password and reveals nothing.
-const dummy = (iterations: number) => `${PREFIX}$${iterations}$${bytesToBase64(new Uint8Array(16))}$${bytesToBase64(new Uint8Array(32))}`;
-
 /**
- * Checks `password` against a stored hash string (null: no password, never
- * matches). Accepts the original's unsalted SHA-256 hex digests and reports
- * `needsRehash` for them (and for a lower iteration count) so the caller can
- * upgrade the stored hash after a successful check.
+ * The PBKDF2 hasher. It also accepts the original's unsalted SHA-256 hex
+ * digests and asks for a re-hash of those (and of hashes with fewer
+ * iterations) after a successful check.
+ *
+ * @example const hasher = createPasswordHasher({ concurrency: 2 });
+ *          const stored = await hasher.hash("H0lbertonSchool98!");
+ *          (await hasher.verify("H0lbertonSchool98!", stored)).ok; // true
  */
-export async function verifyPassword(password: string, stored: string | null, iterations = PBKDF2_ITERATIONS): Promise<VerifyResult> {
-  if (stored !== null && LEGACY_SHA256.test(stored)) {
-    // Still pay the PBKDF2 cost so timing does not tell legacy accounts apart.
-    await verifyPbkdf2(password, dummy(iterations));
-    const ok = timingSafeEqualString(sha256Hex(password), stored.toLowerCase());
-    return { ok, needsRehash: ok };
-  }
-  if (stored === null || !stored.startsWith(PREFIX + "$")) {
-    await verifyPbkdf2(password, dummy(iterations));
-    return { ok: false, needsRehash: false };
-  }
-  const result = await verifyPbkdf2(password, stored);
-  return { ok: result.ok, needsRehash: result.ok && result.iterations < iterations };
-}
+export function createPasswordHasher(options: PasswordHasherOptions = {}): PasswordHasher {
+  const iterations = options.iterations ?? PBKDF2_ITERATIONS;
+  const hashing = createLimiter(options.concurrency ?? 2);
+  const pbkdf2 = (password: string, salt: Uint8Array<ArrayBuffer>, n: number) => hashing.run(() => derive(password, salt, n));
+  // A well-formed hash that no password matches: checking against it costs
+  // the same PBKDF2 as a real check, so an unknown email, a user without a
+  // password or a legacy hash takes as long as a wrong password.
+  const dummy = `${PREFIX}$${iterations}$${bytesToBase64(new Uint8Array(16))}$${bytesToBase64(new Uint8Array(32))}`;
 
-/** Burns one PBKDF2 computation: for logins of unknown emails. */
-export async function dummyVerify(password: string, iterations = PBKDF2_ITERATIONS): Promise<void> {
-  await verifyPbkdf2(password, dummy(iterations));
-}
-
-async function verifyPbkdf2(password: string, stored: string): Promise<{ ok: boolean; iterations: number }> {
-  const [, iterText, saltText, hashText] = stored.split("$");
-  const iterations = Number(iterText);
-  const salt = base64ToBytes(saltText ?? "");
-  const expected = base64ToBytes(hashText ?? "");
-  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > 10_000_000 || !salt || !expected) {
-    return { ok: false, iterations: 0 };
+  async function verifyPbkdf2(password: string, stored: string): Promise<{ ok: boolean; iterations: number }> {
+    const [, iterText, saltText, hashText] = stored.split("$");
+    const n = Number(iterText);
+    const salt = base64ToBytes(saltText ?? "");
+    const expected = base64ToBytes(hashText ?? "");
+    if (!Number.isSafeInteger(n) || n < 1 || n > 10_000_000 || !salt || !expected) return { ok: false, iterations: 0 };
+    return { ok: timingSafeEqual(await pbkdf2(password, salt, n), expected), iterations: n };
   }
-  const actual = await pbkdf2(password, salt, iterations);
-  return { ok: timingSafeEqual(actual, expected), iterations };
+
+  return {
+    async hash(password) {
+      const salt = crypto.getRandomValues(new Uint8Array(16));
+      return `${PREFIX}$${iterations}$${bytesToBase64(salt)}$${bytesToBase64(await pbkdf2(password, salt, iterations))}`;
+    },
+    async verify(password, stored) {
+      if (stored !== null && LEGACY_SHA256.test(stored)) {
+        await verifyPbkdf2(password, dummy);
+        const ok = timingSafeEqualString(sha256Hex(password), stored.toLowerCase());
+        return { ok, needsRehash: ok };
+      }
+      if (stored === null || !stored.startsWith(PREFIX + "$")) {
+        await verifyPbkdf2(password, dummy);
+        return { ok: false, needsRehash: false };
+      }
+      const result = await verifyPbkdf2(password, stored);
+      return { ok: result.ok, needsRehash: result.ok && result.iterations < iterations };
+    },
+    async burn(password) {
+      await verifyPbkdf2(password, dummy);
+    },
+  };
 }

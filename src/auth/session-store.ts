@@ -1,6 +1,6 @@
 import { UserGoneError } from "../domain/errors.ts";
-import { type SessionRecord, sessionEnd, type UserRecord } from "../domain/types.ts";
-import type { SessionLifetime, StorageDriver } from "../storage/types.ts";
+import { type SessionRecord, sessionEnd, type UserRecord } from "../domain/records.ts";
+import type { SessionLifetime, StorageDriver } from "../storage/driver.ts";
 
 /**
  * Where sessions live: process memory (`session_auth`, `session_exp_auth`:

@@ -1,7 +1,8 @@
-import type { SessionRecord, UserRecord } from "../domain/types.ts";
-import { formatTimestamp, parseTimestamp } from "../domain/types.ts";
+import type { SessionRecord, UserRecord } from "../domain/records.ts";
+import { formatTimestamp, parseTimestamp } from "../domain/records.ts";
 import type { SessionStore } from "./session-store.ts";
 import { hashToken, newToken } from "./tokens.ts";
+import { BoundedMap } from "../lib/bounded-map.ts";
 
 export type SessionManagerOptions = {
   store: SessionStore;
@@ -43,11 +44,8 @@ export function createSessionManager({ store, durationSeconds, now, maxPerUser }
   // - the exact creation time of sessions made here: the stored timestamp
   //   has whole seconds only (the original's format), which would cut up to
   //   a second off a session's life.
-  const known = new Map<string, { userId: string; createdMs?: number }>();
-  const remember = (h: string, userId: string, createdMs?: number) => {
-    known.set(h, { userId, createdMs });
-    if (known.size > 100_000) known.delete(known.keys().next().value as string);
-  };
+  const known = new BoundedMap<string, { userId: string; createdMs?: number }>(100_000);
+  const remember = (h: string, userId: string, createdMs?: number) => void known.set(h, { userId, createdMs });
 
   function expired(s: SessionRecord): boolean {
     if (durationSeconds <= 0) return false;

@@ -1,3 +1,5 @@
+import { BoundedMap } from "../lib/bounded-map.ts";
+
 /**
  * Throttling of password checks (login, Basic auth): slows down guessing
  * without letting an attacker lock a real user out.
@@ -22,6 +24,16 @@
  * storage shared by every process (Deno KV, PostgreSQL), so that several
  * servers behind a proxy count together.
  */
+
+/** A password check refused by the throttle; the HTTP layer answers 429 with Retry-After. */
+export class ThrottledError extends Error {
+  readonly retryAfter: number;
+  constructor(retryAfter: number) {
+    super(`Throttled for ${retryAfter} s`);
+    this.name = "ThrottledError";
+    this.retryAfter = retryAfter;
+  }
+}
 
 /** One counter: failures since it was last cleared, and until when attempts wait. */
 export type Counter = { failures: number; blockedUntil: number; last: number };
@@ -60,17 +72,16 @@ const HOUR = 3_600_000;
 
 /** Counters in a Map of this process, bounded (least recently written out first). */
 export function createMemoryThrottleStore(maxEntries = 100_000): ThrottleStore {
-  const records = new Map<string, ThrottleRecord>();
+  const records = new BoundedMap<string, ThrottleRecord>(maxEntries);
   return {
     update(keys, change) {
       // Synchronous from read to write: no other update can interleave.
       const { records: next, result } = change(keys.map((k) => records.get(k) ?? null));
       keys.forEach((k, i) => {
-        records.delete(k);
         const r = next[i];
         if (r) records.set(k, r);
+        else records.delete(k);
       });
-      while (records.size > maxEntries) records.delete(records.keys().next().value as string);
       return Promise.resolve(result);
     },
   };

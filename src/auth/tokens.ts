@@ -1,5 +1,5 @@
-import { bytesToBase64Url } from "./encoding.ts";
-import { sha256Hex } from "./sha256.ts";
+import { bytesToBase64Url } from "../lib/encoding.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 
 /**
  * A new session token: 256 bits from the CSPRNG, base64url (43 characters),

@@ -1,6 +1,7 @@
-import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
-import type { StorageDriver } from "../storage/types.ts";
+import type { Config } from "../app/config.ts";
+import type { PasswordHasher } from "../domain/passwords.ts";
+import type { Logger } from "../lib/log.ts";
+import type { StorageDriver } from "../storage/driver.ts";
 
 /**
  * What the commands see of the outside world. The entry file builds it from
@@ -34,22 +35,5 @@ export type CommandContext = {
   driver: StorageDriver;
   log: Logger;
   now: () => number;
-  /** PBKDF2 iterations; undefined: the production default. */
-  iterations?: number;
+  hasher: PasswordHasher;
 };
-
-/** Records per progress step and per `importRecords` call on large inputs. */
-export const PROGRESS_STEP = 10_000;
-
-/**
- * Calls `step(from, to)` for consecutive slices of `total` items and reports
- * progress to stderr after each slice, but only for inputs larger than one
- * slice (a small import stays quiet: its summary line says it all).
- */
-export async function inSteps(total: number, io: CliIo, label: (done: number) => string, step: (from: number, to: number) => Promise<void>): Promise<void> {
-  for (let from = 0; from < total; from += PROGRESS_STEP) {
-    const to = Math.min(total, from + PROGRESS_STEP);
-    await step(from, to);
-    if (total > PROGRESS_STEP) io.err(label(to));
-  }
-}

@@ -1,13 +1,15 @@
 import { resolve } from "node:path";
 import { hostname } from "node:os";
-import { openStorage, type BootOptions } from "../boot.ts";
-import { type Config, parseConfig } from "../config.ts";
-import { HttpError, StartupError, StorageUnavailableError } from "../domain/errors.ts";
-import { createLogger, type Logger } from "../log.ts";
-import { openFileReadOnly } from "../storage/file.ts";
-import { FolderInUseError } from "../storage/lock.ts";
-import { type ImportContext, prepareStore, type SeedData } from "../storage/seed-import.ts";
-import { ImportBusyError, type StorageDriver } from "../storage/types.ts";
+import { type Config, parseConfig } from "../app/config.ts";
+import { openStorage, type StorageContext } from "../app/open-storage.ts";
+import { createPasswordHasher } from "../auth/password.ts";
+import { InvalidInputError, NotFoundError, StartupError, StorageUnavailableError } from "../domain/errors.ts";
+import type { PasswordHasher } from "../domain/passwords.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
+import { openFileReadOnly } from "../storage/file/index.ts";
+import { FolderInUseError } from "../storage/file/lock.ts";
+import { type ImportContext, prepareStore, type FolderData } from "../storage/import.ts";
+import { ImportBusyError, type StorageDriver } from "../storage/driver.ts";
 import { type Command, parseArgs, USAGE, UsageError } from "./args.ts";
 import { CliError, type CliIo, type CommandContext } from "./context.ts";
 import { PasswordAborted, PasswordInputError } from "./password.ts";
@@ -15,17 +17,19 @@ import { abortImport, checkExportTarget, exportData, importData, readImportSourc
 import { userAdd, userDelete, userList, userPasswd } from "./user-commands.ts";
 
 /** What the entry file (or a test) hands the CLI. */
-export type CliOptions = Omit<BootOptions, "writeLog"> & {
+export type CliOptions = StorageContext & {
   io: CliIo;
+  /** The folder the command was started from: relative paths are taken from it. */
+  cwd: string;
   /** Tests: the driver to use instead of opening the configured storage. It is closed at the end, as an opened one is. */
   openDriver?: (config: Config) => Promise<StorageDriver>;
   now?: () => number;
-  /** PBKDF2 iterations (tests lower them); default: production. */
-  iterations?: number;
+  /** Tests: a cheaper hasher; default: the production one. */
+  hasher?: PasswordHasher;
 };
 
 /** Exit statuses: 0 done, 1 failed, 2 bad arguments, 130 interrupted at the password prompt (as a shell reports Ctrl-C). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 /**
  * Runs one CLI invocation and returns its exit status. Never throws: every
@@ -61,7 +65,7 @@ function report(e: unknown, io: CliIo): number {
     return EXIT.interrupted;
   }
   if (e instanceof StorageUnavailableError) io.err(`error: ${e.message}: ${e.detail}`);
-  else if (e instanceof CliError || e instanceof StartupError || e instanceof HttpError || e instanceof PasswordInputError) io.err(`error: ${e.message}`);
+  else if (e instanceof CliError || e instanceof StartupError || e instanceof InvalidInputError || e instanceof NotFoundError || e instanceof PasswordInputError) io.err(`error: ${e.message}`);
   // Not a failure anyone planned for: the stack helps whoever reports it.
   else io.err(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   return EXIT.failed;
@@ -81,8 +85,8 @@ async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): 
   let password = "";
   if (cmd.name === "user-add" || cmd.name === "user-passwd") password = await o.io.readPassword(true);
   const folder = cmd.name === "import" || cmd.name === "export" ? resolve(o.cwd, cmd.folder) : "";
-  const seed = cmd.name === "import" ? await readImportSource(config, folder, now()) : null;
-  if (cmd.name === "import" && !seed) {
+  const data = cmd.name === "import" ? await readImportSource(config, folder, now()) : null;
+  if (cmd.name === "import" && !data) {
     o.io.out(`${folder} is already the data folder (STORAGE=file, DATA_DIR): nothing to do`);
     return;
   }
@@ -90,11 +94,12 @@ async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): 
 
   const driver = await openForCommand(cmd, config, o, log);
   log.info(`using ${driver.kind} storage at ${driver.location}`);
-  const ctx: CommandContext = { io: o.io, config, driver, log, now, iterations: o.iterations };
+  const hasher = o.hasher ?? createPasswordHasher({ concurrency: config.hashConcurrency ?? 2 });
+  const ctx: CommandContext = { io: o.io, config, driver, log, now, hasher };
   const imports: ImportContext = { driver, pid: o.pid, hostname: hostname(), now, say: (line) => o.io.err(line) };
   try {
     if (cmd.name !== "import-abort") await prepareStore({ ...imports, say: (line) => log.info(line) }, config.dataDir);
-    await dispatch(cmd, ctx, imports, password, seed, folder);
+    await dispatch(cmd, ctx, imports, password, data, folder);
   } catch (e) {
     // The command's error is the one to report; a failing close is only logged.
     await driver.close().catch((ce) => log.error("closing the storage failed", ce));
@@ -112,7 +117,8 @@ async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): 
 async function openForCommand(cmd: Exclude<Command, { name: "help" }>, config: Config, o: CliOptions, log: Logger): Promise<StorageDriver> {
   if (o.openDriver) return await o.openDriver(config);
   try {
-    return await openStorage(config, { ...o, writeLog: (l) => o.io.err(l) }, log);
+    // Brought up to date below, where "import --abort" can skip it.
+    return await openStorage(config, o, log, false);
   } catch (e) {
     if (!(e instanceof FolderInUseError)) throw e;
     const holder = e.holder ? `process ${e.holder.pid} on ${e.holder.hostname}` : "another process";
@@ -125,14 +131,14 @@ async function openForCommand(cmd: Exclude<Command, { name: "help" }>, config: C
 }
 
 function dispatch(
-  cmd: Exclude<Command, { name: "help" }>, ctx: CommandContext, imports: ImportContext, password: string, seed: SeedData | null, folder: string,
+  cmd: Exclude<Command, { name: "help" }>, ctx: CommandContext, imports: ImportContext, password: string, data: FolderData | null, folder: string,
 ): Promise<void> {
   switch (cmd.name) {
     case "user-add": return userAdd(ctx, cmd.email, password, cmd.firstName, cmd.lastName);
     case "user-list": return userList(ctx, cmd.json);
     case "user-passwd": return userPasswd(ctx, cmd.who, password);
     case "user-delete": return userDelete(ctx, cmd.who);
-    case "import": return importData(ctx, imports, folder, seed!);
+    case "import": return importData(ctx, imports, folder, data!);
     case "import-abort": return abortImport(ctx, imports);
     case "export": return exportData(ctx, folder);
   }

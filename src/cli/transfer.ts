@@ -1,13 +1,14 @@
-import { realpath, stat, unlink, mkdir } from "node:fs/promises";
+import { mkdir, realpath, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Config } from "../config.ts";
-import { realFs } from "../storage/fs-util.ts";
-import { LOCK_FILE } from "../storage/lock.ts";
-import { serializeSessions, serializeUsers, SESSION_FILE, USER_FILE } from "../storage/seed-format.ts";
-import { type ImportContext, importFolder, readDataFolder, type SeedData, waitForImport } from "../storage/seed-import.ts";
-import { writeFileAtomic } from "../storage/snapshot.ts";
-import type { ImportSummary } from "../storage/types.ts";
-import { CliError, type CliIo, type CommandContext, inSteps } from "./context.ts";
+import type { Config } from "../app/config.ts";
+import { realFs } from "../storage/fs.ts";
+import { LOCK_FILE } from "../storage/file/lock.ts";
+import { serializeSessions, serializeUsers, SESSION_FILE, USER_FILE } from "../storage/data-files/format.ts";
+import { type ImportContext, importFolder, readDataFolder, type FolderData, waitForImport } from "../storage/import.ts";
+import { writeDataFile } from "../storage/data-files/write.ts";
+import { tenths } from "../lib/progress.ts";
+import type { ImportSummary } from "../storage/driver.ts";
+import { CliError, type CliIo, type CommandContext } from "./context.ts";
 
 /**
  * `import` and `export`: moving data between the original's data files and
@@ -29,7 +30,7 @@ async function isDataFolder(config: Config, folder: string): Promise<boolean> {
  * folder or one without data files, StartupError for a file that does not
  * parse (it is only read, never written).
  */
-export async function readImportSource(config: Config, folder: string, now: number): Promise<SeedData | null> {
+export async function readImportSource(config: Config, folder: string, now: number): Promise<FolderData | null> {
   const info = await stat(folder).catch(() => null);
   if (!info) throw new CliError(`folder ${folder} does not exist`);
   if (!info.isDirectory()) throw new CliError(`${folder} is not a folder`);
@@ -45,7 +46,7 @@ function printSummary(io: CliIo, s: ImportSummary, verb: string): void {
 }
 
 /** Imports all or nothing (progress on stderr for large inputs), then prints the summary. */
-export async function importData(ctx: CommandContext, imports: ImportContext, folder: string, data: SeedData): Promise<void> {
+export async function importData(ctx: CommandContext, imports: ImportContext, folder: string, data: FolderData): Promise<void> {
   printSummary(ctx.io, await importFolder(imports, folder, data), "imported");
 }
 
@@ -79,38 +80,16 @@ export async function checkExportTarget(config: Config, folder: string, force: b
   }
 }
 
-/**
- * Writes `records` to `folder/name` atomically (temp file, fsync, rename),
- * streamed in slices so 100k users never make one 30 MB string, with
- * progress every PROGRESS_STEP records. A failed write leaves no temp file.
- */
-async function writeRecords<T>(folder: string, name: string, records: T[], io: CliIo, what: string, serialize: (r: T[]) => string): Promise<void> {
-  try {
-    await writeFileAtomic(realFs, folder, name, async (write) => {
-      let first = true;
-      await inSteps(records.length, io, (n) => `exported ${n}/${records.length} ${what}...`, async (from, to) => {
-        for (let i = from; i < to; i += 1000) {
-          // serialize() wraps its entries in braces; the slices are joined inside one pair.
-          await write((first ? "{" : ", ") + serialize(records.slice(i, Math.min(to, i + 1000))).slice(1, -1));
-          first = false;
-        }
-      });
-      await write(first ? "{}" : "}");
-    });
-  } catch (e) {
-    await unlink(join(folder, `${name}.tmp`)).catch(() => {});
-    throw e;
-  }
-}
-
 /** Writes the storage's users and sessions in the original's format, each file atomically. */
 export async function exportData(ctx: CommandContext, folder: string): Promise<void> {
   const users = await ctx.driver.listUsers();
   const sessions = await ctx.driver.listSessions();
   try {
     await mkdir(folder, { recursive: true });
-    await writeRecords(folder, USER_FILE, users, ctx.io, "users", serializeUsers);
-    await writeRecords(folder, SESSION_FILE, sessions, ctx.io, "sessions", serializeSessions);
+    const progress = (what: string, total: number) =>
+      tenths(total, (done, pct) => ctx.io.err(`exporting to ${folder}: ${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} ${what} (${pct}%)`));
+    await writeDataFile(realFs, folder, USER_FILE, users, serializeUsers, progress("users", users.length));
+    await writeDataFile(realFs, folder, SESSION_FILE, sessions, serializeSessions, progress("sessions", sessions.length));
   } catch (e) {
     throw new CliError(`Cannot export to ${folder}: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -1,13 +1,13 @@
-import { HttpError } from "../domain/errors.ts";
-import { toUserJson, type UserRecord } from "../domain/types.ts";
+import { InvalidInputError, NotFoundError } from "../domain/errors.ts";
+import { toUserJson, type UserRecord } from "../domain/records.ts";
 import { createUsersRepo, type UsersRepo } from "../repos/users.ts";
-import type { StorageDriver } from "../storage/types.ts";
+import type { StorageDriver } from "../storage/driver.ts";
 import { CliError, type CommandContext } from "./context.ts";
 
 /** `user add`, `user list`, `user passwd`, `user delete`: the API's user rules, from a shell. */
 
 function repoOver(ctx: CommandContext, driver: StorageDriver): UsersRepo {
-  return createUsersRepo({ driver, now: ctx.now, passwordMinLength: ctx.config.passwordMinLength, iterations: ctx.iterations });
+  return createUsersRepo({ driver, hasher: ctx.hasher, now: ctx.now, passwordMinLength: ctx.config.passwordMinLength });
 }
 
 const shown = (u: UserRecord): string => `${u.id} <${u.email ?? ""}>`;
@@ -38,7 +38,7 @@ export async function userList(ctx: CommandContext, json: boolean): Promise<void
  * email several times: then the email is ambiguous and the id is asked for,
  * rather than silently changing or deleting the first of them.
  */
-export async function findUser(driver: StorageDriver, who: string): Promise<UserRecord> {
+async function findUser(driver: StorageDriver, who: string): Promise<UserRecord> {
   const byId = await driver.getUser(who);
   if (byId) return byId;
   if (!(await driver.findUserByEmail(who))) throw new CliError(`no user with the id or email "${who}"`);
@@ -53,8 +53,9 @@ export async function userPasswd(ctx: CommandContext, who: string, password: str
   try {
     await repoOver(ctx, ctx.driver).changePassword(user, password);
   } catch (e) {
-    if (!(e instanceof HttpError)) throw e;
-    throw new CliError(e.status === 404 ? `user ${shown(user)} was deleted meanwhile` : e.message.replace(/^Can't update User: /, "Can't change the password: "));
+    if (e instanceof NotFoundError) throw new CliError(`user ${shown(user)} was deleted meanwhile`);
+    if (e instanceof InvalidInputError) throw new CliError(`Can't change the password: ${e.reason}`);
+    throw e;
   }
   ctx.io.out(`password changed for user ${shown(user)}`);
 }

@@ -1,24 +1,35 @@
 /**
- * Domain failures, each carrying the HTTP status and the message the API
- * answers with. The one `onError` of the app maps them; anything else is a
- * bug and becomes a logged 500.
+ * Failures the rules of the service know about. They say what went wrong
+ * in the API's words and nothing about HTTP: the app's one `onError` maps
+ * each kind to a status (and the CLI prints them as they are). Anything
+ * else thrown is a bug, logged and answered 500.
  */
-export class HttpError extends Error {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  constructor(status: number, message: string, headers: Record<string, string> = {}) {
-    super(message);
-    this.name = "HttpError";
-    this.status = status;
-    this.headers = headers;
+
+/** Input the rules refuse: `Can't <verb> User: <reason>` (sign-up, update, a password change). */
+export class InvalidInputError extends Error {
+  readonly verb: string;
+  readonly reason: string;
+  constructor(verb: "create" | "update", reason: string) {
+    super(`Can't ${verb} User: ${reason}`);
+    this.name = "InvalidInputError";
+    this.verb = verb;
+    this.reason = reason;
   }
 }
 
 /** A second user with an email that already exists (compared case-insensitively). */
-export class DuplicateEmailError extends HttpError {
+export class DuplicateEmailError extends InvalidInputError {
   constructor() {
-    super(400, "Can't create User: email already exists");
+    super("create", "email already exists");
     this.name = "DuplicateEmailError";
+  }
+}
+
+/** The record asked for does not exist (or no longer does). */
+export class NotFoundError extends Error {
+  constructor(what = "Not found") {
+    super(what);
+    this.name = "NotFoundError";
   }
 }
 
@@ -31,14 +42,14 @@ export class UserGoneError extends Error {
 }
 
 /**
- * The storage could not complete a write or a read (disk full, KV down).
- * Answered as 503 so clients retry; nothing acknowledged is lost. `detail`
- * goes to the log only.
+ * The storage could not complete a write or a read (disk full, KV or the
+ * database down). Nothing acknowledged is lost; the caller may retry.
+ * `detail` says what failed, for the log.
  */
-export class StorageUnavailableError extends HttpError {
+export class StorageUnavailableError extends Error {
   readonly detail: string;
   constructor(detail: string, options?: { cause?: unknown }) {
-    super(503, "Storage unavailable, try again later");
+    super("Storage unavailable, try again later");
     this.name = "StorageUnavailableError";
     this.detail = detail;
     if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;

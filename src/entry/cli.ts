@@ -6,7 +6,7 @@
 import process from "node:process";
 import { runCli } from "../cli/main.ts";
 import { createPasswordReader, type Terminal } from "../cli/password.ts";
-import { invocationDir } from "./serve.ts";
+import { invocationDir } from "./process.ts";
 
 /** The part of the `Deno` global used here, typed locally so the file also type-checks for Node. */
 type DenoLike = {
@@ -64,7 +64,6 @@ const code = await runCli(deno ? deno.args : process.argv.slice(2), {
   env: process.env,
   cwd: invocationDir(),
   pid: process.pid,
-  runtime: deno ? `deno ${deno.version.deno}` : process.versions.bun ? `bun ${process.versions.bun}` : `node ${process.version}`,
   denoOpenKv: deno ? (path?: string) => deno.openKv(path) : undefined,
 });
 // process.exit does not wait for output still queued on a pipe: drain it first.

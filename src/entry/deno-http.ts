@@ -11,7 +11,7 @@
  * missing (a future Deno), `Deno.serve` is used, restarted whenever its
  * accept loop fails, with a warning that the timeouts are not enforced.
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../app/config.ts";
 import type { Served } from "./serve.ts";
 
 type Fetch = (req: Request, info: { remoteAddr: Deno.Addr }) => Response | Promise<Response>;

@@ -3,7 +3,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
 import { readFileSync } from "node:fs";
 import type { AddressInfo, Socket } from "node:net";
-import type { Config } from "../config.ts";
+import type { Config } from "../app/config.ts";
 import type { Served } from "./serve.ts";
 
 /** The peer address of a request served by node:http (Node, and Bun). */

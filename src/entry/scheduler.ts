@@ -2,7 +2,7 @@
  * Background maintenance of a running server (the expired-session sweep):
  * each task on its own timer, never two runs of one task at once, failures
  * logged. At a clean stop `drain()` stops the timers and runs every task
- * once more, so that the last state written (the file storage's snapshot)
+ * once more, so that the last state written (the file storage's data files)
  * is already swept.
  */
 export function createScheduler(onError: (name: string, e: unknown) => void) {

@@ -1,7 +1,7 @@
 import process from "node:process";
-import { availableParallelism, cpus } from "node:os";
-import { boot, type BootOptions, type Booted } from "../boot.ts";
+import { boot, type BootOptions, type Booted } from "../app/boot.ts";
 import { StartupError } from "../domain/errors.ts";
+import { invocationDir, usableCores } from "./process.ts";
 import { createScheduler } from "./scheduler.ts";
 
 /** A running HTTP server as an entry file sees it. */
@@ -16,20 +16,6 @@ export type Served = {
 export type Serve = (b: Booted, log: (line: string) => void) => Promise<Served>;
 
 const SHUTDOWN_GRACE_MS = 10_000;
-
-/**
- * The folder the user started the command from. Package runners start
- * scripts in the package's folder: npm and `deno task` say where the user
- * was in INIT_CWD (scripts/start.mjs sets it for `bun run`).
- */
-export function invocationDir(): string {
-  return process.env.INIT_CWD || process.cwd();
-}
-
-/** Cores this process may use: respects CPU affinity (taskset, container limits) where the runtime can tell. */
-export function usableCores(): number {
-  return typeof availableParallelism === "function" ? availableParallelism() : cpus().length || 1;
-}
 
 /**
  * The part every entry file shares: boot, serve, log one "listening" line,
@@ -97,7 +83,7 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
 
   const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
   const users = await driver.countUsers().then((n) => `${n} user${n === 1 ? "" : "s"}`, () => "users not counted");
-  const auth = config.authType === "none" ? "AUTH_TYPE unset (no authentication)" : `AUTH_TYPE=${config.authType}`;
+  const auth = config.auth.type === null ? "AUTH_TYPE unset (no authentication)" : `AUTH_TYPE=${config.auth.type}`;
   log.info(`listening on http://${shown}:${served.port} (${o.runtime}, pid ${process.pid}, ${auth}, STORAGE=${driver.kind} at ${driver.location}, ${users})`);
   log.debug(
     `connections: at most ${served.maxConnections || "unlimited"}, request head within ${config.headersTimeout} s, ` +

@@ -1,14 +1,13 @@
 import type { Context } from "hono";
-import { HttpError } from "../domain/errors.ts";
-import type { UserRecord } from "../domain/types.ts";
-import type { AuthType } from "../config.ts";
-import { type Strategy, ThrottledError } from "../auth/strategies.ts";
-import { tooManyAttempts } from "./respond.ts";
+import type { Strategy } from "../auth/strategies.ts";
+import type { AuthMode } from "../domain/auth-mode.ts";
+import type { UserRecord } from "../domain/records.ts";
+import type { AppEnv } from "./context.ts";
 import { readCookie } from "./cookies.ts";
-import type { AppEnv } from "./env.ts";
+import { HttpError } from "./errors.ts";
 
 export type AuthOptions = {
-  authType: AuthType;
+  auth: AuthMode;
   /** null for `auth` (which finds no user) and for no auth type. */
   strategy: Strategy | null;
   sessionName: string;
@@ -56,14 +55,13 @@ export function isCrossSite(req: Request, trustedOrigins: readonly string[], htt
 /**
  * Runs the original's three authentication steps on a request: 401 when it
  * presents nothing, 403 when the strategy finds no user, else the user.
- * Used by the middleware and by the logout alias, which sits on an
- * excluded path.
+ * Used by the gate and by the logout alias, which sits on a public path.
  */
 export async function authenticate(c: Context<AppEnv>, opts: AuthOptions, unauthorized: () => HttpError): Promise<UserRecord> {
   // Each strategy reads its own credential first and the other header only
   // when that one is missing (it then only decides 401 against 403): one
   // header lookup fewer on every authenticated request.
-  const viaCookie = opts.authType.startsWith("session");
+  const viaCookie = opts.auth.strategy === "session";
   let authorization: string | null = null;
   let sessionToken: string | null = null;
   const cookie = () => readCookie(c.req.header("cookie") ?? null, opts.sessionName) || null;
@@ -82,13 +80,8 @@ export async function authenticate(c: Context<AppEnv>, opts: AuthOptions, unauth
   if (viaCookie && !SAFE_METHODS.has(c.req.method) && isCrossSite(c.req.raw, opts.trustedOrigins, opts.isHttps(c.req.raw))) {
     throw new HttpError(403, "Forbidden");
   }
-  let user: UserRecord | null;
-  try {
-    user = await opts.strategy({ authorization, sessionToken, client: () => opts.clientOf(c) });
-  } catch (e) {
-    if (e instanceof ThrottledError) throw tooManyAttempts(e.retryAfter);
-    throw e;
-  }
+  // A throttled Basic check throws ThrottledError: 429, in the app's onError.
+  const user = await opts.strategy({ authorization, sessionToken, client: () => opts.clientOf(c) });
   if (!user) throw new HttpError(403, "Forbidden");
   return user;
 }

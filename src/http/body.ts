@@ -1,11 +1,11 @@
-import { HttpError } from "../domain/errors.ts";
+import { HttpError } from "./errors.ts";
 
 /**
  * Reads a request body up to `limit` bytes; a larger one is refused with 413
  * before it is read in full (Content-Length when given, else while
  * streaming), so a huge upload cannot exhaust memory.
  */
-export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = req.headers.get("content-length");
   if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > limit) throw tooLarge(limit);
   if (!req.body) return new Uint8Array(0);
@@ -42,7 +42,7 @@ const tooLarge = (limit: number) => new HttpError(413, `Request body too large (
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Media type without parameters, lower-cased; "" when absent. */
-export function mediaType(req: Request): string {
+function mediaType(req: Request): string {
   return (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
 }
 

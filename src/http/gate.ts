@@ -1,12 +1,12 @@
-import type { HttpError } from "../domain/errors.ts";
 import type { MiddlewareHandler } from "hono";
 import { getPath } from "hono/utils/url";
 import { authenticate, type AuthOptions } from "./auth.ts";
 import { preflightResponse } from "./cors.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv } from "./context.ts";
 import { isBadTarget } from "./request-target.ts";
 import { json, underApi } from "./respond.ts";
-import { createRouteMatcher, ROUTES } from "./route-table.ts";
+import type { HttpError } from "./errors.ts";
+import { createPathMatcher, type Route } from "./routes.ts";
 
 /**
  * What every request goes through before its route, in one middleware (one
@@ -20,9 +20,9 @@ import { createRouteMatcher, ROUTES } from "./route-table.ts";
  * Paths are taken as requested (`getPath`), not as Hono's non-strict
  * routing trims them, so `/status//` is not `/status`.
  */
-export function gate(auth: AuthOptions, unauthorized: () => HttpError): MiddlewareHandler<AppEnv> {
-  const route = createRouteMatcher(ROUTES);
-  const authRequired = auth.authType !== "none";
+export function gate(routes: readonly Route[], auth: AuthOptions, unauthorized: () => HttpError): MiddlewareHandler<AppEnv> {
+  const route = createPathMatcher(routes);
+  const authRequired = auth.auth.strategy !== "none";
   return async function gateRequest(c, next) {
     if (isBadTarget(c.req.raw)) return json(c, { error: "Bad request: malformed Host header or request target" }, 400);
     const path = getPath(c.req.raw);
@@ -31,7 +31,7 @@ export function gate(auth: AuthOptions, unauthorized: () => HttpError): Middlewa
     if (method === "OPTIONS" && underApi(path) && c.req.raw.headers.has("access-control-request-method")) {
       return preflightResponse(c, found ? found.allow : null);
     }
-    c.set("user", authRequired && !found?.spec.public ? await authenticate(c, auth, unauthorized) : null);
+    c.set("user", authRequired && !found?.public ? await authenticate(c, auth, unauthorized) : null);
     if (found && !found.allowed.has(method)) return json(c, { error: "Method not allowed" }, 405, { Allow: found.allow });
     if (found && method === "OPTIONS") return json(c, null, 204, { Allow: found.allow });
     await next();

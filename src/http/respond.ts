@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import { HttpError } from "../domain/errors.ts";
 
 const PREFIX = "/api/v1";
 
@@ -24,7 +23,7 @@ export function json(c: Context, data: unknown, status = 200, extra?: Record<str
 }
 
 /** The headers `json` sends, for the few responses without a body. */
-export function apiHeaders(c: Context, extra?: Record<string, string>): Record<string, string> {
+function apiHeaders(c: Context, extra?: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (underApi(c.req.path)) {
     const origin = c.req.header("origin");
@@ -33,9 +32,4 @@ export function apiHeaders(c: Context, extra?: Record<string, string>): Record<s
   }
   if (extra) for (const k in extra) headers[k.toLowerCase()] = extra[k];
   return headers;
-}
-
-/** 429 for a throttled password check (login, Basic auth, password change). */
-export function tooManyAttempts(retryAfter: number): HttpError {
-  return new HttpError(429, `Too many failed logins; retry in ${retryAfter} seconds`, { "Retry-After": String(retryAfter) });
 }

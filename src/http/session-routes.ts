@@ -1,22 +1,24 @@
-import { Hono, type Context } from "hono";
-import { HttpError, UserGoneError } from "../domain/errors.ts";
-import { toUserJson } from "../domain/types.ts";
-import type { UsersRepo } from "../repos/users.ts";
+import type { Context } from "hono";
 import type { SessionManager } from "../auth/sessions.ts";
-import { checkPassword } from "../auth/strategies.ts";
-import { readLoginFields } from "./body.ts";
-import { clearedCookie, readCookie, sessionCookie } from "./cookies.ts";
-import type { AppEnv } from "./env.ts";
-import { json } from "./respond.ts";
-import type { UserRecord } from "../domain/types.ts";
+import { checkThrottled } from "../auth/strategies.ts";
 import type { LoginThrottle } from "../auth/throttle.ts";
-import { tooManyAttempts } from "./respond.ts";
+import type { AuthMode } from "../domain/auth-mode.ts";
+import { UserGoneError } from "../domain/errors.ts";
+import { toUserJson, type UserRecord } from "../domain/records.ts";
+import type { UsersRepo } from "../repos/users.ts";
+import { readLoginFields } from "./body.ts";
+import type { AppEnv } from "./context.ts";
+import { clearedCookie, readCookie, sessionCookie } from "./cookies.ts";
+import { HttpError } from "./errors.ts";
+import type { Route } from "./routes.ts";
+import { json } from "./respond.ts";
+import { LoginBody } from "./schemas.ts";
 
 export type SessionRoutesOptions = {
   users: UsersRepo;
   /** null when the auth type has no sessions (none, `auth`, `basic_auth`). */
   sessions: SessionManager | null;
-  authTypeName: string;
+  auth: AuthMode;
   /** Headers of a 401 (`WWW-Authenticate` under basic_auth). */
   challenge: Record<string, string>;
   sessionName: string;
@@ -24,19 +26,17 @@ export type SessionRoutesOptions = {
   isHttps: (req: Request) => boolean;
   /** Whether a browser says the request comes from another site (see auth.ts). */
   isCrossSite: (req: Request) => boolean;
-  /** Authenticates a request on a path the middleware skips (the logout alias). */
+  /** Authenticates a request on a path the gate lets through (the logout alias). */
   authenticate: (c: Context<AppEnv>) => Promise<UserRecord>;
   throttle: LoginThrottle;
-  /** Who is asking, for throttling: the peer address (or the proxy's X-Forwarded-For when trusted). */
+  /** Who is asking, for throttling (see clientOf in create-app.ts). */
   clientOf: (c: Context<AppEnv>) => string;
-  iterations?: number;
 };
 
-/** Login and logout, mounted under `/api/v1`, with the seed README's aliases. */
-export function sessionRoutes(o: SessionRoutesOptions) {
-  const app = new Hono<AppEnv>({ strict: false });
+/** Login and logout, with the aliases the original's README names. */
+export function sessionRoutes(o: SessionRoutesOptions): Route[] {
   const noSessions = () =>
-    new HttpError(400, `Sessions are not enabled: AUTH_TYPE is ${o.authTypeName}; use session_auth, session_exp_auth or session_db_auth`);
+    new HttpError(400, `Sessions are not enabled: AUTH_TYPE is ${o.auth.label}; use session_auth, session_exp_auth or session_db_auth`);
 
   async function login(c: Context<AppEnv>) {
     // Login CSRF: a hostile page must not log a visitor into the attacker's
@@ -49,17 +49,9 @@ export function sessionRoutes(o: SessionRoutesOptions) {
     if (!email) throw new HttpError(400, "email missing");
     const password = form.get("password");
     if (!password) throw new HttpError(400, "password missing");
-    const attempt = await o.throttle.attempt(o.clientOf(c), email);
-    if (!attempt.ok) throw tooManyAttempts(attempt.retryAfter);
-    let user: UserRecord | null;
-    try {
-      // One answer for an unknown email and a wrong password, in the same time:
-      // the original's 404/401 split told anyone which emails have accounts.
-      user = await checkPassword(o.users, email, password, o.iterations);
-      if (user) await attempt.succeeded();
-    } finally {
-      attempt.done();
-    }
+    // One answer for an unknown email and a wrong password, in the same time:
+    // the original's 404/401 split told anyone which emails have accounts.
+    const user = await checkThrottled(o.users, o.throttle, o.clientOf(c), email, password);
     if (!user) throw new HttpError(401, "invalid email or password", o.challenge);
     if (!o.sessions) throw noSessions();
     // Always a new session (no fixation): a cookie the client already has is never reused.
@@ -77,16 +69,32 @@ export function sessionRoutes(o: SessionRoutesOptions) {
   async function logout(c: Context<AppEnv>) {
     // The alias sits on a public path: run the same 401/403 steps here first,
     // so that it answers exactly as /auth_session/logout does.
-    if (!c.get("user") && o.authTypeName !== "unset") c.set("user", await o.authenticate(c));
+    if (!c.get("user") && o.auth.strategy !== "none") c.set("user", await o.authenticate(c));
     if (!o.sessions) throw noSessions();
     const token = readCookie(c.req.header("cookie") ?? null, o.sessionName);
     if (!token || !(await o.sessions.destroy(token))) throw new HttpError(403, "Forbidden");
     return json(c, {}, 200, { "Set-Cookie": clearedCookie(o.sessionName, { secure: o.isHttps(c.req.raw) }) });
   }
 
-  app.post("/auth_session/login", login);
-  app.post("/auth_session", login);
-  app.delete("/auth_session/logout", logout);
-  app.delete("/auth_session", logout);
-  return app;
+  const loginDoc = {
+    summary: "Log in: start a session",
+    body: LoginBody,
+    responses: {
+      200: "The user; Set-Cookie carries the session",
+      400: "email missing, password missing, Wrong format, or sessions are not enabled",
+      401: "invalid email or password",
+      403: "A cross-site request",
+      429: "Too many failed logins (Retry-After)",
+    },
+  };
+  const logoutDoc = {
+    summary: "Log out: end the current session",
+    responses: { 200: "{}; the cookie is cleared", 400: "Sessions are not enabled" },
+  };
+  return [
+    { method: "POST", path: "/api/v1/auth_session/login", public: true, ...loginDoc, handler: login },
+    { method: "DELETE", path: "/api/v1/auth_session/logout", ...logoutDoc, handler: logout },
+    { method: "POST", path: "/api/v1/auth_session", public: true, ...loginDoc, summary: "Log in (alias of /auth_session/login)", handler: login },
+    { method: "DELETE", path: "/api/v1/auth_session", public: true, ...logoutDoc, summary: "Log out (alias of /auth_session/logout)", handler: logout },
+  ];
 }

@@ -1,73 +1,70 @@
-import { Hono } from "hono";
-import { HttpError } from "../domain/errors.ts";
-import { toUserJson } from "../domain/types.ts";
-import type { UsersRepo, UserPatch } from "../repos/users.ts";
+import { NotFoundError } from "../domain/errors.ts";
+import { toUserJson } from "../domain/records.ts";
+import type { UsersRepo } from "../repos/users.ts";
 import { readJsonObject } from "./body.ts";
-import type { AppEnv } from "./env.ts";
+import type { Route } from "./routes.ts";
 import { json } from "./respond.ts";
+import { NewUserBody, parseBody, UserPatchBody } from "./schemas.ts";
 
 export type UserRoutesOptions = { users: UsersRepo; maxBodyBytes: number };
 
-const notFound = () => new HttpError(404, "Not found");
-
-/** A name field of a body: absent or null means "not given"; anything else must be a string. */
-function nameField(body: Record<string, unknown>, key: "first_name" | "last_name", verb: "create" | "update"): string | undefined {
-  const v = body[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw new HttpError(400, `Can't ${verb} User: ${key} must be a string`);
-  return v;
-}
-
-/** `/users` routes, mounted under `/api/v1`. */
-export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions) {
-  const app = new Hono<AppEnv>({ strict: false });
-
-  app.get("/users", async (c) => json(c, (await users.list()).map(toUserJson)));
-
-  app.get("/users/:id", async (c) => {
-    const id = c.req.param("id");
-    if (id === "me") {
-      const me = c.get("user");
-      if (!me) throw notFound();
-      return json(c, toUserJson(me));
-    }
-    const user = await users.get(id);
-    if (!user) throw notFound();
-    return json(c, toUserJson(user));
-  });
-
-  app.post("/users", async (c) => {
-    const body = await readJsonObject(c.req.raw, maxBodyBytes);
-    // The original's order: the email first, then the password. A value that
-    // is not a non-empty string counts as missing.
-    if (typeof body.email !== "string" || body.email === "") throw new HttpError(400, "email missing");
-    if (typeof body.password !== "string" || body.password === "") throw new HttpError(400, "password missing");
-    const user = await users.create({
-      email: body.email,
-      password: body.password,
-      first_name: nameField(body, "first_name", "create") ?? null,
-      last_name: nameField(body, "last_name", "create") ?? null,
-    });
-    return json(c, toUserJson(user), 201);
-  });
-
-  app.put("/users/:id", async (c) => {
-    // The id is checked before the body, as in the original.
-    const user = await users.get(c.req.param("id"));
-    if (!user) throw notFound();
-    const body = await readJsonObject(c.req.raw, maxBodyBytes);
-    const patch: UserPatch = {};
-    const first = nameField(body, "first_name", "update");
-    const last = nameField(body, "last_name", "update");
-    if (first !== undefined) patch.first_name = first;
-    if (last !== undefined) patch.last_name = last;
-    return json(c, toUserJson(await users.update(user, patch)));
-  });
-
-  app.delete("/users/:id", async (c) => {
-    if (!(await users.delete(c.req.param("id")))) throw notFound();
-    return json(c, {});
-  });
-
-  return app;
+/** `/api/v1/users` and `/api/v1/users/:id`. */
+export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] {
+  return [
+    {
+      method: "GET", path: "/api/v1/users", summary: "Every user, in storage order",
+      responses: { 200: "The users" },
+      handler: async (c) => json(c, (await users.list()).map(toUserJson)),
+    },
+    {
+      method: "POST", path: "/api/v1/users", summary: "Sign up: create a user", body: NewUserBody,
+      responses: { 201: "The new user", 400: "Wrong format, email missing, password missing, or Can't create User: <reason>", 413: "Body too large" },
+      async handler(c) {
+        const body = parseBody(NewUserBody, await readJsonObject(c.req.raw, maxBodyBytes), "create");
+        const user = await users.create({ email: body.email, password: body.password, first_name: body.first_name ?? null, last_name: body.last_name ?? null });
+        return json(c, toUserJson(user), 201);
+      },
+    },
+    // Before /users/:id: "me" is not an id, and it is only read.
+    {
+      method: "GET", path: "/api/v1/users/me", summary: "The authenticated user",
+      responses: { 200: "The user", 404: "No authenticated user (no auth type)" },
+      handler(c) {
+        const me = c.get("user");
+        if (!me) throw new NotFoundError();
+        return json(c, toUserJson(me));
+      },
+    },
+    {
+      method: "GET", path: "/api/v1/users/:id", summary: "One user",
+      responses: { 200: "The user", 404: "No such user" },
+      async handler(c) {
+        const user = await users.get(c.req.param("id")!);
+        if (!user) throw new NotFoundError();
+        return json(c, toUserJson(user));
+      },
+    },
+    {
+      method: "PUT", path: "/api/v1/users/:id", summary: "Change a user's names", body: UserPatchBody,
+      responses: { 200: "The updated user", 400: "Wrong format or Can't update User: <reason>", 404: "No such user (checked before the body)", 413: "Body too large" },
+      async handler(c) {
+        // The id is checked before the body, as in the original.
+        const user = await users.get(c.req.param("id")!);
+        if (!user) throw new NotFoundError();
+        const body = parseBody(UserPatchBody, await readJsonObject(c.req.raw, maxBodyBytes), "update");
+        const patch: { first_name?: string; last_name?: string } = {};
+        if (typeof body.first_name === "string") patch.first_name = body.first_name;
+        if (typeof body.last_name === "string") patch.last_name = body.last_name;
+        return json(c, toUserJson(await users.update(user, patch)));
+      },
+    },
+    {
+      method: "DELETE", path: "/api/v1/users/:id", summary: "Delete a user and end its sessions",
+      responses: { 200: "{}", 404: "No such user" },
+      async handler(c) {
+        if (!(await users.delete(c.req.param("id")!))) throw new NotFoundError();
+        return json(c, {});
+      },
+    },
+  ];
 }

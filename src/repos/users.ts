@@ -1,44 +1,45 @@
-import { HttpError } from "../domain/errors.ts";
-import type { UserRecord } from "../domain/types.ts";
-import { formatTimestamp } from "../domain/types.ts";
-import { hashPassword } from "../auth/password.ts";
-import type { StorageDriver } from "../storage/types.ts";
+import { InvalidInputError, NotFoundError } from "../domain/errors.ts";
+import type { PasswordHasher } from "../domain/passwords.ts";
+import { formatTimestamp, type UserRecord } from "../domain/records.ts";
+import type { StorageDriver } from "../storage/driver.ts";
 
 export type UsersRepoOptions = {
   driver: StorageDriver;
+  hasher: PasswordHasher;
   now: () => number;
   passwordMinLength: number;
   /** Called after a user is deleted, to end sessions kept outside the storage. */
   onDelete?: (userId: string) => Promise<void>;
-  /** PBKDF2 iterations (tests lower it to stay fast). */
-  iterations?: number;
 };
 
 export type NewUser = { email: string; password: string; first_name?: string | null; last_name?: string | null };
 export type UserPatch = { first_name?: string; last_name?: string };
 
-export const MAX_PASSWORD = 1024;
-export const MAX_NAME = 256;
-export const MAX_EMAIL = 320;
+/** Longest accepted values, in characters. */
+export const LIMITS = { email: 320, password: 1024, name: 256 } as const;
 /** Something before and after an @, and no control characters (C0, DEL, C1). */
+// deno-lint-ignore no-control-regex -- matching control characters is the point.
 const EMAIL_SHAPE = /^[^\x00-\x1f\x7f-\x9f]+@[^\x00-\x1f\x7f-\x9f@]+$/;
 
-const invalid = (verb: "create" | "update", reason: string) => new HttpError(400, `Can't ${verb} User: ${reason}`);
-
-/** User rules on top of a storage driver: validation, hashing, timestamps. */
-export function createUsersRepo(opts: UsersRepoOptions) {
-  const { driver, now } = opts;
-
+/**
+ * The rules about users, over a storage driver: what a valid sign-up,
+ * update and password is, hashing and timestamps. The API and the CLI both
+ * go through it, so a user added from the shell obeys the sign-up rules.
+ *
+ * @example const users = createUsersRepo({ driver, hasher, now: Date.now, passwordMinLength: 8 });
+ *          await users.create({ email: "bob@hbtn.io", password: "H0lbertonSchool98!" });
+ */
+export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDelete }: UsersRepoOptions) {
   function checkNames(verb: "create" | "update", fields: { first_name?: string | null; last_name?: string | null }) {
     for (const k of ["first_name", "last_name"] as const) {
       const v = fields[k];
-      if (typeof v === "string" && v.length > MAX_NAME) throw invalid(verb, `${k} is longer than ${MAX_NAME} characters`);
+      if (typeof v === "string" && v.length > LIMITS.name) throw new InvalidInputError(verb, `${k} is longer than ${LIMITS.name} characters`);
     }
   }
 
   function checkPassword(verb: "create" | "update", password: string) {
-    if (password.length < opts.passwordMinLength) throw invalid(verb, `password is shorter than ${opts.passwordMinLength} characters`);
-    if (password.length > MAX_PASSWORD) throw invalid(verb, `password is longer than ${MAX_PASSWORD} characters`);
+    if (password.length < passwordMinLength) throw new InvalidInputError(verb, `password is shorter than ${passwordMinLength} characters`);
+    if (password.length > LIMITS.password) throw new InvalidInputError(verb, `password is longer than ${LIMITS.password} characters`);
   }
 
   return {
@@ -48,10 +49,10 @@ export function createUsersRepo(opts: UsersRepoOptions) {
     findByEmail: (email: string) => driver.findUserByEmail(email),
 
     async create(input: NewUser): Promise<UserRecord> {
-      if (input.email.length > MAX_EMAIL) throw invalid("create", `email is longer than ${MAX_EMAIL} characters`);
+      if (input.email.length > LIMITS.email) throw new InvalidInputError("create", `email is longer than ${LIMITS.email} characters`);
       // Not a full RFC 5322 check (the original accepted anything): enough to
       // keep line breaks and NULs out of logs and exports, and to make it an address.
-      if (!EMAIL_SHAPE.test(input.email)) throw invalid("create", "email is not a valid address (name@domain, no control characters)");
+      if (!EMAIL_SHAPE.test(input.email)) throw new InvalidInputError("create", "email is not a valid address (name@domain, no control characters)");
       checkPassword("create", input.password);
       checkNames("create", input);
       const ts = formatTimestamp(now());
@@ -60,7 +61,7 @@ export function createUsersRepo(opts: UsersRepoOptions) {
         created_at: ts,
         updated_at: ts,
         email: input.email,
-        _password: await hashPassword(input.password, opts.iterations),
+        _password: await hasher.hash(input.password),
         first_name: input.first_name ?? null,
         last_name: input.last_name ?? null,
       };
@@ -79,28 +80,42 @@ export function createUsersRepo(opts: UsersRepoOptions) {
         last_name: patch.last_name !== undefined ? patch.last_name : user.last_name,
       };
       // Gone between the lookup and now: the same answer as an unknown id.
-      if (!(await driver.updateUser(next))) throw new HttpError(404, "Not found");
+      if (!(await driver.updateUser(next))) throw new NotFoundError();
       return next;
     },
 
     /** A new password chosen by the user (or an admin): same rules as sign-up; `updated_at` moves. */
     async changePassword(user: UserRecord, password: string): Promise<UserRecord> {
       checkPassword("update", password);
-      const next = { ...user, _password: await hashPassword(password, opts.iterations), updated_at: formatTimestamp(now()) };
-      if (!(await driver.updateUser(next))) throw new HttpError(404, "Not found");
+      const next = { ...user, _password: await hasher.hash(password), updated_at: formatTimestamp(now()) };
+      if (!(await driver.updateUser(next))) throw new NotFoundError();
       return next;
     },
 
-    /** Replaces the stored password hash only: `updated_at` stays, the user did not change. */
-    async setPasswordHash(user: UserRecord, hash: string): Promise<UserRecord> {
-      const next = { ...user, _password: hash };
+    /**
+     * Checks an email and password: the first user with that email (the
+     * original's rule for legacy duplicates), one hash's cost whether or not
+     * the email exists, and a re-hash of legacy or weaker hashes on success
+     * (only the hash changes: `updated_at` stays, the user did not change).
+     */
+    async checkCredentials(email: string, password: string): Promise<UserRecord | null> {
+      const user = await driver.findUserByEmail(email);
+      if (!user) {
+        // Same cost as a wrong password: the time taken must not reveal which emails have accounts.
+        await hasher.burn(password);
+        return null;
+      }
+      const { ok, needsRehash } = await hasher.verify(password, user._password);
+      if (!ok) return null;
+      if (!needsRehash) return user;
+      const next = { ...user, _password: await hasher.hash(password) };
       await driver.updateUser(next);
       return next;
     },
 
     async delete(id: string): Promise<boolean> {
       const deleted = await driver.deleteUser(id);
-      if (deleted) await opts.onDelete?.(id);
+      if (deleted) await onDelete?.(id);
       return deleted;
     },
   };

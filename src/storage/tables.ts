@@ -1,5 +1,5 @@
 import { DuplicateEmailError } from "../domain/errors.ts";
-import type { SessionRecord, UserRecord } from "../domain/types.ts";
+import type { SessionRecord, UserRecord } from "../domain/records.ts";
 
 /**
  * One change to the data, as the file driver journals it. Every change is a

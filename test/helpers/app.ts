@@ -1,8 +1,9 @@
-import { createApp } from "../../src/app.ts";
-import { parseConfig } from "../../src/config.ts";
-import { silentLogger } from "../../src/log.ts";
-import { createMemoryDriver } from "../../src/storage/memory.ts";
-import type { StorageDriver } from "../../src/storage/types.ts";
+import { createPasswordHasher } from "../../src/auth/password.ts";
+import { createApp } from "../../src/app/create-app.ts";
+import { parseConfig } from "../../src/app/config.ts";
+import { silentLogger } from "../../src/lib/log.ts";
+import { createMemoryDriver } from "../../src/storage/memory/index.ts";
+import type { StorageDriver } from "../../src/storage/driver.ts";
 import { createUsersRepo } from "../../src/repos/users.ts";
 
 /** A settable clock for expiry tests (no sleeping). */
@@ -13,6 +14,8 @@ export function fakeClock(start = Date.UTC(2025, 0, 1, 12, 0, 0)) {
 
 /** Low PBKDF2 cost for speed; the real cost is covered in password tests. */
 export const TEST_ITERATIONS = 1000;
+/** A hasher at TEST_ITERATIONS. */
+export const testHasher = createPasswordHasher({ iterations: TEST_ITERATIONS });
 
 export type TestAppOptions = { env?: Record<string, string>; driver?: StorageDriver; now?: () => number };
 
@@ -21,7 +24,7 @@ export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.no
   const config = parseConfig(env, "/nonexistent");
   // Background tasks are run by the test when it wants (no timers).
   const tasks = new Map<string, () => Promise<unknown>>();
-  const app = createApp({ config, driver, log: silentLogger, now, iterations: TEST_ITERATIONS, schedule: (name, _every, task) => void tasks.set(name, task) });
+  const app = createApp({ config, driver, log: silentLogger, now, hasher: testHasher, schedule: (name, _every, task) => void tasks.set(name, task) });
   const base = "http://localhost";
   const request = (path: string, init?: RequestInit) => app.request(base + path, init);
   return {
@@ -40,7 +43,7 @@ export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.no
       request(path, { method: "POST", headers, body: new URLSearchParams(fields) }),
     /** Adds a user straight through the repository (works under any auth type). */
     seed: (email: string, password = "password123", names: { first_name?: string; last_name?: string } = {}) =>
-      createUsersRepo({ driver, now, passwordMinLength: 1, iterations: TEST_ITERATIONS }).create({ email, password, ...names }),
+      createUsersRepo({ driver, hasher: testHasher, now, passwordMinLength: 1 }).create({ email, password, ...names }),
     async createUser(email: string, password = "password123", extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
       const r = await request("/api/v1/users", {
         method: "POST",

@@ -8,8 +8,8 @@
  */
 import { writeSync } from "node:fs";
 import process from "node:process";
-import { sha256Hex } from "../../src/auth/sha256.ts";
-import { openFileDriver } from "../../src/storage/file.ts";
+import { sha256Hex } from "../../src/lib/sha256.ts";
+import { openFileDriver } from "../../src/storage/file/index.ts";
 import { crashSteps, type Step } from "./crash-model.ts";
 
 const [dir, round] = process.argv.slice(-2);

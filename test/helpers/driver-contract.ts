@@ -1,7 +1,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import type { StorageDriver } from "../../src/storage/types.ts";
-import type { SessionRecord, UserRecord } from "../../src/domain/types.ts";
+import type { StorageDriver } from "../../src/storage/driver.ts";
+import type { SessionRecord, UserRecord } from "../../src/domain/records.ts";
 import { DuplicateEmailError } from "../../src/domain/errors.ts";
 
 let counter = 0;

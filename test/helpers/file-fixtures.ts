@@ -3,8 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { openFileDriver, type FileDriver, type FileDriverOptions } from "../../src/storage/file.ts";
-import type { FsLike } from "../../src/storage/fs-util.ts";
+import { openFileDriver, type FileDriver, type FileDriverOptions } from "../../src/storage/file/index.ts";
+import type { FsLike } from "../../src/storage/fs.ts";
 
 /** A fresh empty folder under the OS temp folder. */
 export function tempDir(): Promise<string> {
@@ -49,15 +49,15 @@ export function faultyFs(faults: Faults): FsLike & { fsyncs: number } {
             };
           }
           if (prop === "datasync") {
-            return async () => {
+            return () => {
               fs.fsyncs++;
-              if (faults.sync) throw ioError("EIO", "fdatasync");
+              if (faults.sync) return Promise.reject(ioError("EIO", "fdatasync"));
               return target.datasync();
             };
           }
           if (prop === "truncate") {
-            return async (len: number) => {
-              if (faults.truncate) throw ioError("EIO", "ftruncate");
+            return (len: number) => {
+              if (faults.truncate) return Promise.reject(ioError("EIO", "ftruncate"));
               return target.truncate(len);
             };
           }

@@ -4,8 +4,8 @@
  * lock, then waits until it is killed.
  */
 import process from "node:process";
-import { acquireLock } from "../../src/storage/lock.ts";
-import { realFs } from "../../src/storage/fs-util.ts";
+import { acquireLock } from "../../src/storage/file/lock.ts";
+import { realFs } from "../../src/storage/fs.ts";
 
 const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ?? process.argv.slice(2);
 const [dir, hostname = "test-host"] = args;

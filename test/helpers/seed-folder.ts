@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sha256Hex } from "../../src/auth/sha256.ts";
+import { sha256Hex } from "../../src/lib/sha256.ts";
 
 export const BOB = { id: "5c8d5c0c-1b5a-4b7e-9a45-1f1a0f6c8a11", email: "bob@hbtn.io", password: "H0lbertonSchool98!" };
 export const LEGACY_SESSION = "2ab9d2f2-5c25-4b44-9d4e-0e4d1c5e0b7a";

@@ -1,0 +1,146 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+import { AUTH_TYPES, authMode, type AuthMode, type AuthType } from "../domain/auth-mode.ts";
+import { StartupError } from "../domain/errors.ts";
+
+/**
+ * The service's configuration, parsed from environment variables in one
+ * place. Bad values fail closed: the original silently ran with no
+ * authentication on an unknown AUTH_TYPE and made sessions eternal on a
+ * non-integer SESSION_DURATION; here the process refuses to start instead.
+ */
+
+const STORAGES = ["file", "kv", "memory"] as const;
+export type StorageKind = (typeof STORAGES)[number];
+
+export type Config = {
+  host: string;
+  port: number;
+  /** AUTH_TYPE, decoded. */
+  auth: AuthMode;
+  sessionName: string;
+  /** Seconds; 0 means sessions never expire. */
+  sessionDuration: number;
+  storage: StorageKind;
+  dataDir: string;
+  kvPath: string | null;
+  kvUrl: string | null;
+  passwordMinLength: number;
+  maxBodyBytes: number;
+  /** "auto": `Secure` when the request came over HTTPS. */
+  cookieSecure: "auto" | "always" | "never";
+  /** Origins (besides the request's own) whose cookie-authenticated unsafe requests are allowed. */
+  trustedOrigins: string[];
+  /**
+   * Proxies in front of the service whose X-Forwarded-For and
+   * X-Forwarded-Proto entries are believed, counted from the service
+   * outwards; 0: none (the peer address is the client).
+   */
+  trustProxy: number;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** Seconds a client has to send a request's head (a new connection, or a slow one). */
+  headersTimeout: number;
+  /** Seconds from a request's head to its answer (slow bodies, stuck handlers); 0: no limit. */
+  requestTimeout: number;
+  /** Seconds an idle keep-alive connection stays open. */
+  keepAliveTimeout: number;
+  /** Open connections at most; more are refused at once. 0: from the open-files limit. */
+  maxConnections: number;
+  /** Live sessions one user may hold; the oldest ends first. */
+  maxSessionsPerUser: number;
+  /** PBKDF2 computations at once; null: as many as the cores this process may use. */
+  hashConcurrency: number | null;
+};
+
+type Env = Record<string, string | undefined>;
+
+const INT = /^[+-]?\d+$/;
+
+function fail(name: string, value: string, accepted: string): never {
+  throw new StartupError(`Invalid ${name} ${JSON.stringify(value)}: expected ${accepted}`);
+}
+
+function intVar(env: Env, name: string, def: number, min: number, max: number, accepted: string): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return def;
+  const t = raw.trim();
+  if (!INT.test(t)) fail(name, raw, accepted);
+  const n = Number(t);
+  if (!Number.isSafeInteger(n) || n < min || n > max) fail(name, raw, accepted);
+  return n;
+}
+
+function enumVar<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return def;
+  const parsed = z.enum(values as [T, ...T[]]).safeParse(raw.trim());
+  if (!parsed.success) fail(name, raw, `one of ${values.join(", ")}`);
+  return parsed.data;
+}
+
+/**
+ * Parses the environment into a `Config`, or throws `StartupError` with one
+ * line naming the variable, its value and what is accepted.
+ *
+ * `cwd` is the folder the user started the command from: relative
+ * `DATA_DIR` and `KV_PATH` resolve against it.
+ *
+ * @example parseConfig({ AUTH_TYPE: "session_auth", API_PORT: "5000" }, "/srv/data")
+ */
+export function parseConfig(env: Env, cwd: string): Config {
+  const rawAuth = env.AUTH_TYPE;
+  let authType: AuthType | null = null;
+  if (rawAuth !== undefined && rawAuth.trim() !== "") {
+    const parsed = z.enum(AUTH_TYPES).safeParse(rawAuth.trim());
+    if (!parsed.success) fail("AUTH_TYPE", rawAuth, `empty (no authentication) or one of ${AUTH_TYPES.join(", ")}`);
+    authType = parsed.data;
+  }
+  const host = (env.API_HOST ?? "").trim() || "0.0.0.0";
+  if (!/^[A-Za-z0-9.:\-[\]%]+$/.test(host)) fail("API_HOST", env.API_HOST ?? "", "a host name or IP address");
+
+  const sessionName = env.SESSION_NAME === undefined || env.SESSION_NAME.trim() === "" ? "_my_session_id" : env.SESSION_NAME.trim();
+  // A cookie name is an RFC 6265 token: no separators, spaces or controls.
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(sessionName)) fail("SESSION_NAME", env.SESSION_NAME ?? "", "a cookie name (letters, digits and !#$%&'*+-.^_`|~)");
+
+  const kvUrl = env.KV_URL?.trim() || null;
+  if (kvUrl !== null && !/^https?:\/\/\S+$/.test(kvUrl)) fail("KV_URL", env.KV_URL ?? "", "an http:// or https:// KV Connect URL");
+  // Relative paths are the user's: `cwd` is the folder the command was started from.
+  const dataDir = resolve(cwd, env.DATA_DIR?.trim() || ".");
+  const kvPath = env.KV_PATH?.trim() || null;
+
+  const secure = enumVar(env, "COOKIE_SECURE", ["auto", "always", "never"] as const, "auto");
+  const rawProxy = (env.TRUST_PROXY ?? "").trim().toLowerCase();
+  const trustProxy = rawProxy === "" || ["false", "no", "0"].includes(rawProxy) ? 0
+    : ["true", "yes"].includes(rawProxy) ? 1
+    : /^\d+$/.test(rawProxy) && Number(rawProxy) <= 32 ? Number(rawProxy)
+    : fail("TRUST_PROXY", env.TRUST_PROXY ?? "", "false, true (one proxy) or the number of proxies in front, up to 32");
+  const origins = (env.TRUSTED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const o of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) fail("TRUSTED_ORIGINS", env.TRUSTED_ORIGINS ?? "", "a comma-separated list of origins like https://app.example.com");
+  }
+
+  return {
+    host,
+    port: intVar(env, "API_PORT", 5000, 0, 65535, "an integer port from 0 to 65535"),
+    auth: authMode(authType),
+    sessionName,
+    // 0, negative or unset: never expires (the original's rule).
+    sessionDuration: Math.max(0, intVar(env, "SESSION_DURATION", 0, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, "an integer number of seconds (0 or less: never expires)")),
+    storage: enumVar(env, "STORAGE", STORAGES, "file"),
+    dataDir,
+    kvPath: kvPath === null || kvPath === ":memory:" ? kvPath : resolve(cwd, kvPath),
+    kvUrl,
+    passwordMinLength: intVar(env, "PASSWORD_MIN_LENGTH", 8, 1, 1024, "an integer from 1 to 1024"),
+    maxBodyBytes: intVar(env, "MAX_BODY_BYTES", 65536, 1024, 64 * 1024 * 1024, "an integer number of bytes from 1024 to 67108864"),
+    cookieSecure: secure,
+    trustedOrigins: origins,
+    trustProxy,
+    headersTimeout: intVar(env, "HEADERS_TIMEOUT", 10, 1, 3600, "an integer number of seconds from 1 to 3600"),
+    requestTimeout: intVar(env, "REQUEST_TIMEOUT", 30, 0, 86_400, "an integer number of seconds (0: no limit)"),
+    keepAliveTimeout: intVar(env, "KEEP_ALIVE_TIMEOUT", 5, 1, 3600, "an integer number of seconds from 1 to 3600"),
+    maxConnections: intVar(env, "MAX_CONNECTIONS", 0, 0, 1_000_000, "an integer (0: from the open-files limit)"),
+    maxSessionsPerUser: intVar(env, "MAX_SESSIONS_PER_USER", 100, 1, 100_000, "an integer from 1 to 100000"),
+    hashConcurrency: env.HASH_CONCURRENCY?.trim() ? intVar(env, "HASH_CONCURRENCY", 1, 1, 1024, "an integer from 1 to 1024") : null,
+    logLevel: enumVar(env, "LOG_LEVEL", ["debug", "info", "warn", "error", "silent"] as const, "info"),
+  };
+}

@@ -1,0 +1,151 @@
+import { type Context, Hono } from "hono";
+import { createCredentialCache } from "../auth/credential-cache.ts";
+import { createMemorySessionStore, createStorageSessionStore } from "../auth/session-store.ts";
+import { createSessionManager } from "../auth/sessions.ts";
+import { createBasicStrategy, createSessionStrategy, type Strategy } from "../auth/strategies.ts";
+import { createLoginThrottle } from "../auth/throttle.ts";
+import { StorageUnavailableError } from "../domain/errors.ts";
+import type { PasswordHasher } from "../domain/passwords.ts";
+import { authenticate, type AuthOptions, isCrossSite } from "../http/auth.ts";
+import type { AppEnv } from "../http/context.ts";
+import { HttpError, toHttpError } from "../http/errors.ts";
+import { gate } from "../http/gate.ts";
+import { json } from "../http/respond.ts";
+import type { Route } from "../http/routes.ts";
+import { serviceRoutes } from "../http/service-routes.ts";
+import { sessionRoutes } from "../http/session-routes.ts";
+import { userRoutes } from "../http/user-routes.ts";
+import type { Logger } from "../lib/log.ts";
+import { createUsersRepo } from "../repos/users.ts";
+import type { StorageDriver } from "../storage/driver.ts";
+import type { Config } from "./config.ts";
+
+export type AppConfig = Pick<
+  Config,
+  | "auth"
+  | "sessionName"
+  | "sessionDuration"
+  | "passwordMinLength"
+  | "maxBodyBytes"
+  | "cookieSecure"
+  | "trustedOrigins"
+  | "trustProxy"
+  | "maxSessionsPerUser"
+>;
+
+export type AppDeps = {
+  config: AppConfig;
+  driver: StorageDriver;
+  log: Logger;
+  /** Hashes and checks passwords (src/auth/password.ts); tests give a cheap one. */
+  hasher: PasswordHasher;
+  /** Clock in ms since the epoch; tests inject one to test expiry without sleeping. */
+  now?: () => number;
+  /** The peer address of a request (each runtime's adapter knows it); used to throttle logins. */
+  peerAddress?: (c: Context) => string | undefined;
+  /**
+   * Runs a maintenance task every `everyMs` (the entry file's timers; it
+   * also runs each task once more at a clean stop). Absent in tests, which
+   * call what they need directly.
+   */
+  schedule?: (name: string, everyMs: number, task: () => Promise<unknown>) => void;
+};
+
+/**
+ * The entry of a forwarding header written by the nearest of `hops` trusted
+ * proxies: each proxy appends what it saw, so the client a trusted proxy
+ * saw is `hops` entries from the right. Entries further left were written
+ * by the client itself and prove nothing (believing the left-most let any
+ * client pick a new address per request, or name a victim's). Undefined
+ * when no proxy is trusted or the header is absent.
+ */
+export function forwardedEntry(header: string | undefined, hops: number): string | undefined {
+  if (hops <= 0 || !header) return undefined;
+  const entries = header.split(",").map((s) => s.trim()).filter(Boolean);
+  return entries.length ? entries[Math.max(0, entries.length - hops)] : undefined;
+}
+
+/**
+ * Builds the Hono app. No environment, globals or I/O here: the entry file
+ * (or a test) passes the configuration, an open storage driver, a password
+ * hasher and a clock.
+ *
+ * @example const app = createApp({ config, driver: createMemoryDriver(), log: silentLogger, hasher: createPasswordHasher() });
+ *          await app.request("/api/v1/status");
+ */
+export function createApp({ config, driver, log, hasher, now = Date.now, peerAddress, schedule }: AppDeps) {
+  const { auth } = config;
+  const sessionStore = auth.sessions === "memory"
+    ? createMemorySessionStore(async (id) => (await driver.getUser(id)) !== null)
+    : createStorageSessionStore(driver);
+  const sessions = auth.sessions
+    ? createSessionManager({
+      store: sessionStore,
+      durationSeconds: auth.expiring ? config.sessionDuration : 0,
+      now,
+      maxPerUser: config.maxSessionsPerUser,
+    })
+    : null;
+  if (sessions) {
+    schedule?.("expired sessions sweep", 60_000, async () => {
+      const n = await sessions.sweep();
+      if (n) log.debug(`deleted ${n} expired session(s)`);
+    });
+  }
+  const users = createUsersRepo({
+    driver,
+    hasher,
+    now,
+    passwordMinLength: config.passwordMinLength,
+    onDelete: sessions ? (id) => sessions.endAllFor(id) : undefined,
+  });
+
+  const throttle = createLoginThrottle({ now });
+  let strategy: Strategy | null = null;
+  if (auth.strategy === "basic") {
+    strategy = createBasicStrategy(users, createCredentialCache({ maxEntries: 10_000, maxAgeMs: 5 * 60_000, now }), throttle);
+  } else if (sessions) strategy = createSessionStrategy(users, sessions);
+
+  // Under basic_auth every 401 says how to authenticate (RFC 7235), the login's included.
+  const challenge: Record<string, string> = auth.strategy === "basic" ? { "WWW-Authenticate": 'Basic realm="api", charset="UTF-8"' } : {};
+  const unauthorized = () => new HttpError(401, "Unauthorized", challenge);
+  const clientOf = (c: Context<AppEnv>): string => forwardedEntry(c.req.header("x-forwarded-for"), config.trustProxy) ?? peerAddress?.(c) ?? "unknown";
+  const isHttps = (req: Request) =>
+    config.cookieSecure === "always" ||
+    (config.cookieSecure === "auto" &&
+      (req.url.startsWith("https:") || forwardedEntry(req.headers.get("x-forwarded-proto") ?? undefined, config.trustProxy)?.toLowerCase() === "https"));
+  const authOptions: AuthOptions = { auth, strategy, sessionName: config.sessionName, trustedOrigins: config.trustedOrigins, clientOf, isHttps };
+
+  const routes: Route[] = [
+    ...serviceRoutes(users, unauthorized),
+    ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes }),
+    ...sessionRoutes({
+      users,
+      sessions,
+      auth,
+      challenge,
+      sessionName: config.sessionName,
+      maxBodyBytes: config.maxBodyBytes,
+      isHttps,
+      isCrossSite: (req) => isCrossSite(req, config.trustedOrigins, isHttps(req)),
+      authenticate: (c) => authenticate(c, authOptions, unauthorized),
+      throttle,
+      clientOf,
+    }),
+  ];
+
+  const app = new Hono<AppEnv>({ strict: false });
+  app.use("*", gate(routes, authOptions, unauthorized));
+  for (const r of routes) app.on(r.method, r.path, r.handler);
+  app.notFound((c) => json(c, { error: "Not found" }, 404));
+  app.onError((err, c) => {
+    if (err instanceof StorageUnavailableError) log.error(`storage unavailable on ${c.req.method} ${c.req.path}: ${err.detail}`, err.cause);
+    const answer = toHttpError(err);
+    if (answer) return json(c, { error: answer.message }, answer.status, answer.headers);
+    log.error(`unexpected failure on ${c.req.method} ${c.req.path}`, err);
+    return json(c, { error: "Internal server error" }, 500);
+  });
+  return Object.assign(app, { routes });
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,34 @@
+import { InvalidInputError, NotFoundError, StorageUnavailableError, UserGoneError } from "../domain/errors.ts";
+import { ThrottledError } from "../auth/throttle.ts";
+
+/** An answer decided by the HTTP layer itself (401, 403, 405, 413...), with its headers. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  constructor(status: number, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = "HttpError";
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+/** 429 for a throttled password check (login, Basic auth, password change). */
+function tooManyAttempts(retryAfter: number): HttpError {
+  return new HttpError(429, `Too many failed logins; retry in ${retryAfter} seconds`, { "Retry-After": String(retryAfter) });
+}
+
+/**
+ * The one mapping of failures to answers (used by the app's `onError`):
+ * the domain's errors keep their own words, this only adds the status.
+ * Null for anything else, which is a bug: a logged 500.
+ */
+export function toHttpError(e: unknown): HttpError | null {
+  if (e instanceof HttpError) return e;
+  if (e instanceof InvalidInputError) return new HttpError(400, e.message);
+  if (e instanceof NotFoundError) return new HttpError(404, "Not found");
+  if (e instanceof StorageUnavailableError) return new HttpError(503, e.message);
+  if (e instanceof ThrottledError) return tooManyAttempts(e.retryAfter);
+  if (e instanceof UserGoneError) return new HttpError(401, "invalid email or password");
+  return null;
+}

@@ -1,0 +1,137 @@
+import type { SessionRecord, UserRecord } from "../domain/records.ts";
+
+/**
+ * What every storage driver (memory, file, kv) provides. Drivers work on
+ * whole records in the original's file format; rules about who may do what
+ * live above them, in the routes and the auth layer.
+ *
+ * Every method is awaited by its callers. A method that resolves has made its
+ * change durable (for durable drivers); one that fails throws
+ * `StorageUnavailableError` (or `DuplicateEmailError` from `createUser`) and
+ * has changed nothing.
+ */
+export interface StorageDriver {
+  /** Short name for logs: "memory", "file", "kv". */
+  readonly kind: string;
+  /** Where the data lives, for the startup line and the CLI: an absolute folder or file, a URL, "process memory". */
+  readonly location: string;
+
+  /** Every user, in storage order: file order of the data loaded, then creation order. */
+  listUsers(): Promise<UserRecord[]>;
+  countUsers(): Promise<number>;
+  getUser(id: string): Promise<UserRecord | null>;
+  /**
+   * The first user, in storage order, whose email equals `email` exactly
+   * (the original's `User.search`). Data written by the original may hold
+   * several users with one email; the first wins.
+   */
+  findUserByEmail(email: string): Promise<UserRecord | null>;
+  /**
+   * Adds a user. Throws `DuplicateEmailError` when another user has the same
+   * email compared case-insensitively; of two concurrent creates of one email
+   * exactly one succeeds.
+   */
+  createUser(user: UserRecord): Promise<void>;
+  /** Replaces a stored user (same id); false when there is none. */
+  updateUser(user: UserRecord): Promise<boolean>;
+  /** Removes a user and, in the same step, every stored session of that user; false when there is none. */
+  deleteUser(id: string): Promise<boolean>;
+
+  /** The stored session whose token hash is `tokenHash` (hex SHA-256), or null. */
+  getSession(tokenHash: string): Promise<SessionRecord | null>;
+  /**
+   * A session and, in the same read, the user `userIdHint` names (a
+   * session's user never changes, so callers remember it from an earlier
+   * lookup). Lets a remote store answer a session-authenticated request with
+   * one round trip; `user` is null when the hint is wrong or the user is gone.
+   */
+  getSessionAndUser(tokenHash: string, userIdHint: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
+  /**
+   * Stores a session. Throws `UserGoneError` when its user does not exist,
+   * checked atomically with the write: a login racing the user's deletion
+   * never leaves a session behind.
+   */
+  createSession(session: SessionRecord, ttlSeconds?: number): Promise<void>;
+  /** The live stored sessions of one user, in no particular order. */
+  listUserSessions(userId: string): Promise<SessionRecord[]>;
+  /**
+   * Deletes stored sessions past `lifetime` at `now` (ms); returns how many.
+   * Stores that expire records themselves (Deno KV's `expireIn`) may do
+   * nothing here: every read checks expiry anyway.
+   */
+  deleteExpiredSessions(lifetime: SessionLifetime, now: number): Promise<number>;
+  /** false when there was no such session. */
+  deleteSession(tokenHash: string): Promise<boolean>;
+  /** Every live stored session (export, migration). */
+  listSessions(): Promise<SessionRecord[]>;
+
+  /**
+   * Bulk import of records in the original's format (data folder import,
+   * CLI), all or nothing: an import stopped midway (Ctrl-C, kill -9, a full
+   * disk) leaves the store as it was, or leaves a `pendingImport` that the
+   * next start completes. Keeps ids, timestamps, legacy hashes, and legacy
+   * duplicate emails within the source; skips a record whose id is already
+   * stored (so importing twice adds nothing), a record whose email
+   * (case-insensitively) belongs to a stored user outside the source, and
+   * the sessions of such a user. Skips are counted in the summary.
+   */
+  importRecords(users: UserRecord[], sessions: SessionRecord[], options?: ImportOptions): Promise<ImportSummary>;
+  /** The import that was stopped before it finished, if any (stores that import in several steps). */
+  pendingImport(): Promise<PendingImport | null>;
+  /** Removes what an unfinished import added; null when there is none. Counts are of records removed. */
+  abortImport(): Promise<ImportSummary | null>;
+
+  /** True when the store holds neither users nor sessions (first start: the original's files may be imported). */
+  isEmpty(): Promise<boolean>;
+
+  /** Flushes what is pending and releases files, locks and connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** How long sessions live, in seconds; 0: no limit. */
+export type SessionLifetime = {
+  /** From creation (SESSION_DURATION). */
+  absolute: number;
+};
+
+export type ImportSummary = {
+  users: { imported: number; skipped: number };
+  sessions: { imported: number; skipped: number };
+};
+
+export type ImportProgress = { phase: "users" | "sessions"; done: number; total: number };
+
+export type ImportOptions = {
+  /** The folder the records come from (absolute), recorded so that an interrupted import can be completed. */
+  source: string;
+  /** Who imports, shown to a process that finds the import in progress. */
+  pid?: number;
+  hostname?: string;
+  onProgress?: (p: ImportProgress) => void;
+};
+
+/** An import that has not finished: in progress in another process (`active`), or stopped. */
+export type PendingImport = {
+  source: string;
+  started_at: string;
+  pid: number;
+  hostname: string;
+  /** ms since the epoch of its last progress. */
+  heartbeat: number;
+  users_total: number;
+  users_done: number;
+  sessions_total: number;
+  sessions_done: number;
+  active: boolean;
+};
+
+/** Another process is importing into the store (or an interrupted import of another folder is in the way). */
+export class ImportBusyError extends Error {
+  readonly pending: PendingImport;
+  constructor(pending: PendingImport, message?: string) {
+    super(message ?? `An import of ${pending.source} into this store is in progress (process ${pending.pid} on ${pending.hostname}, ` +
+      `${pending.users_done}/${pending.users_total} users); wait for it to finish`);
+    this.name = "ImportBusyError";
+    this.pending = pending;
+  }
+}

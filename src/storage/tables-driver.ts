@@ -1,0 +1,124 @@
+import { UserGoneError } from "../domain/errors.ts";
+import { type SessionRecord, sessionEnd, type UserRecord } from "../domain/records.ts";
+import { type Change, Tables } from "./tables.ts";
+import type { ImportOptions, ImportSummary, SessionLifetime, StorageDriver } from "./driver.ts";
+
+/**
+ * Hooks that let a durable driver persist each batch of changes. `commit`
+ * resolves once the changes are durable; if it throws, the changes are rolled
+ * back in memory and the error reaches the caller.
+ */
+export type CommitFn = (changes: Change[]) => Promise<void>;
+
+export type TablesDriverOptions = {
+  kind: string;
+  location: string;
+  /** Makes each batch of changes durable (the file driver's journal); absent: memory only. */
+  commit?: CommitFn;
+  onClose?: () => Promise<void>;
+};
+
+/**
+ * A driver over in-memory `Tables`. On its own (`commit` absent) it is the
+ * `memory` storage, for tests and throwaway runs; the file driver reuses it
+ * with a commit function that journals each change.
+ */
+export function createTablesDriver(tables: Tables, { kind, location, commit, onClose }: TablesDriverOptions): StorageDriver {
+  async function run(changes: Change[]): Promise<void> {
+    // Applied synchronously first: the check that planned these changes and
+    // the changes themselves happen in one tick, so concurrent requests see a
+    // consistent state (two creates of one email: exactly one wins).
+    const undo = tables.applyAll(changes);
+    if (!commit) return;
+    try {
+      await commit(changes);
+    } catch (e) {
+      tables.applyAll(undo);
+      throw e;
+    }
+  }
+
+  return {
+    kind,
+    location,
+    listUsers: () => Promise.resolve([...tables.users.values()]),
+    countUsers: () => Promise.resolve(tables.users.size),
+    getUser: (id) => Promise.resolve(tables.users.get(id) ?? null),
+    findUserByEmail: (email) => Promise.resolve(tables.findByEmail(email)),
+    async createUser(user: UserRecord) {
+      await run(tables.planCreateUser(user));
+    },
+    async updateUser(user: UserRecord) {
+      if (!tables.users.has(user.id)) return false;
+      await run([{ op: "putUser", user }]);
+      return true;
+    },
+    async deleteUser(id: string) {
+      const changes = tables.planDeleteUser(id);
+      if (!changes) return false;
+      await run(changes);
+      return true;
+    },
+    getSession: (h) => Promise.resolve(tables.sessions.get(h) ?? null),
+    getSessionAndUser: (h, id) => Promise.resolve({ session: tables.sessions.get(h) ?? null, user: tables.users.get(id) ?? null }),
+    listSessions: () => Promise.resolve([...tables.sessions.values()]),
+    async createSession(session: SessionRecord) {
+      // Checked in the same tick as the change is applied: no deletion can
+      // come between (a deletion plans and applies its changes at once too).
+      if (!tables.users.has(session.user_id)) throw new UserGoneError(session.user_id);
+      await run([{ op: "putSession", session }]);
+    },
+    listUserSessions: (userId) => Promise.resolve([...tables.sessionsOf(userId)].map((h) => tables.sessions.get(h)!)),
+    async deleteExpiredSessions(lifetime: SessionLifetime, now: number) {
+      const changes: Change[] = [];
+      for (const s of tables.sessions.values()) {
+        const end = sessionEnd(s, lifetime.absolute);
+        if (end !== null && end <= now) changes.push({ op: "delSession", session_id: s.session_id });
+      }
+      if (changes.length) await run(changes);
+      return changes.length;
+    },
+    async deleteSession(h: string) {
+      if (!tables.sessions.has(h)) return false;
+      await run([{ op: "delSession", session_id: h }]);
+      return true;
+    },
+    async importRecords(users: UserRecord[], sessions: SessionRecord[], options?: ImportOptions): Promise<ImportSummary> {
+      // One batch: in memory it is applied at once, and the file driver
+      // journals it as one line, which a crash keeps whole or not at all.
+      const changes: Change[] = [];
+      const summary: ImportSummary = { users: { imported: 0, skipped: 0 }, sessions: { imported: 0, skipped: 0 } };
+      const sourceIds = new Set(users.map((u) => u.id));
+      const added = new Set<string>();
+      const conflicted = new Set<string>();
+      for (const user of users) {
+        if (tables.users.has(user.id) || added.has(user.id)) summary.users.skipped++;
+        else if (tables.emailHolders(user.email).some((id) => !sourceIds.has(id))) {
+          // The store already has this email (another user): never a second one.
+          conflicted.add(user.id);
+          summary.users.skipped++;
+        } else {
+          added.add(user.id);
+          changes.push({ op: "putUser", user });
+          summary.users.imported++;
+        }
+      }
+      const seen = new Set<string>();
+      for (const session of sessions) {
+        if (tables.sessions.has(session.session_id) || seen.has(session.session_id) || conflicted.has(session.user_id)) summary.sessions.skipped++;
+        else {
+          seen.add(session.session_id);
+          changes.push({ op: "putSession", session });
+          summary.sessions.imported++;
+        }
+      }
+      if (changes.length) await run(changes);
+      options?.onProgress?.({ phase: "users", done: users.length, total: users.length });
+      return summary;
+    },
+    pendingImport: () => Promise.resolve(null),
+    abortImport: () => Promise.resolve(null),
+    isEmpty: () => Promise.resolve(tables.users.size === 0 && tables.sessions.size === 0),
+    close: () => (onClose ? onClose() : Promise.resolve()),
+  };
+}
