@@ -16,9 +16,15 @@ import process from "node:process";
 
 declare const Deno: {
   version: { deno: string };
-  serve(o: { hostname: string; port: number; onListen: (a: { port: number }) => void }, h: (r: Request) => Response | Promise<Response>): unknown;
+  serve(
+    o: { hostname: string; port: number; onListen: (a: { port: number }) => void },
+    h: (r: Request) => Response | Promise<Response>,
+  ): unknown;
 };
-declare const Bun: { version: string; serve(o: { hostname: string; port: number; fetch: (r: Request) => Response | Promise<Response> }): { port: number } };
+declare const Bun: {
+  version: string;
+  serve(o: { hostname: string; port: number; fetch: (r: Request) => Response | Promise<Response> }): { port: number };
+};
 
 const host = process.env.API_HOST || "127.0.0.1";
 const port = Number(process.env.API_PORT || 0);

@@ -20,8 +20,13 @@ import { type FileDriver, openFileDriver } from "../src/storage/file/index.ts";
 // The size of a real PBKDF2 hash string, so records weigh what real ones do.
 const HASH = `pbkdf2_sha256$600000$${"A".repeat(22)}==$${"B".repeat(43)}=`;
 const user = (i: number): UserRecord => ({
-  id: crypto.randomUUID(), created_at: "2024-03-01T10:00:00", updated_at: "2024-03-01T10:00:00",
-  email: `user${i}@bench.io`, _password: HASH, first_name: "Bench", last_name: `Number ${i}`,
+  id: crypto.randomUUID(),
+  created_at: "2024-03-01T10:00:00",
+  updated_at: "2024-03-01T10:00:00",
+  email: `user${i}@bench.io`,
+  _password: HASH,
+  first_name: "Bench",
+  last_name: `Number ${i}`,
 });
 const open = (dir: string) => openFileDriver({ dir, pid: process.pid });
 const ms = (x: number) => `${x.toFixed(2)} ms`;
@@ -103,7 +108,9 @@ for (const size of [1_000, 10_000, 100_000]) {
   const concurrentMs = performance.now() - t;
   console.log(
     `${size} users: create median ${ms(pct(lat, 0.5))}, p99 ${ms(pct(lat, 0.99))} (2000 sequential); ` +
-      `64 concurrent clients: ${Math.round(2048 / (concurrentMs / 1000))} creates/s with ${d.stats().fsyncs - before} fsyncs for 2048 creates`,
+      `64 concurrent clients: ${Math.round(2048 / (concurrentMs / 1000))} creates/s with ${
+        d.stats().fsyncs - before
+      } fsyncs for 2048 creates`,
   );
   if (clean) {
     // A background compaction while a timer measures how long the event loop is held.

@@ -15,25 +15,53 @@ import process from "node:process";
 import { cpuMeter, type CpuUse } from "./lib/cpu.ts";
 
 export type CannonJob = {
-  kind: "cannon"; label: string; url: string; method?: string; headers?: Record<string, string>; body?: string;
-  connections: number; seconds: number; pipelining?: number;
+  kind: "cannon";
+  label: string;
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  connections: number;
+  seconds: number;
+  pipelining?: number;
   /** Overall requests per second (a light probe); unset: as fast as the server answers. */
   rate?: number;
   /** Pids whose CPU use over the run is reported (the target server's process group). */
   cpuPids?: number[];
 };
 export type LoopJob = {
-  kind: "loop"; label: string; url: string; method: string; headers?: Record<string, string>; body?: string;
-  concurrency: number; count: number; seconds: number; expect: number; cpuPids?: number[];
+  kind: "loop";
+  label: string;
+  url: string;
+  method: string;
+  headers?: Record<string, string>;
+  body?: string;
+  concurrency: number;
+  count: number;
+  seconds: number;
+  expect: number;
+  cpuPids?: number[];
 };
 export type Step = { label: string; jobs: (CannonJob | LoopJob)[] };
 export type JobResult = CpuUse & {
-  label: string; count: number; seconds: number; rps: number; p50Ms: number; p99Ms: number; maxMs: number; non2xx: number; errors: number;
+  label: string;
+  count: number;
+  seconds: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  non2xx: number;
+  errors: number;
 };
 
 const req = createRequire(new URL("../node_modules/autocannon/package.json", import.meta.url));
 type CannonResult = {
-  "2xx": number; duration: number; non2xx: number; errors: number; timeouts: number;
+  "2xx": number;
+  duration: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
   latency: { p50: number; p99: number; max: number };
 };
 const autocannon = req("autocannon") as (o: Record<string, unknown>) => Promise<CannonResult>;
@@ -45,7 +73,14 @@ const hdr = req("hdr-histogram-js");
  * so every latency figure it reports is in µs.
  */
 function microsecondHistogram() {
-  const h = hdr.build({ useWebAssembly: true, bitBucketSize: 64, autoResize: true, lowestDiscernibleValue: 1, highestTrackableValue: 1e8, numberOfSignificantValueDigits: 3 });
+  const h = hdr.build({
+    useWebAssembly: true,
+    bitBucketSize: 64,
+    autoResize: true,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 1e8,
+    numberOfSignificantValueDigits: 3,
+  });
   const record = h.recordValue.bind(h);
   h.recordValue = (ms: number) => record(Math.max(1, Math.round(ms * 1000)));
   return h;
@@ -54,15 +89,30 @@ function microsecondHistogram() {
 async function cannon(j: CannonJob): Promise<JobResult> {
   const meter = cpuMeter(j.cpuPids);
   const r = await autocannon({
-    url: j.url, method: j.method ?? "GET", headers: j.headers, body: j.body, connections: j.connections, pipelining: j.pipelining ?? 1, duration: j.seconds,
-    overallRate: j.rate, ignoreCoordinatedOmission: j.rate !== undefined, histograms: { latencies: microsecondHistogram() },
+    url: j.url,
+    method: j.method ?? "GET",
+    headers: j.headers,
+    body: j.body,
+    connections: j.connections,
+    pipelining: j.pipelining ?? 1,
+    duration: j.seconds,
+    overallRate: j.rate,
+    ignoreCoordinatedOmission: j.rate !== undefined,
+    histograms: { latencies: microsecondHistogram() },
   });
   const cpu = meter();
   const ok = r["2xx"];
   return {
-    label: j.label, count: ok, seconds: r.duration, rps: ok / r.duration,
-    p50Ms: r.latency.p50 / 1000, p99Ms: r.latency.p99 / 1000, maxMs: r.latency.max / 1000,
-    non2xx: r.non2xx, errors: r.errors + r.timeouts, ...cpu,
+    label: j.label,
+    count: ok,
+    seconds: r.duration,
+    rps: ok / r.duration,
+    p50Ms: r.latency.p50 / 1000,
+    p99Ms: r.latency.p99 / 1000,
+    maxMs: r.latency.max / 1000,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    ...cpu,
   };
 }
 
@@ -104,7 +154,18 @@ async function loop(j: LoopJob): Promise<JobResult> {
   const seconds = (performance.now() - t0) / 1000;
   const sorted = [...latenciesMs].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-  return { label: j.label, count: sorted.length, seconds, rps: sorted.length / seconds, p50Ms: q(50), p99Ms: q(99), maxMs: q(100), non2xx, errors, ...meter() };
+  return {
+    label: j.label,
+    count: sorted.length,
+    seconds,
+    rps: sorted.length / seconds,
+    p50Ms: q(50),
+    p99Ms: q(99),
+    maxMs: q(100),
+    non2xx,
+    errors,
+    ...meter(),
+  };
 }
 
 const steps = JSON.parse(process.argv.at(-1)!) as Step[];

@@ -16,9 +16,23 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import type { JobResult, Step } from "./loadgen.ts";
-import { expectOk, FORM, fmt, helper, loadgen, loginBody, runtimeVersion, service, sessionCookie } from "./lib/drive.ts";
-import { cleanupAll, groupPids, installCleanup, pinned, PINNING, removeDir, ROOT, rssMiB, type Runtime, type Server, startServer, tempDir, tsCommand } from "./lib/procs.ts";
-import { median, noisy, NOISY, quantile, renderReport, type CreateRow, type RuntimeResult } from "./lib/report.ts";
+import { expectOk, fmt, FORM, helper, loadgen, loginBody, runtimeVersion, service, sessionCookie } from "./lib/drive.ts";
+import {
+  cleanupAll,
+  groupPids,
+  installCleanup,
+  pinned,
+  PINNING,
+  removeDir,
+  ROOT,
+  rssMiB,
+  type Runtime,
+  type Server,
+  startServer,
+  tempDir,
+  tsCommand,
+} from "./lib/procs.ts";
+import { type CreateRow, median, NOISY, noisy, quantile, renderReport, type RuntimeResult } from "./lib/report.ts";
 import { basicHeader, BENCH_USER, writeSeed } from "./lib/seed.ts";
 
 const argv = process.argv.slice(2);
@@ -33,8 +47,34 @@ if (!runtimes.length || runtimes.some((r) => !["deno", "bun", "node"].includes(r
 
 // Sized so the default run takes ~7-8 minutes for three runtimes, --quick ~2.
 const P = quick
-  ? { getSec: 2, reps: 3, warmSec: 2, rawSec: 2, loginSec: 3, loginReps: 1, creates: 4, createSec: 3, storeCreates: 100, storeSec: 1, startups: 1, settleMs: 500 }
-  : { getSec: 8, reps: 3, warmSec: 2, rawSec: 4, loginSec: 6, loginReps: 2, creates: 16, createSec: 5, storeCreates: 300, storeSec: 2, startups: 3, settleMs: 1000 };
+  ? {
+    getSec: 2,
+    reps: 3,
+    warmSec: 2,
+    rawSec: 2,
+    loginSec: 3,
+    loginReps: 1,
+    creates: 4,
+    createSec: 3,
+    storeCreates: 100,
+    storeSec: 1,
+    startups: 1,
+    settleMs: 500,
+  }
+  : {
+    getSec: 8,
+    reps: 3,
+    warmSec: 2,
+    rawSec: 4,
+    loginSec: 6,
+    loginReps: 2,
+    creates: 16,
+    createSec: 5,
+    storeCreates: 300,
+    storeSec: 2,
+    startups: 3,
+    settleMs: 1000,
+  };
 // --quick is a smoke run: every code path, fewer sizes.
 const SIZES = quick ? [1_000, 100_000] : [1_000, 10_000, 100_000];
 // Extra GET repetitions per runtime that may replace noisy ones (bounded: the run must stay within ~8 minutes).
@@ -72,7 +112,11 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     const cookie = await sessionCookie(session.url);
     const ceiling = await startServer(pinned(0, tsCommand("bench/ceiling.ts", rt)), { CEILING_TOKEN: cookie.split("=")[1] });
     servers.push(ceiling);
-    log(`${rt}: servers up (session ${session.startupMs.toFixed(0)} ms, basic ${basic.startupMs.toFixed(0)} ms, ceiling ${ceiling.startupMs.toFixed(0)} ms)`);
+    log(
+      `${rt}: servers up (session ${session.startupMs.toFixed(0)} ms, basic ${basic.startupMs.toFixed(0)} ms, ceiling ${
+        ceiling.startupMs.toFixed(0)
+      } ms)`,
+    );
 
     const targets = {
       session: { server: session, headers: { cookie } },
@@ -82,17 +126,34 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     };
     for (const [name, t] of Object.entries(targets)) await expectOk(`${t.server.url}/api/v1/users/me`, t.headers, name);
     const job = (name: keyof typeof targets, seconds: number) => ({
-      kind: "cannon" as const, label: name, url: `${targets[name].server.url}/api/v1/users/me`, headers: targets[name].headers,
-      connections: CONNECTIONS, seconds, cpuPids: groupPids(targets[name].server.pid),
+      kind: "cannon" as const,
+      label: name,
+      url: `${targets[name].server.url}/api/v1/users/me`,
+      headers: targets[name].headers,
+      connections: CONNECTIONS,
+      seconds,
+      cpuPids: groupPids(targets[name].server.pid),
     });
     const order: (keyof typeof targets)[] = ["session", "ceiling", "basic", "kv"];
-    await loadgen(order.map((n) => ({ label: `warm-up ${n}`, jobs: [job(n, P.warmSec)] })), (label, [r]) => log(`${rt}: GET /users/me ${label}: ${fmt(r)}`));
+    await loadgen(
+      order.map((n) => ({ label: `warm-up ${n}`, jobs: [job(n, P.warmSec)] })),
+      (label, [r]) => log(`${rt}: GET /users/me ${label}: ${fmt(r)}`),
+    );
     // A repetition is clean when other tenants took <= NOISY cores during each of its three runs. Noisy ones
     // are kept and shown, and extra repetitions (bounded by a time budget for the whole run) try for `reps` clean ones.
-    const get = { session: [] as JobResult[], ceiling: [] as JobResult[], basic: [] as JobResult[], kv: [] as JobResult[], clean: [] as boolean[] };
+    const get = {
+      session: [] as JobResult[],
+      ceiling: [] as JobResult[],
+      basic: [] as JobResult[],
+      kv: [] as JobResult[],
+      clean: [] as boolean[],
+    };
     for (let rep = 0; rep < P.reps || (get.clean.filter(Boolean).length < P.reps && rep < P.reps + EXTRA_REPS); rep++) {
       // The order rotates so that no target always runs first, or right after the same neighbour.
-      const steps = order.map((_, k) => order[(k + rep) % order.length]).map((n) => ({ label: `${n} #${rep + 1}`, jobs: [job(n, P.getSec)] }));
+      const steps = order.map((_, k) => order[(k + rep) % order.length]).map((n) => ({
+        label: `${n} #${rep + 1}`,
+        jobs: [job(n, P.getSec)],
+      }));
       let clean = true;
       await loadgen(steps, (label, [r]) => {
         log(`${rt}: GET /users/me ${label}: ${fmt(r)}`);
@@ -101,17 +162,36 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       });
       get.clean.push(clean);
       const more = rep + 1 >= P.reps && rep + 1 < P.reps + EXTRA_REPS && get.clean.filter(Boolean).length < P.reps;
-      if (!clean) log(`${rt}: repetition #${rep + 1} was noisy (other tenants > ${NOISY} core, or neither server nor load generator busy)${more ? ": one more" : ""}`);
+      if (!clean) {
+        log(
+          `${rt}: repetition #${rep + 1} was noisy (other tenants > ${NOISY} core, or neither server nor load generator busy)${
+            more ? ": one more" : ""
+          }`,
+        );
+      }
     }
     res.get = get;
     await ceiling.stop();
     await basic.stop();
     await kv.stop();
 
-    const login = { raw: [] as number[], rawOther: [] as number[], logins: [] as JobResult[], status: [] as JobResult[], idleStatus: [] as JobResult[] };
+    const login = {
+      raw: [] as number[],
+      rawOther: [] as number[],
+      logins: [] as JobResult[],
+      status: [] as JobResult[],
+      idleStatus: [] as JobResult[],
+    };
     // The same /status probe without the storm first: the floor that noise alone gives the storm's p99.
-    const probe = (seconds: number) =>
-      ({ kind: "cannon" as const, label: "status", url: `${session.url}/api/v1/status`, connections: 1, rate: 50, seconds, cpuPids: groupPids(session.pid) });
+    const probe = (seconds: number) => ({
+      kind: "cannon" as const,
+      label: "status",
+      url: `${session.url}/api/v1/status`,
+      connections: 1,
+      rate: 50,
+      seconds,
+      cpuPids: groupPids(session.pid),
+    });
     await loadgen([{ label: "status probe, idle", jobs: [probe(P.rawSec)] }], (label, [r]) => {
       login.idleStatus.push(r);
       log(`${rt}: ${label}: ${fmt(r)}`);
@@ -120,11 +200,27 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       const raw = await helper(rt, "bench/pbkdf2.ts", ["8", String(P.rawSec)], P.rawSec * 1000 + 60_000);
       login.raw.push(raw.perSec as number);
       login.rawOther.push(raw.otherCpu as number);
-      log(`${rt}: raw PBKDF2 #${rep + 1}: ${(raw.perSec as number).toFixed(2)} hashes/s (${raw.hashes} in ${(raw.seconds as number).toFixed(1)} s, c=8; CPU: own ${(raw.ownCpu as number).toFixed(2)}, others ${(raw.otherCpu as number).toFixed(2)} on its core)`);
+      log(
+        `${rt}: raw PBKDF2 #${rep + 1}: ${(raw.perSec as number).toFixed(2)} hashes/s (${raw.hashes} in ${
+          (raw.seconds as number).toFixed(1)
+        } s, c=8; CPU: own ${(raw.ownCpu as number).toFixed(2)}, others ${(raw.otherCpu as number).toFixed(2)} on its core)`,
+      );
       const steps: Step[] = [{
         label: `logins #${rep + 1}`,
         jobs: [
-          { kind: "loop", label: "login", url: `${session.url}/api/v1/auth_session/login`, method: "POST", headers: { "content-type": FORM, "x-forwarded-for": "198.51.100.{w}" }, body: loginBody, concurrency: 8, count: 100_000, seconds: P.loginSec, expect: 200, cpuPids: groupPids(session.pid) },
+          {
+            kind: "loop",
+            label: "login",
+            url: `${session.url}/api/v1/auth_session/login`,
+            method: "POST",
+            headers: { "content-type": FORM, "x-forwarded-for": "198.51.100.{w}" },
+            body: loginBody,
+            concurrency: 8,
+            count: 100_000,
+            seconds: P.loginSec,
+            expect: 200,
+            cpuPids: groupPids(session.pid),
+          },
           probe(P.loginSec),
         ],
       }];
@@ -156,7 +252,22 @@ async function filePhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       row.rssMiB = rssMiB(srv.pid);
       if (users === 100_000) res.startup.ms.push(srv.startupMs), res.startup.rssMiB.push(row.rssMiB ?? NaN);
       const body = JSON.stringify({ email: `new{i}@bench.io`, password: BENCH_USER.password, first_name: "New", last_name: "User" });
-      await loadgen([{ label: "creates", jobs: [{ kind: "loop", label: "create", url: `${srv.url}/api/v1/users`, method: "POST", headers: { "content-type": "application/json" }, body, concurrency: 1, count: P.creates, seconds: P.createSec, expect: 201, cpuPids: groupPids(srv.pid) }] }], (_, [r]) => {
+      await loadgen([{
+        label: "creates",
+        jobs: [{
+          kind: "loop",
+          label: "create",
+          url: `${srv.url}/api/v1/users`,
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+          concurrency: 1,
+          count: P.creates,
+          seconds: P.createSec,
+          expect: 201,
+          cpuPids: groupPids(srv.pid),
+        }],
+      }], (_, [r]) => {
         row.http = r;
         log(`${rt}: HTTP create at ${users} users: ${fmt(r)} (startup ${srv!.startupMs.toFixed(0)} ms, RSS ${row.rssMiB?.toFixed(0)} MiB)`);
       });
@@ -174,9 +285,19 @@ async function filePhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       if (typeof o.unavailable === "string") row.store = { unavailable: o.unavailable };
       else {
         const lat = o.latenciesMs as number[];
-        row.store = { openMs: o.openMs as number, closeMs: o.closeMs as number, p50Ms: median(lat), p99Ms: quantile(lat, 0.99), n: lat.length };
+        row.store = {
+          openMs: o.openMs as number,
+          closeMs: o.closeMs as number,
+          p50Ms: median(lat),
+          p99Ms: quantile(lat, 0.99),
+          n: lat.length,
+        };
       }
-      log(`${rt}: storage-only create at ${users} users: ${JSON.stringify(row.store, (_, v) => (typeof v === "number" ? Math.round(v * 100) / 100 : v))}`);
+      log(
+        `${rt}: storage-only create at ${users} users: ${
+          JSON.stringify(row.store, (_, v) => (typeof v === "number" ? Math.round(v * 100) / 100 : v))
+        }`,
+      );
     } catch (e) {
       res.errors.push(`storage-only creates at ${users} users: ${(e as Error).message}`);
     } finally {
@@ -203,7 +324,13 @@ async function filePhase(rt: Runtime, res: RuntimeResult): Promise<void> {
 installCleanup();
 const nproc = Number(spawnSync("nproc", { encoding: "utf8" }).stdout.trim()) || NaN;
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown CPU";
-log(`${quick ? "quick" : "full"} bench of ${runtimes.join(", ")} on ${nproc} cores (${cpu}); ${PINNING ? "servers pinned to core 0, load generator to core 1" : "taskset unavailable: NOT pinned, servers and load generator share the cores"}`);
+log(
+  `${quick ? "quick" : "full"} bench of ${runtimes.join(", ")} on ${nproc} cores (${cpu}); ${
+    PINNING
+      ? "servers pinned to core 0, load generator to core 1"
+      : "taskset unavailable: NOT pinned, servers and load generator share the cores"
+  }`,
+);
 if (nproc < 2) log("warning: fewer than 2 cores, the load generator competes with the server");
 
 const results: RuntimeResult[] = [];
@@ -216,8 +343,16 @@ for (const rt of runtimes) {
   for (const e of res.errors) log(`${rt}: NOT MEASURED: ${e.split("\n")[0]}`);
 }
 
-const params = `GET: ${P.reps} × ${P.getSec} s per target after ${P.warmSec} s warm-up, ${CONNECTIONS} connections; logins: ${P.loginReps} × (${P.rawSec} s raw PBKDF2, ${P.loginSec} s logins); creates: up to ${P.creates} over HTTP and ${P.storeCreates} through the driver per size`;
-const report = renderReport(results, { date: new Date().toISOString(), nproc, cpu, pinning: PINNING, mode: quick ? "--quick" : "default", params });
+const params =
+  `GET: ${P.reps} × ${P.getSec} s per target after ${P.warmSec} s warm-up, ${CONNECTIONS} connections; logins: ${P.loginReps} × (${P.rawSec} s raw PBKDF2, ${P.loginSec} s logins); creates: up to ${P.creates} over HTTP and ${P.storeCreates} through the driver per size`;
+const report = renderReport(results, {
+  date: new Date().toISOString(),
+  nproc,
+  cpu,
+  pinning: PINNING,
+  mode: quick ? "--quick" : "default",
+  params,
+});
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 writeFileSync(join(ROOT, "bench/results/latest.md"), report);
 writeFileSync(join(ROOT, "bench/results/latest.json"), JSON.stringify({ params: P, results }, null, 1));

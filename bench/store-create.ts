@@ -45,7 +45,13 @@ const deadline = performance.now() + maxMs;
 for (let i = 0; i < maxCreates && performance.now() < deadline; i++) {
   const ts = new Date().toISOString().slice(0, 19);
   const user: UserRecord = {
-    id: crypto.randomUUID(), created_at: ts, updated_at: ts, email: `direct${i}@bench.io`, _password: hash, first_name: "Direct", last_name: `N${i}`,
+    id: crypto.randomUUID(),
+    created_at: ts,
+    updated_at: ts,
+    email: `direct${i}@bench.io`,
+    _password: hash,
+    first_name: "Direct",
+    last_name: `N${i}`,
   };
   const t = performance.now();
   await driver.createUser(user);

@@ -10,7 +10,10 @@ const b64 = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(
 
 describe("parseBasicAuth", () => {
   it("decodes the seed's example", () => {
-    assert.deepEqual(parseBasicAuth("Basic Ym9iQGhidG4uaW86SDBsYmVydG9uU2Nob29sOTgh"), { email: "bob@hbtn.io", password: "H0lbertonSchool98!" });
+    assert.deepEqual(parseBasicAuth("Basic Ym9iQGhidG4uaW86SDBsYmVydG9uU2Nob29sOTgh"), {
+      email: "bob@hbtn.io",
+      password: "H0lbertonSchool98!",
+    });
   });
   it("splits at the first colon, so passwords may hold colons", () => {
     assert.deepEqual(parseBasicAuth(`Basic ${b64("a@b.c:pa:ss:word")}`), { email: "a@b.c", password: "pa:ss:word" });
@@ -27,19 +30,21 @@ describe("parseBasicAuth", () => {
     assert.deepEqual(parseBasicAuth(`Basic ${b64("zoë@x.io:pässwörd")}`), { email: "zoë@x.io", password: "pässwörd" });
   });
   it("rejects everything malformed", () => {
-    for (const h of [
-      null,
-      "",
-      "Basic",
-      "Basic ",
-      "Bearer abc",
-      "Basicabc",
-      `Basic ${b64("nocolon")}`,
-      "Basic !!!!",
-      "Basic YWJj ZGVm",
-      `Basic ${b64("a@b.c:pwd1").replace(/=+$/, "")}`, // missing padding
-      "Basic " + btoa(String.fromCharCode(0xff, 0xfe, 0x3a, 0x41)), // not UTF-8
-    ]) {
+    for (
+      const h of [
+        null,
+        "",
+        "Basic",
+        "Basic ",
+        "Bearer abc",
+        "Basicabc",
+        `Basic ${b64("nocolon")}`,
+        "Basic !!!!",
+        "Basic YWJj ZGVm",
+        `Basic ${b64("a@b.c:pwd1").replace(/=+$/, "")}`, // missing padding
+        "Basic " + btoa(String.fromCharCode(0xff, 0xfe, 0x3a, 0x41)), // not UTF-8
+      ]
+    ) {
       assert.equal(parseBasicAuth(h), null, String(h));
     }
   });
@@ -73,7 +78,15 @@ describe("basic_auth", () => {
     const ok = await t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", "H0lbertonSchool98!") } });
     assert.equal(ok.status, 200);
     assert.equal(((await ok.json()) as { id: string }).id, u.id);
-    for (const h of [basic("bob@hbtn.io", "wrong"), basic("nobody@hbtn.io", "H0lbertonSchool98!"), "Basic %%%", "Bearer x", basic("BOB@hbtn.io", "H0lbertonSchool98!")]) {
+    for (
+      const h of [
+        basic("bob@hbtn.io", "wrong"),
+        basic("nobody@hbtn.io", "H0lbertonSchool98!"),
+        "Basic %%%",
+        "Bearer x",
+        basic("BOB@hbtn.io", "H0lbertonSchool98!"),
+      ]
+    ) {
       const r = await t.request("/api/v1/users", { headers: { Authorization: h } });
       assert.equal(r.status, 403, h);
       assert.deepEqual(await r.json(), { error: "Forbidden" });
@@ -89,7 +102,15 @@ describe("basic_auth", () => {
     const t = testApp({ env });
     const legacy = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"; // sha256("password")
     await t.driver.importRecords(
-      [{ id: "u1", created_at: "2020-01-01T00:00:00", updated_at: "2020-01-02T00:00:00", email: "old@x.io", _password: legacy, first_name: null, last_name: null }],
+      [{
+        id: "u1",
+        created_at: "2020-01-01T00:00:00",
+        updated_at: "2020-01-02T00:00:00",
+        email: "old@x.io",
+        _password: legacy,
+        first_name: null,
+        last_name: null,
+      }],
       [],
     );
     const r = await t.request("/api/v1/users/me", { headers: { Authorization: basic("old@x.io", "password") } });
@@ -104,7 +125,15 @@ describe("basic_auth", () => {
 
   it("a user with no password can never authenticate", async () => {
     const t = testApp({ env });
-    await t.driver.importRecords([{ id: "n", created_at: "2020-01-01T00:00:00", updated_at: "2020-01-01T00:00:00", email: "null@x.io", _password: null, first_name: null, last_name: null }], []);
+    await t.driver.importRecords([{
+      id: "n",
+      created_at: "2020-01-01T00:00:00",
+      updated_at: "2020-01-01T00:00:00",
+      email: "null@x.io",
+      _password: null,
+      first_name: null,
+      last_name: null,
+    }], []);
     assert.equal((await t.request("/api/v1/users", { headers: { Authorization: basic("null@x.io", "") } })).status, 403);
     assert.equal((await t.request("/api/v1/users", { headers: { Authorization: basic("null@x.io", "None") } })).status, 403);
   });
@@ -113,7 +142,15 @@ describe("basic_auth", () => {
     const t = testApp({ env });
     const h1 = await hashPassword("first-pass", 1000);
     const h2 = await hashPassword("second-pass", 1000);
-    const rec = (id: string, h: string) => ({ id, created_at: "2020-01-01T00:00:00", updated_at: "2020-01-01T00:00:00", email: "dup@x.io", _password: h, first_name: null, last_name: null });
+    const rec = (id: string, h: string) => ({
+      id,
+      created_at: "2020-01-01T00:00:00",
+      updated_at: "2020-01-01T00:00:00",
+      email: "dup@x.io",
+      _password: h,
+      first_name: null,
+      last_name: null,
+    });
     await t.driver.importRecords([rec("first", h1), rec("second", h2)], []);
     const r = await t.request("/api/v1/users/me", { headers: { Authorization: basic("dup@x.io", "first-pass") } });
     assert.equal(((await r.json()) as { id: string }).id, "first");
@@ -141,7 +178,10 @@ describe("basic_auth", () => {
     assert.ok(login.status >= 400 && login.status < 500, String(login.status));
     assert.match(((await login.json()) as { error: string }).error, /Sessions are not enabled/);
     assert.equal(login.headers.get("set-cookie"), null);
-    const logout = await t.request("/api/v1/auth_session/logout", { method: "DELETE", headers: { Authorization: basic("bob@hbtn.io", "password123") } });
+    const logout = await t.request("/api/v1/auth_session/logout", {
+      method: "DELETE",
+      headers: { Authorization: basic("bob@hbtn.io", "password123") },
+    });
     assert.ok(logout.status >= 400 && logout.status < 500);
     const bare = await t.request("/api/v1/auth_session/logout", { method: "DELETE" });
     assert.equal(bare.status, 401);
@@ -150,7 +190,10 @@ describe("basic_auth", () => {
     const wrong = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "nope-nope" });
     assert.equal(wrong.status, 401);
     assert.match(wrong.headers.get("www-authenticate") ?? "", /^Basic realm=/);
-    assert.equal((await t.request("/api/v1/auth_session", { method: "DELETE" })).headers.get("www-authenticate")?.startsWith("Basic "), true);
+    assert.equal(
+      (await t.request("/api/v1/auth_session", { method: "DELETE" })).headers.get("www-authenticate")?.startsWith("Basic "),
+      true,
+    );
   });
 });
 

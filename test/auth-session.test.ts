@@ -46,7 +46,10 @@ for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) 
       assert.equal((await t.request("/api/v1/users", { headers: { Cookie: "_my_session_id=" } })).status, 401);
       assert.equal((await t.request("/api/v1/users", { headers: { Cookie: "_my_session_id=unknown" } })).status, 403);
       assert.equal((await t.request("/api/v1/users", { headers: { Cookie: "_my_session_id=%%%;;;" } })).status, 403);
-      assert.equal((await t.request("/api/v1/users", { headers: { Authorization: "Basic Ym9iQGhidG4uaW86SDBsYmVydG9uU2Nob29sOTgh" } })).status, 403);
+      assert.equal(
+        (await t.request("/api/v1/users", { headers: { Authorization: "Basic Ym9iQGhidG4uaW86SDBsYmVydG9uU2Nob29sOTgh" } })).status,
+        403,
+      );
     });
 
     it("uses SESSION_NAME for the cookie", async () => {
@@ -83,15 +86,26 @@ for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) 
       assert.match(json.headers.get("set-cookie") ?? "", /^_my_session_id=/);
       assert.equal(((await json.json()) as { email: string }).email, "bob@hbtn.io");
       const typed = await t.request("/api/v1/auth_session/login", {
-        method: "POST", headers: { "content-type": "application/vnd.api+json; charset=utf-8" }, body: JSON.stringify({ email: "bob@hbtn.io", password: "password123" }),
+        method: "POST",
+        headers: { "content-type": "application/vnd.api+json; charset=utf-8" },
+        body: JSON.stringify({ email: "bob@hbtn.io", password: "password123" }),
       });
       assert.equal(typed.status, 200);
-      for (const [body, error] of [[{ email: 5, password: "password123" }, "email missing"], [{ email: "bob@hbtn.io" }, "password missing"], [{}, "email missing"]] as const) {
+      for (
+        const [body, error] of [[{ email: 5, password: "password123" }, "email missing"], [{ email: "bob@hbtn.io" }, "password missing"], [
+          {},
+          "email missing",
+        ]] as const
+      ) {
         const r = await t.json("/api/v1/auth_session/login", "POST", body);
         assert.deepEqual([r.status, await r.json()], [400, { error }], JSON.stringify(body));
       }
       for (const raw of ["[1]", "null", "{", '"x"']) {
-        const r = await t.request("/api/v1/auth_session/login", { method: "POST", headers: { "content-type": "application/json" }, body: raw });
+        const r = await t.request("/api/v1/auth_session/login", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: raw,
+        });
         assert.deepEqual([r.status, await r.json()], [400, { error: "Wrong format" }], raw);
       }
       const q = await t.request("/api/v1/auth_session/login?email=bob@hbtn.io&password=password123", { method: "POST" });
@@ -101,13 +115,19 @@ for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) 
       fd.set("password", "password123");
       const multi = await t.request("/api/v1/auth_session/login", { method: "POST", body: fd });
       assert.equal(multi.status, 200);
-      const broken = await t.request("/api/v1/auth_session/login", { method: "POST", headers: { "content-type": "multipart/form-data; boundary=x" }, body: "garbage" });
+      const broken = await t.request("/api/v1/auth_session/login", {
+        method: "POST",
+        headers: { "content-type": "multipart/form-data; boundary=x" },
+        body: "garbage",
+      });
       assert.equal(broken.status, 400);
     });
 
     it("every login starts a new session; logout ends only that one and clears the cookie", async () => {
       const { t, cookie } = await loggedIn(env);
-      const again = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "H0lbertonSchool98!" }, { Cookie: cookie });
+      const again = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "H0lbertonSchool98!" }, {
+        Cookie: cookie,
+      });
       const cookie2 = cookieOf(again);
       assert.notEqual(cookie2, cookie);
       const out = await t.request("/api/v1/auth_session/logout", { method: "DELETE", headers: { Cookie: cookie } });
@@ -169,7 +189,10 @@ for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) 
     it("sets Secure over HTTPS", async () => {
       const t = testApp({ env });
       await t.seed("bob@hbtn.io", "password123");
-      const r = await t.app.request("https://api.example/api/v1/auth_session/login", { method: "POST", body: new URLSearchParams({ email: "bob@hbtn.io", password: "password123" }) });
+      const r = await t.app.request("https://api.example/api/v1/auth_session/login", {
+        method: "POST",
+        body: new URLSearchParams({ email: "bob@hbtn.io", password: "password123" }),
+      });
       assert.match(r.headers.get("set-cookie") ?? "", /; Secure/);
     });
   });
@@ -206,7 +229,13 @@ describe("session expiry", () => {
     const clock = fakeClock(Date.UTC(2025, 0, 1, 12, 0, 0));
     const t = testApp({ env: { AUTH_TYPE: "session_db_auth", SESSION_DURATION: "60" }, now: clock.now });
     const u = await t.seed("bob@hbtn.io");
-    await t.driver.createSession({ id: "s", created_at: "2025-01-01T11:59:30", updated_at: "2025-01-01T11:59:30", user_id: u.id, session_id: sha256Hex("legacy-token") });
+    await t.driver.createSession({
+      id: "s",
+      created_at: "2025-01-01T11:59:30",
+      updated_at: "2025-01-01T11:59:30",
+      user_id: u.id,
+      session_id: sha256Hex("legacy-token"),
+    });
     assert.equal((await t.request("/api/v1/users/me", { headers: { Cookie: "_my_session_id=legacy-token" } })).status, 200);
     clock.advance(31_000);
     assert.equal((await t.request("/api/v1/users/me", { headers: { Cookie: "_my_session_id=legacy-token" } })).status, 403);
@@ -252,7 +281,9 @@ describe("login throttling", () => {
     clock.advance(retry * 1000);
     assert.equal((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" })).status, 200);
     statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" })).status);
+    for (let i = 0; i < 3; i++) {
+      statuses.push((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" })).status);
+    }
     assert.deepEqual(statuses, [401, 401, 401]);
   });
 
@@ -260,8 +291,18 @@ describe("login throttling", () => {
     const clock = fakeClock();
     const t = testApp({ env: { AUTH_TYPE: "session_auth", TRUST_PROXY: "true" }, now: clock.now });
     await t.seed("bob@hbtn.io", "password123");
-    for (let i = 0; i < 25; i++) await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" }, { "X-Forwarded-For": "203.0.113.9" });
-    assert.equal((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" }, { "X-Forwarded-For": "203.0.113.9" })).status, 429);
-    assert.equal((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" }, { "X-Forwarded-For": "198.51.100.7" })).status, 200);
+    for (let i = 0; i < 25; i++) {
+      await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" }, { "X-Forwarded-For": "203.0.113.9" });
+    }
+    assert.equal(
+      (await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" }, { "X-Forwarded-For": "203.0.113.9" }))
+        .status,
+      429,
+    );
+    assert.equal(
+      (await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" }, { "X-Forwarded-For": "198.51.100.7" }))
+        .status,
+      200,
+    );
   });
 });

@@ -41,8 +41,12 @@ function cli(env: Record<string, string>, driver?: StorageDriver) {
     };
     const code = await runCli(argv, {
       io: { out: (t) => out.push(t), err: (t) => err.push(t), readPassword },
-      env: { LOG_LEVEL: "warn", ...env }, cwd: ROOT, pid: process.pid,
-      openDriver: driver ? () => Promise.resolve(driver) : undefined, now: () => h.clock, hasher: createPasswordHasher({ iterations: 1000 }),
+      env: { LOG_LEVEL: "warn", ...env },
+      cwd: ROOT,
+      pid: process.pid,
+      openDriver: driver ? () => Promise.resolve(driver) : undefined,
+      now: () => h.clock,
+      hasher: createPasswordHasher({ iterations: 1000 }),
     });
     return { code, out: out.join("\n"), err: err.join("\n") };
   };
@@ -51,13 +55,32 @@ function cli(env: Record<string, string>, driver?: StorageDriver) {
 
 describe("cli: arguments", () => {
   it("parses every command and refuses what it does not know", () => {
-    assert.deepEqual(parseArgs(["user", "add", "a@b.io", "--first-name", "A", "--last-name=B"]), { name: "user-add", email: "a@b.io", firstName: "A", lastName: "B" });
+    assert.deepEqual(parseArgs(["user", "add", "a@b.io", "--first-name", "A", "--last-name=B"]), {
+      name: "user-add",
+      email: "a@b.io",
+      firstName: "A",
+      lastName: "B",
+    });
     assert.deepEqual(parseArgs(["user", "list", "--json"]), { name: "user-list", json: true });
     assert.deepEqual(parseArgs(["export", "out", "--force"]), { name: "export", folder: "out", force: true });
     assert.deepEqual(parseArgs(["user", "delete", "--", "-odd@x.io"]), { name: "user-delete", who: "-odd@x.io" });
     assert.deepEqual(parseArgs(["user", "add", "--help"]), { name: "help" });
-    for (const bad of [[], ["frob"], ["user"], ["user", "add"], ["user", "add", ""], ["user", "add", "a@b", "--nope"], ["user", "add", "a@b", "-p", "x"],
-      ["user", "add", "a@b", "--first-name"], ["user", "list", "x"], ["import"], ["export", "a", "b"], ["export", "a", "--force=yes"]]) {
+    for (
+      const bad of [
+        [],
+        ["frob"],
+        ["user"],
+        ["user", "add"],
+        ["user", "add", ""],
+        ["user", "add", "a@b", "--nope"],
+        ["user", "add", "a@b", "-p", "x"],
+        ["user", "add", "a@b", "--first-name"],
+        ["user", "list", "x"],
+        ["import"],
+        ["export", "a", "b"],
+        ["export", "a", "--force=yes"],
+      ]
+    ) {
       assert.throws(() => parseArgs(bad), UsageError, JSON.stringify(bad));
     }
   });
@@ -67,7 +90,9 @@ describe("cli: password reader", () => {
   const term = (chunks: string[], isTerminal: boolean) => {
     const t = { raw: [] as boolean[], written: "" };
     const read = () => Promise.resolve(chunks.length ? new TextEncoder().encode(chunks.shift()) : null);
-    return Object.assign(t, { read: createPasswordReader({ isTerminal, read, setRaw: (on) => void t.raw.push(on), write: (s) => void (t.written += s) }) });
+    return Object.assign(t, {
+      read: createPasswordReader({ isTerminal, read, setRaw: (on) => void t.raw.push(on), write: (s) => void (t.written += s) }),
+    });
   };
 
   it("takes the first line of piped stdin, without its line ending", async () => {
@@ -124,7 +149,12 @@ describe("cli: user commands (memory driver, in-process)", () => {
     const list = await c.run("user", "list");
     assert.equal(list.out.split("\n")[0], `${bob.id}\tbob@hbtn.io\tBob\tTab\\tby\t2024-05-01T00:00:00`);
     assert.deepEqual(JSON.parse((await c.run("user", "list", "--json")).out.split("\n")[0]), {
-      created_at: "2024-05-01T00:00:00", email: "bob@hbtn.io", first_name: "Bob", id: bob.id, last_name: "Tab\tby", updated_at: "2024-05-01T00:00:00",
+      created_at: "2024-05-01T00:00:00",
+      email: "bob@hbtn.io",
+      first_name: "Bob",
+      id: bob.id,
+      last_name: "Tab\tby",
+      updated_at: "2024-05-01T00:00:00",
     });
   });
 
@@ -143,7 +173,13 @@ describe("cli: user commands (memory driver, in-process)", () => {
     assert.equal((await c.run("user", "passwd", ann.id)).err, "error: Can't change the password: password is shorter than 4 characters");
     c.passwords.push("whatever");
     assert.equal((await c.run("user", "passwd", "nobody@hbtn.io")).err, `error: no user with the id or email "nobody@hbtn.io"`);
-    await driver.createSession({ id: "s1", created_at: ann.created_at, updated_at: ann.created_at, user_id: ann.id, session_id: "a".repeat(64) });
+    await driver.createSession({
+      id: "s1",
+      created_at: ann.created_at,
+      updated_at: ann.created_at,
+      user_id: ann.id,
+      session_id: "a".repeat(64),
+    });
     const deleted = await c.run("user", "delete", "ann@hbtn.io");
     assert.deepEqual([deleted.code, deleted.out], [0, `deleted user ${ann.id} <ann@hbtn.io>`]);
     assert.equal(await driver.getSession("a".repeat(64)), null);
@@ -157,7 +193,10 @@ describe("cli: user commands (memory driver, in-process)", () => {
     assert.deepEqual(list.out.split("\n").map((l) => l.split("\t")[0]), [BOB.id, "u-null", "u-dup", "u-empty"]);
     assert.match(list.err, /imported the data files of .* 4 users, 1 sessions/);
     const ambiguous = await c.run("user", "delete", BOB.email);
-    assert.equal(ambiguous.err.split("\n").at(-1), `error: 2 users have the email "${BOB.email}" (ids: ${BOB.id}, u-dup); name one by its id`);
+    assert.equal(
+      ambiguous.err.split("\n").at(-1),
+      `error: 2 users have the email "${BOB.email}" (ids: ${BOB.id}, u-dup); name one by its id`,
+    );
     assert.equal((await c.run("user", "delete", "u-dup")).code, 0);
   });
 });
@@ -219,11 +258,17 @@ describe("cli: import and export (memory driver, in-process)", () => {
 
   it("refuses STORAGE=memory (it would keep nothing) and an export target that is a file, in one line", async () => {
     const memory = await cli({ STORAGE: "memory" }).run("user", "list");
-    assert.deepEqual([memory.code, memory.err], [1, "error: STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file or kv)"]);
+    assert.deepEqual([memory.code, memory.err], [
+      1,
+      "error: STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file or kv)",
+    ]);
     const file = join(tempDir(), "passwd");
     writeFileSync(file, "root:x:0:0\n");
     const r = await cli(env, createMemoryDriver()).run("export", file);
-    assert.deepEqual([r.code, r.err], [1, `error: ${file} is not a folder; export writes .db_User.json and .db_UserSession.json into a folder`]);
+    assert.deepEqual([r.code, r.err], [
+      1,
+      `error: ${file} is not a folder; export writes .db_User.json and .db_UserSession.json into a folder`,
+    ]);
     assert.equal(readFileSync(file, "utf8"), "root:x:0:0\n");
   });
 
@@ -266,7 +311,10 @@ describe("cli: file storage (in-process)", () => {
       assert.match(list.out, /^beside\tbeside@hbtn\.io\t/m);
       c.passwords.push("password-2");
       const add = await c.run("user", "add", "carl@hbtn.io");
-      assert.match(`${add.code} ${add.err}`, /^1 error: Data folder .* is in use by process \d+ on .*; stop it to change users from the CLI, or use the API/);
+      assert.match(
+        `${add.code} ${add.err}`,
+        /^1 error: Data folder .* is in use by process \d+ on .*; stop it to change users from the CLI, or use the API/,
+      );
     } finally {
       await server.close();
     }

@@ -18,10 +18,26 @@ describe("configuration", () => {
 
   it("reads every variable", () => {
     const c = parseConfig(
-      { API_HOST: "127.0.0.1", API_PORT: "8080", AUTH_TYPE: "session_db_auth", SESSION_NAME: "sid", SESSION_DURATION: " 60 ", STORAGE: "memory", DATA_DIR: "/data" },
+      {
+        API_HOST: "127.0.0.1",
+        API_PORT: "8080",
+        AUTH_TYPE: "session_db_auth",
+        SESSION_NAME: "sid",
+        SESSION_DURATION: " 60 ",
+        STORAGE: "memory",
+        DATA_DIR: "/data",
+      },
       "/here",
     );
-    assert.deepEqual([c.host, c.port, c.auth.type, c.sessionName, c.sessionDuration, c.storage, c.dataDir], ["127.0.0.1", 8080, "session_db_auth", "sid", 60, "memory", "/data"]);
+    assert.deepEqual([c.host, c.port, c.auth.type, c.sessionName, c.sessionDuration, c.storage, c.dataDir], [
+      "127.0.0.1",
+      8080,
+      "session_db_auth",
+      "sid",
+      60,
+      "memory",
+      "/data",
+    ]);
     assert.equal(parseConfig({ AUTH_TYPE: "" }, "/").auth.label, "unset");
     assert.equal(parseConfig({ SESSION_DURATION: "-10" }, "/").sessionDuration, 0);
     assert.equal(parseConfig({ SESSION_DURATION: "" }, "/").sessionDuration, 0);

@@ -74,8 +74,10 @@ describe("file driver: kill -9", () => {
         };
         // The step after the last acknowledged one may or may not have reached the disk.
         const allowed = [stateAfter(steps, acked), stateAfter(steps, Math.min(acked + 1, steps.length))];
-        assert.ok(allowed.some((s) => JSON.stringify(s) === JSON.stringify(actual)),
-          `${id}: ${acked} steps acknowledged, found ${JSON.stringify(actual)}`);
+        assert.ok(
+          allowed.some((s) => JSON.stringify(s) === JSON.stringify(actual)),
+          `${id}: ${acked} steps acknowledged, found ${JSON.stringify(actual)}`,
+        );
         checked++;
       }
       const users = await d.listUsers();

@@ -25,7 +25,8 @@ function sources(dir: string): string[] {
 /** Every module of `src` with what it imports (static, dynamic and type-only). */
 export function importGraph(src = join(ROOT, "src")): Graph {
   const graph: Graph = new Map();
-  const specifier = /(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^\s*import\s+["']([^"']+)["']/gm;
+  const specifier =
+    /(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^\s*import\s+["']([^"']+)["']/gm;
   for (const file of sources(src)) {
     const text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, "");
     const node = { local: [] as string[], packages: [] as string[] };

@@ -1,9 +1,9 @@
-import { describe, it, after } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RUNTIME, runToEnd, startCommand, startServer, tsCommand, type Server } from "./helpers/server.ts";
+import { RUNTIME, runToEnd, type Server, startCommand, startServer, tsCommand } from "./helpers/server.ts";
 import { BOB, LEGACY_SESSION, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
 
 const basic = (e: string, p: string) => "Basic " + btoa(String.fromCharCode(...new TextEncoder().encode(`${e}:${p}`)));
@@ -33,7 +33,10 @@ describe(`end to end on ${RUNTIME}`, () => {
     assert.equal(((await legacy.json()) as { id: string }).id, BOB.id);
 
     // Login with the legacy SHA-256 password: the first of the duplicate emails.
-    const login = await api("/auth_session/login", { method: "POST", body: new URLSearchParams({ email: BOB.email, password: BOB.password }) });
+    const login = await api("/auth_session/login", {
+      method: "POST",
+      body: new URLSearchParams({ email: BOB.email, password: BOB.password }),
+    });
     assert.equal(login.status, 200);
     const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
     const me = (await (await api("/users/me", { headers: { Cookie: cookie } })).json()) as Record<string, string>;
@@ -102,7 +105,9 @@ describe(`end to end on ${RUNTIME}`, () => {
     assert.equal(me.status, 200);
     assert.equal(((await me.json()) as { id: string }).id, BOB.id);
     assert.equal((await fetch(s.url + "/api/v1/users/me", { headers: { Authorization: basic(BOB.email, "wrong") } })).status, 403);
-    const list = (await (await fetch(s.url + "/api/v1/users", { headers: { Authorization: basic(BOB.email, BOB.password) } })).json()) as { id: string }[];
+    const list = (await (await fetch(s.url + "/api/v1/users", { headers: { Authorization: basic(BOB.email, BOB.password) } })).json()) as {
+      id: string;
+    }[];
     assert.deepEqual(list.map((u) => u.id), [BOB.id, "u-null", "u-dup", "u-empty"]);
     assert.equal(await s.stop("SIGTERM"), 0);
     servers.pop();

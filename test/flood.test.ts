@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RUNTIME, startServer, tsCommand, type Server } from "./helpers/server.ts";
+import { RUNTIME, type Server, startServer, tsCommand } from "./helpers/server.ts";
 
 /**
  * A connection flood must not take the server down: more connections than
@@ -104,7 +104,9 @@ describe(`connection flood on ${RUNTIME}`, { timeout: 120_000 }, () => {
     }
     const after = Math.round(performance.now() - closed);
     assert.ok(served, `no request served within 2 s of the flood ending; server log:\n${s.output().slice(-2000)}`);
-    console.log(`# ${RUNTIME}: during the flood a request got ${during.outcome} in ${during.ms} ms; served ${after} ms after the flood ended`);
+    console.log(
+      `# ${RUNTIME}: during the flood a request got ${during.outcome} in ${during.ms} ms; served ${after} ms after the flood ended`,
+    );
     assert.doesNotMatch(s.output(), /Too many open files|Uncaught|panicked/);
     assert.equal(s.proc.exitCode, null, "still running");
     assert.equal(await s.stop("SIGTERM"), 0);

@@ -50,7 +50,9 @@ describe("throttling password checks", () => {
     const t = testApp({ env: { AUTH_TYPE: "basic_auth" }, now: clock.now });
     await t.seed("bob@hbtn.io", "password123");
     const statuses: number[] = [];
-    for (let i = 0; i < 22; i++) statuses.push((await t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", `guess-${i}`) } })).status);
+    for (let i = 0; i < 22; i++) {
+      statuses.push((await t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", `guess-${i}`) } })).status);
+    }
     assert.deepEqual(statuses, [...Array(20).fill(403), 429, 429]);
     const r = await t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", "password123") } });
     assert.equal(r.status, 429);
@@ -68,7 +70,9 @@ describe("throttling password checks", () => {
     for (let i = 0; i < 22; i++) statuses.push((await wrongLogin(t, { "X-Forwarded-For": `10.9.${i}.1, 203.0.113.9` })).status);
     assert.deepEqual(statuses.slice(-2), [429, 429], "a new fake address per request evades nothing");
     // Naming the attacker's real address in a forged entry does not lock anyone else out.
-    const victim = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" }, { "X-Forwarded-For": "203.0.113.9, 198.51.100.7" });
+    const victim = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" }, {
+      "X-Forwarded-For": "203.0.113.9, 198.51.100.7",
+    });
     assert.equal(victim.status, 200);
     assert.equal(forwardedEntry("a, b, c", 1), "c");
     assert.equal(forwardedEntry("a, b, c", 2), "b");
@@ -98,14 +102,19 @@ describe("cross-site requests and odd headers", () => {
     const t = testApp({ env: { AUTH_TYPE: "session_db_auth" } });
     await t.seed("bob@hbtn.io", "password123");
     const creds = { email: "bob@hbtn.io", password: "password123" };
-    const hostile: Record<string, string>[] = [{ "Sec-Fetch-Site": "cross-site" }, { Origin: "https://evil.example" }, { Origin: "null" }, { "Sec-Fetch-Site": "same-origin, cross-site" }];
+    const hostile: Record<string, string>[] = [{ "Sec-Fetch-Site": "cross-site" }, { Origin: "https://evil.example" }, { Origin: "null" }, {
+      "Sec-Fetch-Site": "same-origin, cross-site",
+    }];
     for (const headers of hostile) {
       const r = await t.form("/api/v1/auth_session/login", creds, headers);
       assert.equal(r.status, 403, JSON.stringify(headers));
       assert.equal(r.headers.get("set-cookie"), null);
     }
     assert.equal((await t.form("/api/v1/auth_session/login", creds)).status, 200);
-    assert.equal((await t.form("/api/v1/auth_session/login", creds, { Origin: "http://localhost", "Sec-Fetch-Site": "same-origin" })).status, 200);
+    assert.equal(
+      (await t.form("/api/v1/auth_session/login", creds, { Origin: "http://localhost", "Sec-Fetch-Site": "same-origin" })).status,
+      200,
+    );
   });
 
   it("an Origin of the same host with another scheme is another site", async () => {
@@ -146,7 +155,11 @@ describe(`data at rest on ${RUNTIME}: readable by the service's account only`, (
     dirs.push(base);
     const dir = join(base, "data");
     const s = await startServer({ DATA_DIR: dir });
-    await fetch(`${s.url}/api/v1/users`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "a@b.io", password: "password123" }) });
+    await fetch(`${s.url}/api/v1/users`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "a@b.io", password: "password123" }),
+    });
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     for (const f of readdirSync(dir)) assert.equal(statSync(join(dir, f)).mode & 0o077, 0, `${f} is private`);
     assert.equal(await s.stop("SIGTERM"), 0);
@@ -155,7 +168,10 @@ describe(`data at rest on ${RUNTIME}: readable by the service's account only`, (
 
     chmodSync(join(dir, ".db_User.json"), 0o644);
     const again = await startServer({ DATA_DIR: dir });
-    assert.match(again.output(), new RegExp(`warn .*\\.db_User\\.json can be read by other users of this machine \\(mode 644\\).*chmod 600`));
+    assert.match(
+      again.output(),
+      new RegExp(`warn .*\\.db_User\\.json can be read by other users of this machine \\(mode 644\\).*chmod 600`),
+    );
     assert.equal(await again.stop("SIGTERM"), 0);
 
     const kvDir = join(base, "kv");

@@ -6,7 +6,15 @@ import { testApp } from "./helpers/app.ts";
  * Malformed requests of every kind: each must get a JSON 4xx, never a 500,
  * and must not change the stored data.
  */
-const paths = ["/api/v1/users", "/api/v1/users/x", "/api/v1/auth_session/login", "/api/v1/auth_session/logout", "/api/v1/users/%ZZ", "/api/v1/%E0%A4%A", "/api/v1/users/..%2F..%2Fetc"];
+const paths = [
+  "/api/v1/users",
+  "/api/v1/users/x",
+  "/api/v1/auth_session/login",
+  "/api/v1/auth_session/logout",
+  "/api/v1/users/%ZZ",
+  "/api/v1/%E0%A4%A",
+  "/api/v1/users/..%2F..%2Fetc",
+];
 const methods = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 const headerSets: Record<string, string>[] = [
   {},
@@ -36,7 +44,7 @@ const bodies: (string | Uint8Array | undefined)[] = [
   '{"email": {"$ne": null}, "password": ["x"]}',
   "email=%E0%A4%A&password=%ZZ",
   "email=a&email=b&password=",
-  "--x\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@b.c\r\n--x--",
+  '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\na@b.c\r\n--x--',
   new Uint8Array([0xff, 0xfe, 0xfd, 0x00, 0x7b]),
   '{"email":"a@b.c","password":"' + "p".repeat(2000) + '"}',
 ];

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { sha256Hex } from "../src/lib/sha256.ts";
 import { pyDump } from "./helpers/seed-folder.ts";
-import { ROOT, RUNTIME, runToEnd, startCommand, startServer, type Server } from "./helpers/server.ts";
+import { ROOT, RUNTIME, runToEnd, type Server, startCommand, startServer } from "./helpers/server.ts";
 
 /**
  * An import is all or nothing whatever stops it: a server importing an old
@@ -35,11 +35,25 @@ function sourceFolder(): string {
   const users: Record<string, unknown> = {};
   for (let i = 0; i < USERS; i++) {
     const id = `imp-${i}`;
-    users[id] = { id, created_at: "2024-01-01T00:00:00", updated_at: "2024-01-01T00:00:00", email: `i${i}@import.test`, _password: sha256Hex(`pw-${i}`), first_name: null, last_name: null };
+    users[id] = {
+      id,
+      created_at: "2024-01-01T00:00:00",
+      updated_at: "2024-01-01T00:00:00",
+      email: `i${i}@import.test`,
+      _password: sha256Hex(`pw-${i}`),
+      first_name: null,
+      last_name: null,
+    };
   }
   const sessions: Record<string, unknown> = {};
   for (let i = 0; i < 100; i++) {
-    sessions[`s-${i}`] = { id: `s-${i}`, created_at: "2024-01-01T00:00:00", updated_at: "2024-01-01T00:00:00", user_id: `imp-${i}`, session_id: `legacy-token-${i}` };
+    sessions[`s-${i}`] = {
+      id: `s-${i}`,
+      created_at: "2024-01-01T00:00:00",
+      updated_at: "2024-01-01T00:00:00",
+      user_id: `imp-${i}`,
+      session_id: `legacy-token-${i}`,
+    };
   }
   writeFileSync(join(dir, ".db_User.json"), pyDump(users));
   writeFileSync(join(dir, ".db_UserSession.json"), pyDump(sessions));
@@ -55,7 +69,12 @@ const cliCommand = (args: string[]): [string, string[]] => {
 /** Runs `cmd` and sends `signal` to it at a random point of its import (when it reports 10% to 80% done). */
 function interrupt(cmd: [string, string[]], env: Record<string, string>, signal: NodeJS.Signals): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd[0], cmd[1], { cwd: ROOT, env: { ...process.env, API_HOST: "127.0.0.1", API_PORT: "0", ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const p = spawn(cmd[0], cmd[1], {
+      cwd: ROOT,
+      env: { ...process.env, API_HOST: "127.0.0.1", API_PORT: "0", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     let out = "";
     let sent = false;
     const at = `(${10 * (1 + Math.floor(Math.random() * 8))}%)`;
@@ -130,7 +149,10 @@ describe(`interrupted imports into Deno KV on ${RUNTIME}`, { timeout: 240_000, c
     await interrupt(cliCommand(["import", sourceFolder()]), env, "SIGKILL");
     const aborted = await runToEnd(...cliCommand(["import", "--abort"]), env, 120_000);
     assert.equal(aborted.code, 0, aborted.stderr);
-    assert.match(aborted.stdout, /^removed what the import of .* had added:\nremoved \d+ users, 0 skipped\nremoved \d+ sessions, 0 skipped\n$/);
+    assert.match(
+      aborted.stdout,
+      /^removed what the import of .* had added:\nremoved \d+ users, 0 skipped\nremoved \d+ sessions, 0 skipped\n$/,
+    );
     const list = await runToEnd(...cliCommand(["user", "list"]), env, 60_000);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^[0-9a-f-]{36}\tkept@import\.test\t\t\t\S+\n$/, "only the user from before the import");

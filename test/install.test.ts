@@ -15,7 +15,9 @@ describe("a production install", { skip: RUNTIME !== "node" && "npm start is Nod
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("npm ci --omit=dev, then npm start serves", { timeout: 180_000 }, async () => {
-    for (const f of ["package.json", "package-lock.json", "bunfig.toml", "deno.json", "src", "scripts"]) cpSync(join(ROOT, f), join(dir, f), { recursive: true });
+    for (const f of ["package.json", "package-lock.json", "bunfig.toml", "deno.json", "src", "scripts"]) {
+      cpSync(join(ROOT, f), join(dir, f), { recursive: true });
+    }
     const install = await runToEnd("npm", ["ci", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"], {}, 150_000, undefined, dir);
     assert.equal(install.code, 0, install.stderr);
     const s = await startServer({ DATA_DIR: join(dir, "data") }, ["npm", ["start"]], 60_000, dir);

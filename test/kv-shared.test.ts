@@ -1,8 +1,8 @@
-import { describe, it, after } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { RUNTIME, startServer, tsCommand, type Server } from "./helpers/server.ts";
+import { RUNTIME, type Server, startServer, tsCommand } from "./helpers/server.ts";
 import { BOB, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
 
 // This test starts a server on each of the three runtimes itself, so it
@@ -32,7 +32,10 @@ describe("sessions shared live by Deno, Node and Bun servers on one KV file", { 
     const at = (s: Server, path: string, init: RequestInit = {}) => fetch(s.url + "/api/v1" + path, init);
     const me = async (s: Server, cookie: string) => (await at(s, "/users/me", { headers: { Cookie: cookie } })).status;
 
-    const login = await at(deno, "/auth_session/login", { method: "POST", body: new URLSearchParams({ email: BOB.email, password: BOB.password }) });
+    const login = await at(deno, "/auth_session/login", {
+      method: "POST",
+      body: new URLSearchParams({ email: BOB.email, password: BOB.password }),
+    });
     assert.equal(login.status, 200);
     const bobCookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
     for (const s of servers) assert.equal(await me(s, bobCookie), 200, s.output());
@@ -50,7 +53,10 @@ describe("sessions shared live by Deno, Node and Bun servers on one KV file", { 
       assert.equal(list.length, 5);
     }
 
-    const carolLogin = await at(bun, "/auth_session/login", { method: "POST", body: new URLSearchParams({ email: "carol@hbtn.io", password: "carol-password" }) });
+    const carolLogin = await at(bun, "/auth_session/login", {
+      method: "POST",
+      body: new URLSearchParams({ email: "carol@hbtn.io", password: "carol-password" }),
+    });
     assert.equal(carolLogin.status, 200);
     const carolCookie = (carolLogin.headers.get("set-cookie") ?? "").split(";")[0];
     for (const s of servers) assert.equal(await me(s, carolCookie), 200);
@@ -59,7 +65,10 @@ describe("sessions shared live by Deno, Node and Bun servers on one KV file", { 
     for (const s of servers) assert.equal(await me(s, bobCookie), 403);
 
     // Bob logs in again (on Bun) to delete Carol through Deno.
-    const again = await at(bun, "/auth_session/login", { method: "POST", body: new URLSearchParams({ email: BOB.email, password: BOB.password }) });
+    const again = await at(bun, "/auth_session/login", {
+      method: "POST",
+      body: new URLSearchParams({ email: BOB.email, password: BOB.password }),
+    });
     const bob2 = (again.headers.get("set-cookie") ?? "").split(";")[0];
     assert.equal((await at(deno, `/users/${carol.id}`, { method: "DELETE", headers: { Cookie: bob2 } })).status, 200);
     for (const s of servers) {

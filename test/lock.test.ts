@@ -1,6 +1,6 @@
-import { describe, it, after } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, readdir, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { StartupError } from "../src/domain/errors.ts";
 import { openOn, removeDir, tempDir } from "./helpers/file-fixtures.ts";
-import { ROOT, RUNTIME, runToEnd, startCommand, startServer, tsCommand, type Server } from "./helpers/server.ts";
+import { ROOT, RUNTIME, runToEnd, type Server, startCommand, startServer, tsCommand } from "./helpers/server.ts";
 import { pyDump } from "./helpers/seed-folder.ts";
 import { sha256Hex } from "../src/lib/sha256.ts";
 
@@ -133,8 +133,13 @@ describe(`kill -9 and restart, servers of ${RUNTIME} and ${PARTNER[RUNTIME]}`, (
     dirs.push(dir);
     const ids = Array.from({ length: n }, (_, i) => `user-${i}`);
     const users = Object.fromEntries(ids.map((id, i) => [id, {
-      id, created_at: "2024-01-01T00:00:00", updated_at: "2024-01-01T00:00:00", email: `u${i}@lock.test`,
-      _password: sha256Hex("password-" + i), first_name: "0", last_name: null,
+      id,
+      created_at: "2024-01-01T00:00:00",
+      updated_at: "2024-01-01T00:00:00",
+      email: `u${i}@lock.test`,
+      _password: sha256Hex("password-" + i),
+      first_name: "0",
+      last_name: null,
     }]));
     writeFileSync(join(dir, ".db_User.json"), pyDump(users));
     return { dir, ids };
@@ -155,7 +160,9 @@ describe(`kill -9 and restart, servers of ${RUNTIME} and ${PARTNER[RUNTIME]}`, (
           if (!running) return;
           try {
             const r = await fetch(`${url}/api/v1/users/${id}`, {
-              method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ first_name: String(round) }),
+              method: "PUT",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ first_name: String(round) }),
             });
             if (r.status === 200) acked.set(id, round);
             await r.body?.cancel();

@@ -75,11 +75,24 @@ describe("index routes", () => {
   it("Allow tells the truth: every method it lists is served, on every route", async () => {
     const t = testApp();
     const user = await t.createUser("allow@hbtn.io");
-    const paths = ["/api/v1/status", "/api/v1/stats", "/api/v1/users", `/api/v1/users/${user.id}`, "/api/v1/users/me", "/api/v1/auth_session/login", "/api/v1/auth_session/logout", "/api/v1/auth_session"];
+    const paths = [
+      "/api/v1/status",
+      "/api/v1/stats",
+      "/api/v1/users",
+      `/api/v1/users/${user.id}`,
+      "/api/v1/users/me",
+      "/api/v1/auth_session/login",
+      "/api/v1/auth_session/logout",
+      "/api/v1/auth_session",
+    ];
     for (const path of paths) {
       const allow = (await t.request(path, { method: "OPTIONS" })).headers.get("allow")!.split(", ");
       for (const method of ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]) {
-        const r = await t.request(path, { method, headers: { "content-type": "application/json" }, body: method === "GET" || method === "HEAD" ? undefined : "{}" });
+        const r = await t.request(path, {
+          method,
+          headers: { "content-type": "application/json" },
+          body: method === "GET" || method === "HEAD" ? undefined : "{}",
+        });
         assert.equal(r.status === 405, !allow.includes(method), `${method} ${path}: ${r.status}, Allow: ${allow}`);
       }
     }
@@ -133,9 +146,15 @@ describe("CORS", () => {
     assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example");
     assert.equal(r.headers.get("access-control-allow-methods"), "GET, HEAD, OPTIONS", "the methods of that path, nothing else");
     assert.equal(r.headers.get("access-control-allow-headers"), "content-type");
-    const users = await t.request("/api/v1/users/42", { method: "OPTIONS", headers: { Origin: "https://app.example", "Access-Control-Request-Method": "PUT" } });
+    const users = await t.request("/api/v1/users/42", {
+      method: "OPTIONS",
+      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "PUT" },
+    });
     assert.equal(users.headers.get("access-control-allow-methods"), "GET, HEAD, PUT, DELETE, OPTIONS");
-    const unknown = await t.request("/api/v1/nope", { method: "OPTIONS", headers: { Origin: "https://app.example", "Access-Control-Request-Method": "GET" } });
+    const unknown = await t.request("/api/v1/nope", {
+      method: "OPTIONS",
+      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "GET" },
+    });
     assert.equal(unknown.status, 404);
   });
 
@@ -148,7 +167,12 @@ describe("CORS", () => {
 describe("users", () => {
   it("creates a user and returns its JSON in the original's key order, without the password", async () => {
     const t = testApp();
-    const r = await t.json("/api/v1/users", "POST", { email: "bob@hbtn.io", password: "H0lbertonSchool98!", first_name: "Bob", last_name: "Dylan" });
+    const r = await t.json("/api/v1/users", "POST", {
+      email: "bob@hbtn.io",
+      password: "H0lbertonSchool98!",
+      first_name: "Bob",
+      last_name: "Dylan",
+    });
     assert.equal(r.status, 201);
     const text = await r.text();
     const u = JSON.parse(text);
@@ -213,7 +237,11 @@ describe("users", () => {
   it("accepts application/*+json and media type parameters", async () => {
     const t = testApp();
     for (const [i, type] of ["application/json; charset=utf-8", "application/vnd.api+json", "Application/JSON"].entries()) {
-      const r = await t.request("/api/v1/users", { method: "POST", headers: { "content-type": type }, body: JSON.stringify({ email: `t${i}@x.io`, password: "password123" }) });
+      const r = await t.request("/api/v1/users", {
+        method: "POST",
+        headers: { "content-type": type },
+        body: JSON.stringify({ email: `t${i}@x.io`, password: "password123" }),
+      });
       assert.equal(r.status, 201, type);
     }
   });
@@ -250,12 +278,14 @@ describe("users", () => {
 
   it("refuses short and long passwords and long names", async () => {
     const t = testApp();
-    for (const body of [
-      { email: "a@x.io", password: "short" },
-      { email: "a@x.io", password: "x".repeat(1025) },
-      { email: "a@x.io", password: "password123", first_name: "n".repeat(257) },
-      { email: "a@x.io", password: "password123", last_name: 5 },
-    ]) {
+    for (
+      const body of [
+        { email: "a@x.io", password: "short" },
+        { email: "a@x.io", password: "x".repeat(1025) },
+        { email: "a@x.io", password: "password123", first_name: "n".repeat(257) },
+        { email: "a@x.io", password: "password123", last_name: 5 },
+      ]
+    ) {
       const r = await t.json("/api/v1/users", "POST", body);
       assert.equal(r.status, 400);
       assert.match(((await r.json()) as { error: string }).error, /^Can't create User: /);
@@ -339,7 +369,11 @@ describe("storage failures", () => {
     const lines: string[] = [];
     const app = createApp({ config: parseConfig({}, "/"), driver, log: createLogger("info", (l) => lines.push(l)), hasher: testHasher });
     const post = (email: string) =>
-      app.request("http://localhost/api/v1/users", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: "password123" }) });
+      app.request("http://localhost/api/v1/users", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email, password: "password123" }),
+      });
     assert.equal((await post("a@x.io")).status, 201);
     failing = true;
     const r = await post("b@x.io");

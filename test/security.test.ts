@@ -28,7 +28,9 @@ describe("passwords", () => {
 
   it("matches an independent PBKDF2 implementation (RFC 6070-style vector with SHA-256)", async () => {
     // PBKDF2-HMAC-SHA256("password", "salt", 1, 32), a published test vector.
-    const stored = `pbkdf2_sha256$1$${btoa("salt")}$${btoa(String.fromCharCode(...hexBytes("120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b")))}`;
+    const stored = `pbkdf2_sha256$1$${btoa("salt")}$${
+      btoa(String.fromCharCode(...hexBytes("120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b")))
+    }`;
     assert.deepEqual(await verifyPassword("password", stored, 1), { ok: true, needsRehash: false });
   });
 
@@ -68,7 +70,10 @@ describe("tokens", () => {
     assert.equal(sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     assert.equal(sha256Hex("a".repeat(1000)), "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
     // RFC 4231 test case 2.
-    assert.equal(toHex(hmacSha256(new TextEncoder().encode("Jefe"), "what do ya want for nothing?")), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    assert.equal(
+      toHex(hmacSha256(new TextEncoder().encode("Jefe"), "what do ya want for nothing?")),
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+    );
   });
 
   it("compares in constant time by content and length", () => {
@@ -84,7 +89,15 @@ describe("credential cache", () => {
   it("is bounded in size and age, and keyed by an HMAC, never the password", () => {
     let now = 0;
     const cache = createCredentialCache({ maxEntries: 2, maxAgeMs: 1000, now: () => now });
-    const user = (id: string, hash: string, email = `${id}@x`) => ({ id, created_at: "", updated_at: "", email, _password: hash, first_name: null, last_name: null });
+    const user = (id: string, hash: string, email = `${id}@x`) => ({
+      id,
+      created_at: "",
+      updated_at: "",
+      email,
+      _password: hash,
+      first_name: null,
+      last_name: null,
+    });
     cache.remember("Basic a", user("u1", "h1"));
     cache.remember("Basic b", user("u2", "h2"));
     cache.remember("Basic c", user("u3", "h3"));
@@ -117,8 +130,7 @@ describe("hash limiter", () => {
       limit.run(() => {
         started.push(i);
         return new Promise<number>((r) => releases.push(() => r(i)));
-      }),
-    );
+      }));
     await Promise.resolve();
     assert.deepEqual(started, [0, 1]);
     assert.equal(limit.running, 2);

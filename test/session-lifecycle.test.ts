@@ -1,4 +1,4 @@
-import { describe, it, after } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { cookieOf, fakeClock, testApp } from "./helpers/app.ts";
 import { pyDump } from "./helpers/seed-folder.ts";
 import { sha256Hex } from "../src/lib/sha256.ts";
-import { RUNTIME, startServer, type Server } from "./helpers/server.ts";
+import { RUNTIME, type Server, startServer } from "./helpers/server.ts";
 
 const login = (t: ReturnType<typeof testApp>, email = "bob@hbtn.io", password = "password123") =>
   t.form("/api/v1/auth_session/login", { email, password });
@@ -78,11 +78,22 @@ describe(`session files of a real server on ${RUNTIME}`, () => {
 
   it("sessions kept in memory (session_auth) never create .db_UserSession.json", async () => {
     const dir = folder();
-    const user = { id: "u1", created_at: "2024-01-01T00:00:00", updated_at: "2024-01-01T00:00:00", email: "a@b.io", _password: sha256Hex("password123"), first_name: null, last_name: null };
+    const user = {
+      id: "u1",
+      created_at: "2024-01-01T00:00:00",
+      updated_at: "2024-01-01T00:00:00",
+      email: "a@b.io",
+      _password: sha256Hex("password123"),
+      first_name: null,
+      last_name: null,
+    };
     writeFileSync(join(dir, ".db_User.json"), pyDump({ u1: user }));
     const s = await startServer({ AUTH_TYPE: "session_auth", DATA_DIR: dir });
     servers.push(s);
-    const r = await fetch(`${s.url}/api/v1/auth_session/login`, { method: "POST", body: new URLSearchParams({ email: "a@b.io", password: "password123" }) });
+    const r = await fetch(`${s.url}/api/v1/auth_session/login`, {
+      method: "POST",
+      body: new URLSearchParams({ email: "a@b.io", password: "password123" }),
+    });
     assert.equal(r.status, 200);
     assert.equal(await s.stop("SIGTERM"), 0);
     servers.pop();
@@ -91,9 +102,23 @@ describe(`session files of a real server on ${RUNTIME}`, () => {
 
   it("a clean stop of session_db_auth drops expired sessions from .db_UserSession.json", async () => {
     const dir = folder();
-    const user = { id: "u1", created_at: "2024-01-01T00:00:00", updated_at: "2024-01-01T00:00:00", email: "a@b.io", _password: null, first_name: null, last_name: null };
+    const user = {
+      id: "u1",
+      created_at: "2024-01-01T00:00:00",
+      updated_at: "2024-01-01T00:00:00",
+      email: "a@b.io",
+      _password: null,
+      first_name: null,
+      last_name: null,
+    };
     writeFileSync(join(dir, ".db_User.json"), pyDump({ u1: user }));
-    const session = (id: string, created: string) => ({ id, created_at: created, updated_at: created, user_id: "u1", session_id: sha256Hex(id) });
+    const session = (id: string, created: string) => ({
+      id,
+      created_at: created,
+      updated_at: created,
+      user_id: "u1",
+      session_id: sha256Hex(id),
+    });
     const now = new Date(Date.now() - 5_000).toISOString().slice(0, 19);
     writeFileSync(join(dir, ".db_UserSession.json"), pyDump({ old: session("old", "2020-01-01T00:00:00"), fresh: session("fresh", now) }));
     const s = await startServer({ AUTH_TYPE: "session_db_auth", SESSION_DURATION: "3600", DATA_DIR: dir });

@@ -24,12 +24,16 @@ describe("file driver: the data folder", () => {
     const readOnly = {
       ...nodeFs,
       open: ((path: string, flags?: string) => {
-        if (flags !== undefined && flags !== "r") return Promise.reject(Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS" }));
+        if (flags !== undefined && flags !== "r") {
+          return Promise.reject(Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS" }));
+        }
         return nodeFs.open(path, flags);
       }) as typeof nodeFs.open,
     };
-    await assert.rejects(openOn(dir, { fs: readOnly }), (e: Error) =>
-      e instanceof StartupError && e.message.includes(`${dir} is not writable (EROFS)`));
+    await assert.rejects(
+      openOn(dir, { fs: readOnly }),
+      (e: Error) => e instanceof StartupError && e.message.includes(`${dir} is not writable (EROFS)`),
+    );
     await removeDir(dir);
   });
 });
@@ -40,11 +44,13 @@ describe("file driver: durability", () => {
     decodeJournal(bytes, JOURNAL, false); // throws on any damaged line, last one included
   }
 
-  for (const [what, faults] of [
-    ["a write cut short (disk full)", { write: true, partial: true }],
-    ["a failed fdatasync (EIO)", { sync: true }],
-    ["a failed write whose clean-up fails too, until the disk recovers", { write: true, partial: true, truncate: true }],
-  ] as [string, Faults][]) {
+  for (
+    const [what, faults] of [
+      ["a write cut short (disk full)", { write: true, partial: true }],
+      ["a failed fdatasync (EIO)", { sync: true }],
+      ["a failed write whose clean-up fails too, until the disk recovers", { write: true, partial: true, truncate: true }],
+    ] as [string, Faults][]
+  ) {
     it(`${what}: the commit fails with StorageUnavailableError, is rolled back, and reads keep working`, async () => {
       const dir = await tempDir();
       const live: Faults = {};

@@ -6,9 +6,7 @@ import { StartupError } from "../src/domain/errors.ts";
 import { sha256Hex } from "../src/lib/sha256.ts";
 import type { UserRecord } from "../src/domain/records.ts";
 import { makeSession, makeUser, runDriverContract } from "./helpers/driver-contract.ts";
-import {
-  LEGACY_TOKEN, openOn, ORIGINAL_SESSIONS, ORIGINAL_USERS, removeDir, tempDir,
-} from "./helpers/file-fixtures.ts";
+import { LEGACY_TOKEN, openOn, ORIGINAL_SESSIONS, ORIGINAL_USERS, removeDir, tempDir } from "./helpers/file-fixtures.ts";
 
 runDriverContract("file", async () => {
   const dir = await tempDir();
@@ -26,8 +24,13 @@ describe("file driver: the original's data folder", () => {
     assert.deepEqual((await d.listUsers()).map((u) => u.id), ["u1", "u2", "u3", "u4"]);
     assert.equal((await d.findUserByEmail("bob@hbtn.io"))?.id, "u1");
     assert.deepEqual(await d.getUser("u3"), {
-      id: "u3", created_at: "2024-03-03T00:00:00", updated_at: "2024-03-03T00:00:00",
-      email: "", _password: null, first_name: null, last_name: null,
+      id: "u3",
+      created_at: "2024-03-03T00:00:00",
+      updated_at: "2024-03-03T00:00:00",
+      email: "",
+      _password: null,
+      first_name: null,
+      last_name: null,
     });
     const u4 = await d.getUser("u4");
     assert.equal(u4?.first_name, "Zoë");

@@ -65,7 +65,10 @@ describe("kv driver", () => {
     const path = freshPath();
     let now = Date.UTC(2025, 0, 1);
     const clock = () => now;
-    const [a, b] = [createKvDriver(await openKv(path), { now: clock, userCacheMs: 1000 }), createKvDriver(await openKv(path), { now: clock })];
+    const [a, b] = [
+      createKvDriver(await openKv(path), { now: clock, userCacheMs: 1000 }),
+      createKvDriver(await openKv(path), { now: clock }),
+    ];
     const u = makeUser({ first_name: "Old" });
     await a.createUser(u);
     const s = makeSession(u.id);
@@ -227,7 +230,10 @@ describe("kv driver", () => {
   });
 
   it("refuses unopenable targets with a StartupError naming the path", async () => {
-    await assert.rejects(openKv(join(dir, "missing", "x.kv")), (e: Error) => e instanceof StartupError && /missing.*does not exist/.test(e.message));
+    await assert.rejects(
+      openKv(join(dir, "missing", "x.kv")),
+      (e: Error) => e instanceof StartupError && /missing.*does not exist/.test(e.message),
+    );
     await mkdir(join(dir, "a-folder"));
     await assert.rejects(openKv(join(dir, "a-folder")), (e: Error) => e instanceof StartupError && /a-folder.*is a folder/.test(e.message));
     const junk = join(dir, "junk.kv");
@@ -247,7 +253,9 @@ describe("kv driver", () => {
       await d.close();
       const child = join(dir, `child-${other}-${n}.mts`); // .mts: ESM even outside a "type": "module" package
       const src = (f: string) => JSON.stringify(pathToFileURL(join(ROOT, "src/storage", f)).href);
-      await writeFile(child, `import process from "node:process";
+      await writeFile(
+        child,
+        `import process from "node:process";
 import { openKvStore } from ${src("kv/open.ts")};
 import { createKvDriver } from ${src("kv/index.ts")};
 const job = JSON.parse(process.env.KV_CHILD_JOB);
@@ -257,12 +265,17 @@ const out = { user: await d.getUser(job.u.id), found: (await d.findUserByEmail(j
 await d.createUser(job.v);
 await d.close();
 console.log(JSON.stringify(out));
-`);
+`,
+      );
       const [bin, args] = tsCommand(child, other);
       if (other === "deno") args.splice(1, 0, "--unstable-kv", "--config", join(ROOT, "deno.json"));
       const stdout = await new Promise<string>((res, rej) =>
-        execFile(bin, args, { cwd: ROOT, env: { ...process.env, KV_CHILD_JOB: JSON.stringify({ path, u, v, s }) } }, (err, out, errOut) =>
-          err ? rej(new Error(`${other} child failed: ${errOut || err.message}`)) : res(out)),
+        execFile(
+          bin,
+          args,
+          { cwd: ROOT, env: { ...process.env, KV_CHILD_JOB: JSON.stringify({ path, u, v, s }) } },
+          (err, out, errOut) => err ? rej(new Error(`${other} child failed: ${errOut || err.message}`)) : res(out),
+        )
       );
       assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop()!), { user: u, found: u.id, session: s });
       const again = createKvDriver(await openKv(path), { now: Date.now });

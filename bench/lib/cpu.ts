@@ -70,9 +70,21 @@ export function cpuMeter(pids: number[] = []): () => CpuUse {
     const serverCpu = ((pidTicks(pids) - ticks0) * TICK_S) / wall;
     const loadgenCpu = (own.user + own.system) / 1e6 / wall;
     const busy = lines.map((l, i) => ((busyTicks(l) - busy0[i]) * TICK_S) / wall);
-    if (!pinned) return { serverCpu: pids.length ? serverCpu : undefined, loadgenCpu, otherCpu: Math.max(0, busy[0] - serverCpu - loadgenCpu), otherGenCpu: 0 };
+    if (!pinned) {
+      return {
+        serverCpu: pids.length ? serverCpu : undefined,
+        loadgenCpu,
+        otherCpu: Math.max(0, busy[0] - serverCpu - loadgenCpu),
+        otherGenCpu: 0,
+      };
+    }
     const onServerCore = serverCpu + (core === SERVER_CORE ? loadgenCpu : 0);
     const onGenCore = core === LOADGEN_CORE ? loadgenCpu : 0;
-    return { serverCpu: pids.length ? serverCpu : undefined, loadgenCpu, otherCpu: Math.max(0, busy[0] - onServerCore), otherGenCpu: Math.max(0, busy[1] - onGenCore) };
+    return {
+      serverCpu: pids.length ? serverCpu : undefined,
+      loadgenCpu,
+      otherCpu: Math.max(0, busy[0] - onServerCore),
+      otherGenCpu: Math.max(0, busy[1] - onGenCore),
+    };
   };
 }

@@ -9,20 +9,41 @@ import { BENCH_USER } from "./seed.ts";
 /** One measurement as a progress line. */
 export const fmt = (r: JobResult) =>
   `${r.rps.toFixed(r.rps < 100 ? 2 : 0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms` +
-  (r.serverCpu !== undefined ? `; CPU: server ${r.serverCpu.toFixed(2)}, loadgen ${r.loadgenCpu.toFixed(2)} cores, others ${r.otherCpu.toFixed(2)} on the server's core, ${r.otherGenCpu.toFixed(2)} on the load generator's` : "") +
+  (r.serverCpu !== undefined
+    ? `; CPU: server ${r.serverCpu.toFixed(2)}, loadgen ${r.loadgenCpu.toFixed(2)} cores, others ${
+      r.otherCpu.toFixed(2)
+    } on the server's core, ${r.otherGenCpu.toFixed(2)} on the load generator's`
+    : "") +
   (r.non2xx || r.errors ? `, ${r.non2xx} non-2xx, ${r.errors} errors` : "");
 
 // Every server gets these, so nothing inherited from the caller's shell changes what is measured.
-const BASE_ENV = { SESSION_NAME: "_my_session_id", SESSION_DURATION: "", LOG_LEVEL: "info", KV_URL: "", KV_PATH: "", COOKIE_SECURE: "", TRUSTED_ORIGINS: "", PASSWORD_MIN_LENGTH: "", MAX_BODY_BYTES: "" };
+const BASE_ENV = {
+  SESSION_NAME: "_my_session_id",
+  SESSION_DURATION: "",
+  LOG_LEVEL: "info",
+  KV_URL: "",
+  KV_PATH: "",
+  COOKIE_SECURE: "",
+  TRUSTED_ORIGINS: "",
+  PASSWORD_MIN_LENGTH: "",
+  MAX_BODY_BYTES: "",
+};
 // Node runs the service the way `npm start` does (scripts/start.mjs bundles it first), so startup figures are a user's.
-const serviceCommand = (rt: Runtime): [string, string[]] => (rt === "node" ? [process.execPath, ["scripts/start.mjs"]] : tsCommand(`src/entry/${rt}.ts`, rt));
+const serviceCommand = (
+  rt: Runtime,
+): [string, string[]] => (rt === "node" ? [process.execPath, ["scripts/start.mjs"]] : tsCommand(`src/entry/${rt}.ts`, rt));
 export const service = (rt: Runtime, env: Record<string, string>) => startServer(pinned(0, serviceCommand(rt)), { ...BASE_ENV, ...env });
 
 /** Runs steps in one pinned load-generator process; `onResult` gets each step's results. */
 export function loadgen(steps: Step[], onResult: (label: string, r: JobResult[]) => void): Promise<void> {
   const secs = steps.reduce((n, s) => n + Math.max(...s.jobs.map((j) => j.seconds)), 0);
   const [bin, args] = pinned(1, tsCommand("bench/loadgen.ts", "node"));
-  return runJsonLines([bin, [...args, JSON.stringify(steps)]], {}, (o) => onResult(o.step as string, o.results as JobResult[]), secs * 1500 + 60_000);
+  return runJsonLines(
+    [bin, [...args, JSON.stringify(steps)]],
+    {},
+    (o) => onResult(o.step as string, o.results as JobResult[]),
+    secs * 1500 + 60_000,
+  );
 }
 
 /** A helper script of the runtime on core 0, returning its one JSON line. */

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,8 +18,8 @@ const live = new Set<ChildProcess>();
 const temps = new Set<string>();
 
 /** `taskset` pinning needs the binary and both cores 0 and 1 in our CPU set (containers may restrict it). */
-export const PINNING: boolean =
-  spawnSync("taskset", ["-c", "0", "true"]).status === 0 && spawnSync("taskset", ["-c", "1", "true"]).status === 0;
+export const PINNING: boolean = spawnSync("taskset", ["-c", "0", "true"]).status === 0 &&
+  spawnSync("taskset", ["-c", "1", "true"]).status === 0;
 
 /** Prefixes `taskset -c <core>` (taskset execs, so the child's pid stays the real process's pid). */
 export function pinned(core: number, [bin, args]: [string, string[]]): [string, string[]] {
@@ -62,7 +62,12 @@ export async function startServer(cmd: [string, string[]], env: Record<string, s
  * Runs a helper to completion, calling `onLine` with each JSON object it
  * prints on stdout (one per line). Rejects on a non-zero exit or a timeout.
  */
-export function runJsonLines(cmd: [string, string[]], env: Record<string, string>, onLine: (o: Record<string, unknown>) => void, timeoutMs: number): Promise<void> {
+export function runJsonLines(
+  cmd: [string, string[]],
+  env: Record<string, string>,
+  onLine: (o: Record<string, unknown>) => void,
+  timeoutMs: number,
+): Promise<void> {
   const proc = launch(cmd, env);
   let buf = "";
   let err = "";
@@ -84,7 +89,9 @@ export function runJsonLines(cmd: [string, string[]], env: Record<string, string
       clearTimeout(timer);
       signalGroup(proc, "SIGKILL");
       if (code === 0) resolve();
-      else reject(new Error(`${cmd[1].join(" ")} failed (${code ?? signal}${signal === "SIGKILL" ? ", timed out?" : ""}):\n${err.slice(-4000)}`));
+      else {reject(
+          new Error(`${cmd[1].join(" ")} failed (${code ?? signal}${signal === "SIGKILL" ? ", timed out?" : ""}):\n${err.slice(-4000)}`),
+        );}
     });
   });
 }

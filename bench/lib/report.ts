@@ -37,7 +37,11 @@ export const pairRatios = (a: JobResult[], b: JobResult[], f: (r: JobResult) => 
 
 const mark = (ok: boolean | null) => (ok === null ? "n/a" : ok ? "PASS" : "MISS");
 /** No verdict from noisy repetitions only: a PASS or MISS there would be the neighbours' doing. */
-const verdict = (ratios: number[], goal: number, clean: boolean[]) => (!clean.some(Boolean) ? "NOISY, no verdict" : mark(ratios.length ? median(ratios) >= goal : null));
+const verdict = (
+  ratios: number[],
+  goal: number,
+  clean: boolean[],
+) => (!clean.some(Boolean) ? "NOISY, no verdict" : mark(ratios.length ? median(ratios) >= goal : null));
 const cpuPerReq = (r: JobResult) => ((r.serverCpu ?? NaN) * 1e6) / r.rps; // µs of server CPU per request
 
 /**
@@ -51,11 +55,16 @@ export const noisy = (r: JobResult) => r.otherCpu > NOISY || r.otherGenCpu > NOI
 function caveats(rs: JobResult[], clean?: boolean[]): string {
   const notes: string[] = [];
   const n = clean?.filter(Boolean).length;
-  if (clean && n === 0) notes.push(`no clean repetition: all ${clean.length} noisy (other tenants >${NOISY} of a core, or server and load generator both idle part of the time), ratio over all`);
-  else if (clean && n! < clean.length) notes.push(`ratio over the ${n} clean of ${clean.length} repetitions`);
+  if (clean && n === 0) {
+    notes.push(
+      `no clean repetition: all ${clean.length} noisy (other tenants >${NOISY} of a core, or server and load generator both idle part of the time), ratio over all`,
+    );
+  } else if (clean && n! < clean.length) notes.push(`ratio over the ${n} clean of ${clean.length} repetitions`);
   else if (!clean && rs.some(noisy)) notes.push(`noisy: other tenants took >${NOISY} of a core`);
   // The ceiling answers faster than one core of autocannon can ask: its req/s is then a floor, the ratio flattering.
-  if (rs.some((r) => r.loadgenCpu >= 0.93)) notes.push("load generator saturated (≥0.93 core): the faster side's req/s is a floor, see the CPU cross-check");
+  if (rs.some((r) => r.loadgenCpu >= 0.93)) {
+    notes.push("load generator saturated (≥0.93 core): the faster side's req/s is a floor, see the CPU cross-check");
+  }
   if (rs.some((r) => r.non2xx || r.errors)) notes.push(`${rs.reduce((n, r) => n + r.non2xx + r.errors, 0)} non-2xx/errors`);
   return notes.join("; ");
 }
@@ -64,62 +73,133 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
   const L: string[] = [];
   L.push(`# Benchmark: the service against its ceiling`, "");
   L.push(`- date: ${meta.date}`, `- machine: ${meta.nproc} cores (\`nproc\`), ${meta.cpu}`);
-  L.push(`- pinning: ${meta.pinning ? "servers on core 0, load generator on core 1 (taskset)" : "NONE (taskset unavailable): figures share both cores"}`);
+  L.push(
+    `- pinning: ${
+      meta.pinning ? "servers on core 0, load generator on core 1 (taskset)" : "NONE (taskset unavailable): figures share both cores"
+    }`,
+  );
   L.push(`- runtimes: ${results.map((r) => r.version).join(", ")}`, `- mode: ${meta.mode}; ${meta.params}`, "");
 
-  L.push(`## Goals`, "", `| runtime | figure | measured: median [min–max] over repetitions | goal | mark | caveats |`, `| --- | --- | --- | --- | --- | --- |`);
+  L.push(
+    `## Goals`,
+    "",
+    `| runtime | figure | measured: median [min–max] over repetitions | goal | mark | caveats |`,
+    `| --- | --- | --- | --- | --- | --- |`,
+  );
   for (const r of results) {
     if (r.get) {
       const { clean } = r.get;
       const s = pairRatios(r.get.session, r.get.ceiling, (x) => x.rps, clean);
-      L.push(`| ${r.runtime} | session GET /users/me ÷ ceiling, req/s | ${spread(s, 2)} | ≥ 0.80 | ${verdict(s, 0.8, clean)} | ${caveats([...r.get.session, ...r.get.ceiling], clean)} |`);
+      L.push(
+        `| ${r.runtime} | session GET /users/me ÷ ceiling, req/s | ${spread(s, 2)} | ≥ 0.80 | ${verdict(s, 0.8, clean)} | ${
+          caveats([...r.get.session, ...r.get.ceiling], clean)
+        } |`,
+      );
       const cr = pairRatios(r.get.ceiling, r.get.session, cpuPerReq, clean);
-      L.push(`| ${r.runtime} | cross-check: ceiling CPU/request ÷ session CPU/request | ${spread(cr, 2)} | ≥ 0.80 | ${verdict(cr, 0.8, clean)} | does not depend on the load generator keeping up |`);
+      L.push(
+        `| ${r.runtime} | cross-check: ceiling CPU/request ÷ session CPU/request | ${spread(cr, 2)} | ≥ 0.80 | ${
+          verdict(cr, 0.8, clean)
+        } | does not depend on the load generator keeping up |`,
+      );
       const b = pairRatios(r.get.basic, r.get.session, (x) => x.rps, clean);
-      L.push(`| ${r.runtime} | Basic GET /users/me ÷ session GET, req/s | ${spread(b, 2)} | ≥ 0.50 | ${verdict(b, 0.5, clean)} | ${caveats(r.get.basic, clean)} |`);
+      L.push(
+        `| ${r.runtime} | Basic GET /users/me ÷ session GET, req/s | ${spread(b, 2)} | ≥ 0.50 | ${verdict(b, 0.5, clean)} | ${
+          caveats(r.get.basic, clean)
+        } |`,
+      );
       const k = pairRatios(r.get.kv, r.get.session, (x) => x.rps, clean);
-      L.push(`| ${r.runtime} | session GET on Deno KV ÷ on memory, req/s | ${spread(k, 2)} | ≥ 0.50 | ${verdict(k, 0.5, clean)} | ${caveats(r.get.kv, clean)} |`);
+      L.push(
+        `| ${r.runtime} | session GET on Deno KV ÷ on memory, req/s | ${spread(k, 2)} | ≥ 0.50 | ${verdict(k, 0.5, clean)} | ${
+          caveats(r.get.kv, clean)
+        } |`,
+      );
     }
     if (r.login) {
       const lr = r.login.logins.map((x, i) => x.rps / (r.login!.raw[i] ?? NaN)).filter(Number.isFinite);
       const rawNoisy = r.login.rawOther.some((o) => o > NOISY) ? "noisy raw PBKDF2 run" : "";
-      L.push(`| ${r.runtime} | logins/s ÷ raw PBKDF2 hashes/s (c=8) | ${spread(lr, 2)} | ≥ 0.85 | ${mark(lr.length ? median(lr) >= 0.85 : null)} | ${[caveats(r.login.logins), rawNoisy].filter(Boolean).join("; ")} |`);
+      L.push(
+        `| ${r.runtime} | logins/s ÷ raw PBKDF2 hashes/s (c=8) | ${spread(lr, 2)} | ≥ 0.85 | ${
+          mark(lr.length ? median(lr) >= 0.85 : null)
+        } | ${[caveats(r.login.logins), rawNoisy].filter(Boolean).join("; ")} |`,
+      );
       const p99 = r.login.status.map((x) => x.p99Ms);
       const idle = r.login.idleStatus.map((x) => x.p99Ms);
-      L.push(`| ${r.runtime} | /status p99 during the login storm, ms | ${spread(p99, 1)} | ≤ 10 | ${mark(p99.length ? median(p99) <= 10 : null)} | ${[caveats(r.login.status), `same probe without the storm: p99 ${spread(idle, 1)} ms`].filter(Boolean).join("; ")} |`);
+      L.push(
+        `| ${r.runtime} | /status p99 during the login storm, ms | ${spread(p99, 1)} | ≤ 10 | ${
+          mark(p99.length ? median(p99) <= 10 : null)
+        } | ${[caveats(r.login.status), `same probe without the storm: p99 ${spread(idle, 1)} ms`].filter(Boolean).join("; ")} |`,
+      );
     }
   }
 
   L.push("", `## GET /api/v1/users/me (A/B interleaved)`, "");
-  L.push(`CPU µs/req is server CPU time per answered request: unlike req/s it does not depend on whether the load generator kept the server busy.`, "");
+  L.push(
+    `CPU µs/req is server CPU time per answered request: unlike req/s it does not depend on whether the load generator kept the server busy.`,
+    "",
+  );
   L.push(`Every repetition is shown (clean or not); the ratios in Goals use the clean ones when there are any.`, "");
-  L.push(`| runtime | target | req/s | p50 ms | p99 ms | server CPU (cores) | CPU µs/req | load-gen CPU | others on server core | others on load-gen core |`, `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
+  L.push(
+    `| runtime | target | req/s | p50 ms | p99 ms | server CPU (cores) | CPU µs/req | load-gen CPU | others on server core | others on load-gen core |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+  );
   for (const r of results) {
     if (!r.get) continue;
-    for (const [name, rs] of [["service, session_db_auth", r.get.session], ["ceiling (bare Hono + Map)", r.get.ceiling], ["service, basic_auth", r.get.basic], ["service, session_db_auth on Deno KV", r.get.kv]] as const) {
-      L.push(`| ${r.runtime} | ${name} | ${spread(rs.map((x) => x.rps))} | ${spread(rs.map((x) => x.p50Ms), 2)} | ${spread(rs.map((x) => x.p99Ms), 2)} | ${spread(rs.map((x) => x.serverCpu ?? NaN), 2)} | ${spread(rs.map(cpuPerReq), 1)} | ${spread(rs.map((x) => x.loadgenCpu), 2)} | ${spread(rs.map((x) => x.otherCpu), 2)} | ${spread(rs.map((x) => x.otherGenCpu), 2)} |`);
+    for (
+      const [name, rs] of [["service, session_db_auth", r.get.session], ["ceiling (bare Hono + Map)", r.get.ceiling], [
+        "service, basic_auth",
+        r.get.basic,
+      ], ["service, session_db_auth on Deno KV", r.get.kv]] as const
+    ) {
+      L.push(
+        `| ${r.runtime} | ${name} | ${spread(rs.map((x) => x.rps))} | ${spread(rs.map((x) => x.p50Ms), 2)} | ${
+          spread(rs.map((x) => x.p99Ms), 2)
+        } | ${spread(rs.map((x) => x.serverCpu ?? NaN), 2)} | ${spread(rs.map(cpuPerReq), 1)} | ${
+          spread(rs.map((x) => x.loadgenCpu), 2)
+        } | ${spread(rs.map((x) => x.otherCpu), 2)} | ${spread(rs.map((x) => x.otherGenCpu), 2)} |`,
+      );
     }
   }
 
   L.push("", `## Logins: POST /api/v1/auth_session/login, 8 concurrent clients`, "");
   L.push(`Raw and login runs alternate; "others" is what other tenants took of the server's core (0) meanwhile.`, "");
-  L.push(`| runtime | raw PBKDF2 hashes/s (same core, c=8) | logins/s | ratio | login p50 / p99 ms | /status p50 / p99 ms (light probe meanwhile) | other: raw / logins |`, `| --- | --- | --- | --- | --- | --- | --- |`);
+  L.push(
+    `| runtime | raw PBKDF2 hashes/s (same core, c=8) | logins/s | ratio | login p50 / p99 ms | /status p50 / p99 ms (light probe meanwhile) | other: raw / logins |`,
+    `| --- | --- | --- | --- | --- | --- | --- |`,
+  );
   for (const r of results) {
     if (!r.login) continue;
     const { raw, logins, status } = r.login;
     const lr = logins.map((x, i) => x.rps / (raw[i] ?? NaN));
-    L.push(`| ${r.runtime} | ${spread(raw, 2)} | ${spread(logins.map((x) => x.rps), 2)} | ${spread(lr, 2)} | ${spread(logins.map((x) => x.p50Ms))} / ${spread(logins.map((x) => x.p99Ms))} | ${spread(status.map((x) => x.p50Ms), 2)} / ${spread(status.map((x) => x.p99Ms), 1)} | ${spread(r.login.rawOther, 2)} / ${spread(logins.map((x) => x.otherCpu), 2)} |`);
+    L.push(
+      `| ${r.runtime} | ${spread(raw, 2)} | ${spread(logins.map((x) => x.rps), 2)} | ${spread(lr, 2)} | ${
+        spread(logins.map((x) => x.p50Ms))
+      } / ${spread(logins.map((x) => x.p99Ms))} | ${spread(status.map((x) => x.p50Ms), 2)} / ${spread(status.map((x) => x.p99Ms), 1)} | ${
+        spread(r.login.rawOther, 2)
+      } / ${spread(logins.map((x) => x.otherCpu), 2)} |`,
+    );
   }
 
   L.push("", `## File store: create latency (STORAGE=file, no auth, one create at a time)`, "");
-  L.push(`HTTP is POST /api/v1/users end to end (PBKDF2 included); "storage only" drives \`openFileDriver\` directly: createUser with a ready record (journal append + fdatasync). Startup is spawn to the listening line; RSS is VmRSS of the server process 1 s after it.`, "");
-  L.push(`| runtime | existing users | HTTP create p50 / p99 ms (n) | storage only p50 / p99 ms (n) | driver open / close ms | server startup ms | server RSS MiB |`, `| --- | --- | --- | --- | --- | --- | --- |`);
+  L.push(
+    `HTTP is POST /api/v1/users end to end (PBKDF2 included); "storage only" drives \`openFileDriver\` directly: createUser with a ready record (journal append + fdatasync). Startup is spawn to the listening line; RSS is VmRSS of the server process 1 s after it.`,
+    "",
+  );
+  L.push(
+    `| runtime | existing users | HTTP create p50 / p99 ms (n) | storage only p50 / p99 ms (n) | driver open / close ms | server startup ms | server RSS MiB |`,
+    `| --- | --- | --- | --- | --- | --- | --- |`,
+  );
   for (const r of results) {
     for (const c of r.creates) {
       const http = c.http ? `${num(c.http.p50Ms, 1)} / ${num(c.http.p99Ms, 1)} (${c.http.count})` : "n/a";
-      const st = !c.store ? "n/a" : "unavailable" in c.store ? `not measured: ${c.store.unavailable}` : `${num(c.store.p50Ms, 2)} / ${num(c.store.p99Ms, 2)} (${c.store.n})`;
+      const st = !c.store
+        ? "n/a"
+        : "unavailable" in c.store
+        ? `not measured: ${c.store.unavailable}`
+        : `${num(c.store.p50Ms, 2)} / ${num(c.store.p99Ms, 2)} (${c.store.n})`;
       const oc = c.store && !("unavailable" in c.store) ? `${num(c.store.openMs)} / ${num(c.store.closeMs)}` : "n/a";
-      L.push(`| ${r.runtime} | ${c.users.toLocaleString("en")} | ${http} | ${st} | ${oc} | ${num(c.startupMs)} | ${num(c.rssMiB ?? NaN)} |`);
+      L.push(
+        `| ${r.runtime} | ${c.users.toLocaleString("en")} | ${http} | ${st} | ${oc} | ${num(c.startupMs)} | ${num(c.rssMiB ?? NaN)} |`,
+      );
     }
   }
 

@@ -32,7 +32,15 @@ export async function usersFileText(n: number): Promise<string> {
   ];
   for (let i = 1; i < n; i++) {
     const id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`;
-    users.push({ id, created_at: ts, updated_at: ts, email: `user${i}@bench.io`, _password: hash, first_name: `First${i}`, last_name: `Last${i}` });
+    users.push({
+      id,
+      created_at: ts,
+      updated_at: ts,
+      email: `user${i}@bench.io`,
+      _password: hash,
+      first_name: `First${i}`,
+      last_name: `Last${i}`,
+    });
   }
   return serializeUsers(users);
 }

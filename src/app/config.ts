@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { z } from "zod";
-import { AUTH_TYPES, authMode, type AuthMode, type AuthType } from "../domain/auth-mode.ts";
+import { AUTH_TYPES, type AuthMode, authMode, type AuthType } from "../domain/auth-mode.ts";
 import { StartupError } from "../domain/errors.ts";
 
 /**
@@ -100,7 +100,9 @@ export function parseConfig(env: Env, cwd: string): Config {
 
   const sessionName = env.SESSION_NAME === undefined || env.SESSION_NAME.trim() === "" ? "_my_session_id" : env.SESSION_NAME.trim();
   // A cookie name is an RFC 6265 token: no separators, spaces or controls.
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(sessionName)) fail("SESSION_NAME", env.SESSION_NAME ?? "", "a cookie name (letters, digits and !#$%&'*+-.^_`|~)");
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(sessionName)) {
+    fail("SESSION_NAME", env.SESSION_NAME ?? "", "a cookie name (letters, digits and !#$%&'*+-.^_`|~)");
+  }
 
   const kvUrl = env.KV_URL?.trim() || null;
   if (kvUrl !== null && !/^https?:\/\/\S+$/.test(kvUrl)) fail("KV_URL", env.KV_URL ?? "", "an http:// or https:// KV Connect URL");
@@ -110,13 +112,18 @@ export function parseConfig(env: Env, cwd: string): Config {
 
   const secure = enumVar(env, "COOKIE_SECURE", ["auto", "always", "never"] as const, "auto");
   const rawProxy = (env.TRUST_PROXY ?? "").trim().toLowerCase();
-  const trustProxy = rawProxy === "" || ["false", "no", "0"].includes(rawProxy) ? 0
-    : ["true", "yes"].includes(rawProxy) ? 1
-    : /^\d+$/.test(rawProxy) && Number(rawProxy) <= 32 ? Number(rawProxy)
+  const trustProxy = rawProxy === "" || ["false", "no", "0"].includes(rawProxy)
+    ? 0
+    : ["true", "yes"].includes(rawProxy)
+    ? 1
+    : /^\d+$/.test(rawProxy) && Number(rawProxy) <= 32
+    ? Number(rawProxy)
     : fail("TRUST_PROXY", env.TRUST_PROXY ?? "", "false, true (one proxy) or the number of proxies in front, up to 32");
   const origins = (env.TRUSTED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   for (const o of origins) {
-    if (!/^https?:\/\/[^/\s]+$/.test(o)) fail("TRUSTED_ORIGINS", env.TRUSTED_ORIGINS ?? "", "a comma-separated list of origins like https://app.example.com");
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) {
+      fail("TRUSTED_ORIGINS", env.TRUSTED_ORIGINS ?? "", "a comma-separated list of origins like https://app.example.com");
+    }
   }
 
   return {
@@ -125,7 +132,17 @@ export function parseConfig(env: Env, cwd: string): Config {
     auth: authMode(authType),
     sessionName,
     // 0, negative or unset: never expires (the original's rule).
-    sessionDuration: Math.max(0, intVar(env, "SESSION_DURATION", 0, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, "an integer number of seconds (0 or less: never expires)")),
+    sessionDuration: Math.max(
+      0,
+      intVar(
+        env,
+        "SESSION_DURATION",
+        0,
+        -Number.MAX_SAFE_INTEGER,
+        Number.MAX_SAFE_INTEGER,
+        "an integer number of seconds (0 or less: never expires)",
+      ),
+    ),
     storage: enumVar(env, "STORAGE", STORAGES, "file"),
     dataDir,
     kvPath: kvPath === null || kvPath === ":memory:" ? kvPath : resolve(cwd, kvPath),

@@ -109,12 +109,21 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
   // Under basic_auth every 401 says how to authenticate (RFC 7235), the login's included.
   const challenge: Record<string, string> = auth.strategy === "basic" ? { "WWW-Authenticate": 'Basic realm="api", charset="UTF-8"' } : {};
   const unauthorized = () => new HttpError(401, "Unauthorized", challenge);
-  const clientOf = (c: Context<AppEnv>): string => forwardedEntry(c.req.header("x-forwarded-for"), config.trustProxy) ?? peerAddress?.(c) ?? "unknown";
+  const clientOf = (c: Context<AppEnv>): string =>
+    forwardedEntry(c.req.header("x-forwarded-for"), config.trustProxy) ?? peerAddress?.(c) ?? "unknown";
   const isHttps = (req: Request) =>
     config.cookieSecure === "always" ||
     (config.cookieSecure === "auto" &&
-      (req.url.startsWith("https:") || forwardedEntry(req.headers.get("x-forwarded-proto") ?? undefined, config.trustProxy)?.toLowerCase() === "https"));
-  const authOptions: AuthOptions = { auth, strategy, sessionName: config.sessionName, trustedOrigins: config.trustedOrigins, clientOf, isHttps };
+      (req.url.startsWith("https:") ||
+        forwardedEntry(req.headers.get("x-forwarded-proto") ?? undefined, config.trustProxy)?.toLowerCase() === "https"));
+  const authOptions: AuthOptions = {
+    auth,
+    strategy,
+    sessionName: config.sessionName,
+    trustedOrigins: config.trustedOrigins,
+    clientOf,
+    isHttps,
+  };
 
   const routes: Route[] = [
     ...serviceRoutes(users, unauthorized),

@@ -55,7 +55,11 @@ async function openDriver(config: Config, context: StorageContext, log: Logger):
   const { createKvDriver } = await import("../storage/kv/index.ts");
   const target = config.kvUrl ?? config.kvPath ?? join(config.dataDir, "auth.kv");
   const kv = await openKvStore(target, { denoOpenKv: context.denoOpenKv }, context.env.DENO_KV_ACCESS_TOKEN);
-  return createKvDriver(kv, { now: Date.now, sessionTtlSeconds: config.sessionDuration, location: /^https?:/i.test(target) ? target : resolve(target) });
+  return createKvDriver(kv, {
+    now: Date.now,
+    sessionTtlSeconds: config.sessionDuration,
+    location: /^https?:/i.test(target) ? target : resolve(target),
+  });
 }
 
 /**
@@ -75,7 +79,9 @@ async function warnIfReadableByOthers(paths: string[], log: Logger): Promise<voi
 
 /** The data files of a storage, for the check above. */
 function dataPaths(config: Config): string[] {
-  if (config.storage === "file") return [config.dataDir, join(config.dataDir, ".db_User.json"), join(config.dataDir, ".db_UserSession.json")];
+  if (config.storage === "file") {
+    return [config.dataDir, join(config.dataDir, ".db_User.json"), join(config.dataDir, ".db_UserSession.json")];
+  }
   if (config.storage === "kv" && !config.kvUrl) {
     const file = config.kvPath ?? join(config.dataDir, "auth.kv");
     return file === ":memory:" ? [] : [file];

@@ -1,5 +1,5 @@
 import { UserGoneError } from "../domain/errors.ts";
-import { type SessionRecord, sessionEnd, type UserRecord } from "../domain/records.ts";
+import { sessionEnd, type SessionRecord, type UserRecord } from "../domain/records.ts";
 import type { SessionLifetime, StorageDriver } from "../storage/driver.ts";
 
 /**
@@ -46,7 +46,7 @@ export function createMemorySessionStore(userExists: (id: string) => Promise<boo
     async create(s) {
       sessions.set(s.session_id, s);
       let set = byUser.get(s.user_id);
-      if (!set) byUser.set(s.user_id, (set = new Set()));
+      if (!set) byUser.set(s.user_id, set = new Set());
       set.add(s.session_id);
       if (!(await userExists(s.user_id))) {
         remove(s.session_id);

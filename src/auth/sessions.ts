@@ -79,7 +79,13 @@ export function createSessionManager({ store, durationSeconds, now, maxPerUser }
       const token = newToken();
       const t = now();
       const ts = formatTimestamp(t);
-      const session: SessionRecord = { id: crypto.randomUUID(), created_at: ts, updated_at: ts, user_id: userId, session_id: hashToken(token) };
+      const session: SessionRecord = {
+        id: crypto.randomUUID(),
+        created_at: ts,
+        updated_at: ts,
+        user_id: userId,
+        session_id: hashToken(token),
+      };
       await store.create(session, durationSeconds);
       remember(session.session_id, userId, t);
       await endOldest(userId);

@@ -17,7 +17,13 @@ export type Strategy = (p: Presented) => Promise<UserRecord | null>;
  * refunded on success (see throttle.ts). The one way every route checks a
  * password (login, Basic auth, password change).
  */
-export async function checkThrottled(users: UsersRepo, throttle: LoginThrottle, client: string, email: string, password: string): Promise<UserRecord | null> {
+export async function checkThrottled(
+  users: UsersRepo,
+  throttle: LoginThrottle,
+  client: string,
+  email: string,
+  password: string,
+): Promise<UserRecord | null> {
   const attempt = await throttle.attempt(client, email);
   if (!attempt.ok) throw new ThrottledError(attempt.retryAfter);
   try {

@@ -65,7 +65,11 @@ export type ThrottleOptions = {
 
 /** The outcome of asking to check a password. */
 export type Attempt =
-  | { ok: true; /** The check succeeded: refund the failure counted in advance and clear the client's record. */ succeeded(): Promise<void>; /** Ends the in-flight slot either way. */ done(): void }
+  | {
+    ok: true; /** The check succeeded: refund the failure counted in advance and clear the client's record. */
+    succeeded(): Promise<void>; /** Ends the in-flight slot either way. */
+    done(): void;
+  }
   | { ok: false; retryAfter: number };
 
 const HOUR = 3_600_000;
@@ -137,15 +141,15 @@ export function createLoginThrottle(o: ThrottleOptions) {
       let verdict: number;
       try {
         verdict = await store.update(keys, ([ca, c, a]) => {
-        const now = o.now();
-        const pair = counter(ca, now);
-        const one = counter(c, now);
-        const times = (a && "times" in a ? a.times : []).filter((t) => t > now - HOUR);
-        const blocked = Math.max(pair.blockedUntil, one.blockedUntil);
-        if (blocked > now) return { records: [ca, c, a], result: blocked - now };
-        if (!trustedDevice && times.length >= accountPerHour) return { records: [ca, c, a], result: times[0] + HOUR - now };
-        // Counted as a failure now; refunded by succeeded().
-        return { records: [fail(pair, perAccountFree, now), fail(one, perClientFree, now), { times: [...times, at] }], result: 0 };
+          const now = o.now();
+          const pair = counter(ca, now);
+          const one = counter(c, now);
+          const times = (a && "times" in a ? a.times : []).filter((t) => t > now - HOUR);
+          const blocked = Math.max(pair.blockedUntil, one.blockedUntil);
+          if (blocked > now) return { records: [ca, c, a], result: blocked - now };
+          if (!trustedDevice && times.length >= accountPerHour) return { records: [ca, c, a], result: times[0] + HOUR - now };
+          // Counted as a failure now; refunded by succeeded().
+          return { records: [fail(pair, perAccountFree, now), fail(one, perClientFree, now), { times: [...times, at] }], result: 0 };
         });
       } catch (e) {
         done();
@@ -167,7 +171,10 @@ export function createLoginThrottle(o: ThrottleOptions) {
             if (i >= 0) times.splice(i, 1);
             // A success clears this client's record for the account and takes back the advance count.
             const refunded: Counter = { ...one, failures: Math.max(0, one.failures - 1) };
-            return { records: [null, refunded.failures || refunded.blockedUntil > now ? refunded : null, times.length ? { times } : null], result: undefined };
+            return {
+              records: [null, refunded.failures || refunded.blockedUntil > now ? refunded : null, times.length ? { times } : null],
+              result: undefined,
+            };
           }),
       };
     },

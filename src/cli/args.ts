@@ -80,7 +80,9 @@ function parseWith(args: string[], spec: Spec, what: string): Parsed {
     const eq = a.indexOf("=");
     const name = eq === -1 ? a.slice(2) : a.slice(2, eq);
     // Short options are not part of the grammar; a value starting with "-" goes after "--".
-    if (!a.startsWith("--") || !Object.hasOwn(spec.flags, name)) throw new UsageError(`unknown option ${eq === -1 ? a : a.slice(0, eq)} for "${what}"`);
+    if (!a.startsWith("--") || !Object.hasOwn(spec.flags, name)) {
+      throw new UsageError(`unknown option ${eq === -1 ? a : a.slice(0, eq)} for "${what}"`);
+    }
     if (!spec.flags[name]) {
       if (eq !== -1) throw new UsageError(`--${name} takes no value`);
       flags.set(name, true);
@@ -88,8 +90,12 @@ function parseWith(args: string[], spec: Spec, what: string): Parsed {
     else if (i + 1 < args.length) flags.set(name, args[++i]);
     else throw new UsageError(`--${name} needs a value`);
   }
-  if (positionals.length < spec.positionals.length) throw new UsageError(`"${what}" needs ${spec.positionals.slice(positionals.length).map((p) => `<${p}>`).join(" ")}`);
-  if (positionals.length > spec.positionals.length) throw new UsageError(`unexpected argument "${positionals[spec.positionals.length]}" for "${what}"`);
+  if (positionals.length < spec.positionals.length) {
+    throw new UsageError(`"${what}" needs ${spec.positionals.slice(positionals.length).map((p) => `<${p}>`).join(" ")}`);
+  }
+  if (positionals.length > spec.positionals.length) {
+    throw new UsageError(`unexpected argument "${positionals[spec.positionals.length]}" for "${what}"`);
+  }
   for (const [i, p] of positionals.entries()) {
     if (p === "") throw new UsageError(`<${spec.positionals[i]}> of "${what}" is empty`);
   }
@@ -125,7 +131,12 @@ export function parseArgs(argv: string[]): Command {
   switch (sub) {
     case "add": {
       const p = parseWith(args, { positionals: ["email"], flags: { "first-name": true, "last-name": true } }, "user add");
-      return { name: "user-add", email: p.positionals[0], firstName: str(p.flags.get("first-name")), lastName: str(p.flags.get("last-name")) };
+      return {
+        name: "user-add",
+        email: p.positionals[0],
+        firstName: str(p.flags.get("first-name")),
+        lastName: str(p.flags.get("last-name")),
+      };
     }
     case "list":
       return { name: "user-list", json: parseWith(args, { positionals: [], flags: { json: false } }, "user list").flags.has("json") };

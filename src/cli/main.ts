@@ -8,7 +8,7 @@ import type { PasswordHasher } from "../domain/passwords.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { openFileReadOnly } from "../storage/file/index.ts";
 import { FolderInUseError } from "../storage/file/lock.ts";
-import { type ImportContext, prepareStore, type FolderData } from "../storage/import.ts";
+import { type FolderData, type ImportContext, prepareStore } from "../storage/import.ts";
 import { ImportBusyError, type StorageDriver } from "../storage/driver.ts";
 import { type Command, parseArgs, USAGE, UsageError } from "./args.ts";
 import { CliError, type CliIo, type CommandContext } from "./context.ts";
@@ -65,7 +65,10 @@ function report(e: unknown, io: CliIo): number {
     return EXIT.interrupted;
   }
   if (e instanceof StorageUnavailableError) io.err(`error: ${e.message}: ${e.detail}`);
-  else if (e instanceof CliError || e instanceof StartupError || e instanceof InvalidInputError || e instanceof NotFoundError || e instanceof PasswordInputError) io.err(`error: ${e.message}`);
+  else if (
+    e instanceof CliError || e instanceof StartupError || e instanceof InvalidInputError || e instanceof NotFoundError ||
+    e instanceof PasswordInputError
+  ) io.err(`error: ${e.message}`);
   // Not a failure anyone planned for: the stack helps whoever reports it.
   else io.err(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   return EXIT.failed;
@@ -77,7 +80,9 @@ const READ_ONLY = new Set<Command["name"]>(["user-list", "export"]);
 async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): Promise<void> {
   const config = parseConfig(o.env, o.cwd);
   // The CLI's changes are for a server to serve later: a memory store would vanish with the command.
-  if (config.storage === "memory") throw new CliError("STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file or kv)");
+  if (config.storage === "memory") {
+    throw new CliError("STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file or kv)");
+  }
   const log = createLogger(config.logLevel, (line) => o.io.err(line));
   const now = o.now ?? Date.now;
   // Everything that needs no storage comes first: a typo costs nothing, and a
@@ -123,7 +128,11 @@ async function openForCommand(cmd: Exclude<Command, { name: "help" }>, config: C
     if (!(e instanceof FolderInUseError)) throw e;
     const holder = e.holder ? `process ${e.holder.pid} on ${e.holder.hostname}` : "another process";
     if (!READ_ONLY.has(cmd.name)) {
-      throw new CliError(`${e.message.replace(/; stop that process.*$/, "")}; stop it to change users from the CLI, or use the API of that server (read-only commands, "user list" and "export", work beside it)`);
+      throw new CliError(
+        `${
+          e.message.replace(/; stop that process.*$/, "")
+        }; stop it to change users from the CLI, or use the API of that server (read-only commands, "user list" and "export", work beside it)`,
+      );
     }
     log.info(`${config.dataDir} is in use by ${holder}: reading a consistent copy without its lock`);
     return await openFileReadOnly(config.dataDir, holder);
@@ -131,15 +140,27 @@ async function openForCommand(cmd: Exclude<Command, { name: "help" }>, config: C
 }
 
 function dispatch(
-  cmd: Exclude<Command, { name: "help" }>, ctx: CommandContext, imports: ImportContext, password: string, data: FolderData | null, folder: string,
+  cmd: Exclude<Command, { name: "help" }>,
+  ctx: CommandContext,
+  imports: ImportContext,
+  password: string,
+  data: FolderData | null,
+  folder: string,
 ): Promise<void> {
   switch (cmd.name) {
-    case "user-add": return userAdd(ctx, cmd.email, password, cmd.firstName, cmd.lastName);
-    case "user-list": return userList(ctx, cmd.json);
-    case "user-passwd": return userPasswd(ctx, cmd.who, password);
-    case "user-delete": return userDelete(ctx, cmd.who);
-    case "import": return importData(ctx, imports, folder, data!);
-    case "import-abort": return abortImport(ctx, imports);
-    case "export": return exportData(ctx, folder);
+    case "user-add":
+      return userAdd(ctx, cmd.email, password, cmd.firstName, cmd.lastName);
+    case "user-list":
+      return userList(ctx, cmd.json);
+    case "user-passwd":
+      return userPasswd(ctx, cmd.who, password);
+    case "user-delete":
+      return userDelete(ctx, cmd.who);
+    case "import":
+      return importData(ctx, imports, folder, data!);
+    case "import-abort":
+      return abortImport(ctx, imports);
+    case "export":
+      return exportData(ctx, folder);
   }
 }

@@ -4,7 +4,7 @@ import type { Config } from "../app/config.ts";
 import { realFs } from "../storage/fs.ts";
 import { LOCK_FILE } from "../storage/file/lock.ts";
 import { serializeSessions, serializeUsers, SESSION_FILE, USER_FILE } from "../storage/data-files/format.ts";
-import { type ImportContext, importFolder, readDataFolder, type FolderData, waitForImport } from "../storage/import.ts";
+import { type FolderData, type ImportContext, importFolder, readDataFolder, waitForImport } from "../storage/import.ts";
 import { writeDataFile } from "../storage/data-files/write.ts";
 import { tenths } from "../lib/progress.ts";
 import type { ImportSummary } from "../storage/driver.ts";
@@ -71,9 +71,15 @@ export async function abortImport(ctx: CommandContext, imports: ImportContext): 
  */
 export async function checkExportTarget(config: Config, folder: string, force: boolean): Promise<void> {
   const info = await stat(folder).catch(() => null);
-  if (info && !info.isDirectory()) throw new CliError(`${folder} is not a folder; export writes ${USER_FILE} and ${SESSION_FILE} into a folder`);
-  if (await isDataFolder(config, folder)) throw new CliError(`${folder} is the data folder of the file storage (DATA_DIR): its files are already in the original's format`);
-  if (await exists(join(folder, LOCK_FILE))) throw new CliError(`${folder} is in use by a running server (${LOCK_FILE} is present); export to another folder`);
+  if (info && !info.isDirectory()) {
+    throw new CliError(`${folder} is not a folder; export writes ${USER_FILE} and ${SESSION_FILE} into a folder`);
+  }
+  if (await isDataFolder(config, folder)) {
+    throw new CliError(`${folder} is the data folder of the file storage (DATA_DIR): its files are already in the original's format`);
+  }
+  if (await exists(join(folder, LOCK_FILE))) {
+    throw new CliError(`${folder} is in use by a running server (${LOCK_FILE} is present); export to another folder`);
+  }
   if (force) return;
   for (const name of [USER_FILE, SESSION_FILE]) {
     if (await exists(join(folder, name))) throw new CliError(`${join(folder, name)} already exists; use --force to overwrite it`);
@@ -87,7 +93,11 @@ export async function exportData(ctx: CommandContext, folder: string): Promise<v
   try {
     await mkdir(folder, { recursive: true });
     const progress = (what: string, total: number) =>
-      tenths(total, (done, pct) => ctx.io.err(`exporting to ${folder}: ${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} ${what} (${pct}%)`));
+      tenths(
+        total,
+        (done, pct) =>
+          ctx.io.err(`exporting to ${folder}: ${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} ${what} (${pct}%)`),
+      );
     await writeDataFile(realFs, folder, USER_FILE, users, serializeUsers, progress("users", users.length));
     await writeDataFile(realFs, folder, SESSION_FILE, sessions, serializeSessions, progress("sessions", sessions.length));
   } catch (e) {

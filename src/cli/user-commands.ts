@@ -13,13 +13,20 @@ function repoOver(ctx: CommandContext, driver: StorageDriver): UsersRepo {
 const shown = (u: UserRecord): string => `${u.id} <${u.email ?? ""}>`;
 
 /** Creates a user through the API's repo: same validation, hashing and duplicate rule. */
-export async function userAdd(ctx: CommandContext, email: string, password: string, firstName: string | null, lastName: string | null): Promise<void> {
+export async function userAdd(
+  ctx: CommandContext,
+  email: string,
+  password: string,
+  firstName: string | null,
+  lastName: string | null,
+): Promise<void> {
   const user = await repoOver(ctx, ctx.driver).create({ email, password, first_name: firstName, last_name: lastName });
   ctx.io.out(`created user ${shown(user)}`);
 }
 
 /** One field of a list line: tabs and line breaks escaped, so that one user is always one line. */
-const field = (v: string | null): string => (v ?? "").replace(/[\t\r\n\\]/g, (c) => ({ "\t": "\\t", "\r": "\\r", "\n": "\\n", "\\": "\\\\" })[c]!);
+const field = (v: string | null): string =>
+  (v ?? "").replace(/[\t\r\n\\]/g, (c) => ({ "\t": "\\t", "\r": "\\r", "\n": "\\n", "\\": "\\\\" })[c]!);
 
 /** Every user in storage order: tab-separated columns, or JSON lines (the API's user JSON, no hash). */
 export async function userList(ctx: CommandContext, json: boolean): Promise<void> {
@@ -43,7 +50,9 @@ async function findUser(driver: StorageDriver, who: string): Promise<UserRecord>
   if (byId) return byId;
   if (!(await driver.findUserByEmail(who))) throw new CliError(`no user with the id or email "${who}"`);
   const same = (await driver.listUsers()).filter((u) => u.email === who);
-  if (same.length > 1) throw new CliError(`${same.length} users have the email "${who}" (ids: ${same.map((u) => u.id).join(", ")}); name one by its id`);
+  if (same.length > 1) {
+    throw new CliError(`${same.length} users have the email "${who}" (ids: ${same.map((u) => u.id).join(", ")}); name one by its id`);
+  }
   return same[0];
 }
 

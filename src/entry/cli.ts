@@ -43,7 +43,8 @@ function nodeTerminal(): Terminal {
           stdin.off("data", onData).off("end", onEnd).off("error", onError).pause();
           f();
         };
-        const onData = (c: Uint8Array | string) => settle(() => resolve(typeof c === "string" ? new TextEncoder().encode(c) : new Uint8Array(c)));
+        const onData = (c: Uint8Array | string) =>
+          settle(() => resolve(typeof c === "string" ? new TextEncoder().encode(c) : new Uint8Array(c)));
         const onEnd = () => settle(() => resolve(null));
         const onError = (e: Error) => settle(() => reject(e));
         stdin.on("data", onData).on("end", onEnd).on("error", onError).resume();

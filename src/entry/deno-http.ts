@@ -35,7 +35,9 @@ function freeDescriptors(max = 16_384): number {
   return files.length;
 }
 
-const BUSY = new TextEncoder().encode("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n");
+const BUSY = new TextEncoder().encode(
+  "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n",
+);
 const isCode = (e: unknown, ...codes: string[]) => codes.includes((e as { code?: string })?.code ?? "");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -90,7 +92,10 @@ export function serveDeno(fetch: Fetch, config: Config, log: (line: string) => v
           res = await fetch(event.request, { remoteAddr: conn.remoteAddr });
         } catch (e) {
           log(`request failed: ${(e as Error).message}`);
-          res = new Response(JSON.stringify({ error: "Internal server error" }), { status: 500, headers: { "content-type": "application/json" } });
+          res = new Response(JSON.stringify({ error: "Internal server error" }), {
+            status: 500,
+            headers: { "content-type": "application/json" },
+          });
         }
         clearTimeout(timer);
         await event.respondWith(res);
@@ -172,7 +177,11 @@ function serveRestarting(fetch: Fetch, config: Config, log: (line: string) => vo
           onListen: ({ port: p }) => {
             if (first) resolve({ port: p, maxConnections: 0, stop: () => ((stopping = true), server.shutdown()) });
           },
-          onError: () => new Response(JSON.stringify({ error: "Internal server error" }), { status: 500, headers: { "content-type": "application/json" } }),
+          onError: () =>
+            new Response(JSON.stringify({ error: "Internal server error" }), {
+              status: 500,
+              headers: { "content-type": "application/json" },
+            }),
         }, fetch);
       } catch (e) {
         if (first) return reject(e);

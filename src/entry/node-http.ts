@@ -31,7 +31,11 @@ function openFilesLimit(): number {
  *   flood is refused quickly instead of exhausting descriptors; at the limit
  *   itself libuv accepts and closes, and the process never dies.
  */
-export function serveNodeHttp(fetch: (req: Request, env: unknown) => Response | Promise<Response>, config: Config, log: (line: string) => void): Promise<Served> {
+export function serveNodeHttp(
+  fetch: (req: Request, env: unknown) => Response | Promise<Response>,
+  config: Config,
+  log: (line: string) => void,
+): Promise<Served> {
   const limit = openFilesLimit();
   const cap = config.maxConnections || (limit ? Math.max(16, Math.floor(limit * 0.8) - 32) : 0);
   return new Promise((resolve, reject) => {
@@ -81,11 +85,15 @@ export function serveNodeHttp(fetch: (req: Request, env: unknown) => Response | 
     // A request the HTTP parser refuses still gets a JSON answer, like every other error.
     server.on("clientError", (err: Error & { code?: string }, socket: Socket) => {
       if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
-      const [status, text] = err.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large"]
-        : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "Request Timeout"]
+      const [status, text] = err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large"]
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout"]
         : [400, "Bad Request"];
       const body = JSON.stringify({ error: text });
-      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      );
     });
     server.once("error", reject);
   });

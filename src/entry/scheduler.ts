@@ -6,9 +6,11 @@
  * is already swept.
  */
 export function createScheduler(onError: (name: string, e: unknown) => void) {
-  const tasks: { name: string; task: () => Promise<unknown>; timer: ReturnType<typeof setInterval>; running: Promise<unknown> | null }[] = [];
-  const runOnce = (t: (typeof tasks)[number]) =>
-    (t.running ??= t.task().catch((e) => onError(t.name, e)).finally(() => (t.running = null)));
+  const tasks: { name: string; task: () => Promise<unknown>; timer: ReturnType<typeof setInterval>; running: Promise<unknown> | null }[] =
+    [];
+  const runOnce = (
+    t: (typeof tasks)[number],
+  ) => (t.running ??= t.task().catch((e) => onError(t.name, e)).finally(() => (t.running = null)));
   return {
     schedule(name: string, everyMs: number, task: () => Promise<unknown>): void {
       const entry = { name, task, timer: 0 as unknown as ReturnType<typeof setInterval>, running: null };

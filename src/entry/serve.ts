@@ -1,5 +1,5 @@
 import process from "node:process";
-import { boot, type BootOptions, type Booted } from "../app/boot.ts";
+import { boot, type Booted, type BootOptions } from "../app/boot.ts";
 import { StartupError } from "../domain/errors.ts";
 import { invocationDir, usableCores } from "./process.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -40,7 +40,13 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
   const scheduler = createScheduler((name, e) => booted?.log.warn(`${name} failed: ${e instanceof Error ? e.message : String(e)}`));
   try {
     booted = await boot({
-      ...o, env: process.env, cwd: invocationDir(), pid: process.pid, writeLog, cores: usableCores(), schedule: scheduler.schedule,
+      ...o,
+      env: process.env,
+      cwd: invocationDir(),
+      pid: process.pid,
+      writeLog,
+      cores: usableCores(),
+      schedule: scheduler.schedule,
     });
   } catch (e) {
     if (e instanceof StartupError) {
@@ -84,7 +90,9 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
   const shown = config.host.includes(":") ? `[${config.host}]` : config.host;
   const users = await driver.countUsers().then((n) => `${n} user${n === 1 ? "" : "s"}`, () => "users not counted");
   const auth = config.auth.type === null ? "AUTH_TYPE unset (no authentication)" : `AUTH_TYPE=${config.auth.type}`;
-  log.info(`listening on http://${shown}:${served.port} (${o.runtime}, pid ${process.pid}, ${auth}, STORAGE=${driver.kind} at ${driver.location}, ${users})`);
+  log.info(
+    `listening on http://${shown}:${served.port} (${o.runtime}, pid ${process.pid}, ${auth}, STORAGE=${driver.kind} at ${driver.location}, ${users})`,
+  );
   log.debug(
     `connections: at most ${served.maxConnections || "unlimited"}, request head within ${config.headersTimeout} s, ` +
       `answer within ${config.requestTimeout || "unlimited"} s, idle keep-alive ${config.keepAliveTimeout} s`,

@@ -30,6 +30,6 @@ function apiHeaders(c: Context, extra?: Record<string, string>): Record<string, 
     headers["access-control-allow-origin"] = origin ?? "*";
     if (origin !== undefined) headers["vary"] = "Origin";
   }
-  if (extra) for (const k in extra) headers[k.toLowerCase()] = extra[k];
+  if (extra) { for (const k in extra) headers[k.toLowerCase()] = extra[k]; }
   return headers;
 }

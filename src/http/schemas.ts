@@ -13,15 +13,19 @@ import { HttpError } from "./errors.ts";
 const name = z.string().nullable().optional().meta({ maxLength: LIMITS.name });
 
 export const NewUserBody = z.object({
-  email: z.string().min(1).meta({ maxLength: LIMITS.email, description: "compared case-insensitively with existing users", example: "bob@hbtn.io" }),
+  email: z.string().min(1).meta({
+    maxLength: LIMITS.email,
+    description: "compared case-insensitively with existing users",
+    example: "bob@hbtn.io",
+  }),
   password: z.string().min(1).meta({ maxLength: LIMITS.password, example: "H0lbertonSchool98!" }),
   first_name: name,
   last_name: name,
 }).meta({ description: "Unknown fields, id, timestamps and password hashes sent by the client are ignored." });
 
 export const UserPatchBody = z.object({
-  first_name: name.describe("applied when present and not null; \"\" sets it"),
-  last_name: name.describe("applied when present and not null; \"\" sets it"),
+  first_name: name.describe('applied when present and not null; "" sets it'),
+  last_name: name.describe('applied when present and not null; "" sets it'),
 });
 
 export const LoginBody = z.object({

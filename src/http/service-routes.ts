@@ -7,24 +7,35 @@ import { json } from "./respond.ts";
 export function serviceRoutes(users: UsersRepo, unauthorized: () => HttpError): Route[] {
   return [
     {
-      method: "GET", path: "/api/v1/status", public: true, summary: "Whether the service is up",
+      method: "GET",
+      path: "/api/v1/status",
+      public: true,
+      summary: "Whether the service is up",
       responses: { 200: '{"status": "OK"}' },
       handler: (c) => json(c, { status: "OK" }),
     },
     {
-      method: "GET", path: "/api/v1/stats", summary: "How many users there are",
+      method: "GET",
+      path: "/api/v1/stats",
+      summary: "How many users there are",
       responses: { 200: '{"users": <count>}' },
       handler: async (c) => json(c, { users: await users.count() }),
     },
     {
-      method: "GET", path: "/api/v1/unauthorized", public: true, summary: "Always 401 (the original's demo of the error)",
+      method: "GET",
+      path: "/api/v1/unauthorized",
+      public: true,
+      summary: "Always 401 (the original's demo of the error)",
       responses: { 401: "Unauthorized" },
       handler: () => {
         throw unauthorized();
       },
     },
     {
-      method: "GET", path: "/api/v1/forbidden", public: true, summary: "Always 403 (the original's demo of the error)",
+      method: "GET",
+      path: "/api/v1/forbidden",
+      public: true,
+      summary: "Always 403 (the original's demo of the error)",
       responses: { 403: "Forbidden" },
       handler: () => {
         throw new HttpError(403, "Forbidden");

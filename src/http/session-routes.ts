@@ -94,7 +94,21 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
   return [
     { method: "POST", path: "/api/v1/auth_session/login", public: true, ...loginDoc, handler: login },
     { method: "DELETE", path: "/api/v1/auth_session/logout", ...logoutDoc, handler: logout },
-    { method: "POST", path: "/api/v1/auth_session", public: true, ...loginDoc, summary: "Log in (alias of /auth_session/login)", handler: login },
-    { method: "DELETE", path: "/api/v1/auth_session", public: true, ...logoutDoc, summary: "Log out (alias of /auth_session/logout)", handler: logout },
+    {
+      method: "POST",
+      path: "/api/v1/auth_session",
+      public: true,
+      ...loginDoc,
+      summary: "Log in (alias of /auth_session/login)",
+      handler: login,
+    },
+    {
+      method: "DELETE",
+      path: "/api/v1/auth_session",
+      public: true,
+      ...logoutDoc,
+      summary: "Log out (alias of /auth_session/logout)",
+      handler: logout,
+    },
   ];
 }

@@ -12,22 +12,38 @@ export type UserRoutesOptions = { users: UsersRepo; maxBodyBytes: number };
 export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] {
   return [
     {
-      method: "GET", path: "/api/v1/users", summary: "Every user, in storage order",
+      method: "GET",
+      path: "/api/v1/users",
+      summary: "Every user, in storage order",
       responses: { 200: "The users" },
       handler: async (c) => json(c, (await users.list()).map(toUserJson)),
     },
     {
-      method: "POST", path: "/api/v1/users", summary: "Sign up: create a user", body: NewUserBody,
-      responses: { 201: "The new user", 400: "Wrong format, email missing, password missing, or Can't create User: <reason>", 413: "Body too large" },
+      method: "POST",
+      path: "/api/v1/users",
+      summary: "Sign up: create a user",
+      body: NewUserBody,
+      responses: {
+        201: "The new user",
+        400: "Wrong format, email missing, password missing, or Can't create User: <reason>",
+        413: "Body too large",
+      },
       async handler(c) {
         const body = parseBody(NewUserBody, await readJsonObject(c.req.raw, maxBodyBytes), "create");
-        const user = await users.create({ email: body.email, password: body.password, first_name: body.first_name ?? null, last_name: body.last_name ?? null });
+        const user = await users.create({
+          email: body.email,
+          password: body.password,
+          first_name: body.first_name ?? null,
+          last_name: body.last_name ?? null,
+        });
         return json(c, toUserJson(user), 201);
       },
     },
     // Before /users/:id: "me" is not an id, and it is only read.
     {
-      method: "GET", path: "/api/v1/users/me", summary: "The authenticated user",
+      method: "GET",
+      path: "/api/v1/users/me",
+      summary: "The authenticated user",
       responses: { 200: "The user", 404: "No authenticated user (no auth type)" },
       handler(c) {
         const me = c.get("user");
@@ -36,7 +52,9 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
       },
     },
     {
-      method: "GET", path: "/api/v1/users/:id", summary: "One user",
+      method: "GET",
+      path: "/api/v1/users/:id",
+      summary: "One user",
       responses: { 200: "The user", 404: "No such user" },
       async handler(c) {
         const user = await users.get(c.req.param("id")!);
@@ -45,8 +63,16 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
       },
     },
     {
-      method: "PUT", path: "/api/v1/users/:id", summary: "Change a user's names", body: UserPatchBody,
-      responses: { 200: "The updated user", 400: "Wrong format or Can't update User: <reason>", 404: "No such user (checked before the body)", 413: "Body too large" },
+      method: "PUT",
+      path: "/api/v1/users/:id",
+      summary: "Change a user's names",
+      body: UserPatchBody,
+      responses: {
+        200: "The updated user",
+        400: "Wrong format or Can't update User: <reason>",
+        404: "No such user (checked before the body)",
+        413: "Body too large",
+      },
       async handler(c) {
         // The id is checked before the body, as in the original.
         const user = await users.get(c.req.param("id")!);
@@ -59,7 +85,9 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
       },
     },
     {
-      method: "DELETE", path: "/api/v1/users/:id", summary: "Delete a user and end its sessions",
+      method: "DELETE",
+      path: "/api/v1/users/:id",
+      summary: "Delete a user and end its sessions",
       responses: { 200: "{}", 404: "No such user" },
       async handler(c) {
         if (!(await users.delete(c.req.param("id")!))) throw new NotFoundError();

@@ -33,7 +33,9 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
   function checkNames(verb: "create" | "update", fields: { first_name?: string | null; last_name?: string | null }) {
     for (const k of ["first_name", "last_name"] as const) {
       const v = fields[k];
-      if (typeof v === "string" && v.length > LIMITS.name) throw new InvalidInputError(verb, `${k} is longer than ${LIMITS.name} characters`);
+      if (typeof v === "string" && v.length > LIMITS.name) {
+        throw new InvalidInputError(verb, `${k} is longer than ${LIMITS.name} characters`);
+      }
     }
   }
 
@@ -52,7 +54,9 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
       if (input.email.length > LIMITS.email) throw new InvalidInputError("create", `email is longer than ${LIMITS.email} characters`);
       // Not a full RFC 5322 check (the original accepted anything): enough to
       // keep line breaks and NULs out of logs and exports, and to make it an address.
-      if (!EMAIL_SHAPE.test(input.email)) throw new InvalidInputError("create", "email is not a valid address (name@domain, no control characters)");
+      if (!EMAIL_SHAPE.test(input.email)) {
+        throw new InvalidInputError("create", "email is not a valid address (name@domain, no control characters)");
+      }
       checkPassword("create", input.password);
       checkNames("create", input);
       const ts = formatTimestamp(now());

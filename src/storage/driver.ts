@@ -129,8 +129,10 @@ export type PendingImport = {
 export class ImportBusyError extends Error {
   readonly pending: PendingImport;
   constructor(pending: PendingImport, message?: string) {
-    super(message ?? `An import of ${pending.source} into this store is in progress (process ${pending.pid} on ${pending.hostname}, ` +
-      `${pending.users_done}/${pending.users_total} users); wait for it to finish`);
+    super(
+      message ?? `An import of ${pending.source} into this store is in progress (process ${pending.pid} on ${pending.hostname}, ` +
+          `${pending.users_done}/${pending.users_total} users); wait for it to finish`,
+    );
     this.name = "ImportBusyError";
     this.pending = pending;
   }

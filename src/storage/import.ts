@@ -37,7 +37,10 @@ function progressReporter(ctx: ImportContext, source: string): (p: ImportProgres
   return (p) => {
     let report = phases.get(p.phase);
     if (!report) {
-      report = tenths(p.total, (done, pct) => ctx.say(`importing ${source} into ${ctx.driver.kind} storage: ${n(done)}/${n(p.total)} ${p.phase} (${pct}%)`));
+      report = tenths(
+        p.total,
+        (done, pct) => ctx.say(`importing ${source} into ${ctx.driver.kind} storage: ${n(done)}/${n(p.total)} ${p.phase} (${pct}%)`),
+      );
       phases.set(p.phase, report);
     }
     report(p.done);
@@ -47,13 +50,17 @@ function progressReporter(ctx: ImportContext, source: string): (p: ImportProgres
 /** Imports `data`, all or nothing (see `StorageDriver.importRecords`), reporting progress. */
 export function importFolder(ctx: ImportContext, source: string, data: FolderData): Promise<ImportSummary> {
   return ctx.driver.importRecords(data.users, data.sessions, {
-    source, pid: ctx.pid, hostname: ctx.hostname, onProgress: progressReporter(ctx, source),
+    source,
+    pid: ctx.pid,
+    hostname: ctx.hostname,
+    onProgress: progressReporter(ctx, source),
   });
 }
 
 /** One line: what an import did. */
 function describeImport(source: string, kind: string, s: ImportSummary): string {
-  const part = (what: string, c: { imported: number; skipped: number }) => `${n(c.imported)} ${what}` + (c.skipped ? ` (${n(c.skipped)} skipped)` : "");
+  const part = (what: string, c: { imported: number; skipped: number }) =>
+    `${n(c.imported)} ${what}` + (c.skipped ? ` (${n(c.skipped)} skipped)` : "");
   return `imported the data files of ${source} into ${kind} storage: ${part("users", s.users)}, ${part("sessions", s.sessions)}`;
 }
 
@@ -61,13 +68,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits while another process imports; resolves with the import once it is finished (null) or abandoned. */
 export async function waitForImport(ctx: ImportContext, pending: PendingImport): Promise<PendingImport | null> {
-  ctx.say(`waiting for the import of ${pending.source} by process ${pending.pid} on ${pending.hostname} to finish (${n(pending.users_done)}/${n(pending.users_total)} users)`);
+  ctx.say(
+    `waiting for the import of ${pending.source} by process ${pending.pid} on ${pending.hostname} to finish (${n(pending.users_done)}/${
+      n(pending.users_total)
+    } users)`,
+  );
   let lastSaid = ctx.now();
   for (let p: PendingImport | null = pending; p; p = await ctx.driver.pendingImport()) {
     if (!p.active) return p;
     if (ctx.now() - lastSaid >= 5_000) {
       lastSaid = ctx.now();
-      ctx.say(`still waiting for the import of ${p.source}: ${n(p.users_done)}/${n(p.users_total)} users, ${n(p.sessions_done)}/${n(p.sessions_total)} sessions`);
+      ctx.say(
+        `still waiting for the import of ${p.source}: ${n(p.users_done)}/${n(p.users_total)} users, ${n(p.sessions_done)}/${
+          n(p.sessions_total)
+        } sessions`,
+      );
     }
     await sleep(250);
   }
@@ -76,7 +91,11 @@ export async function waitForImport(ctx: ImportContext, pending: PendingImport):
 
 /** Completes an import that was stopped before it finished, from its source folder. */
 async function completeImport(ctx: ImportContext, pending: PendingImport): Promise<void> {
-  ctx.say(`completing the import of ${pending.source} that was stopped at ${n(pending.users_done)}/${n(pending.users_total)} users (started ${pending.started_at})`);
+  ctx.say(
+    `completing the import of ${pending.source} that was stopped at ${n(pending.users_done)}/${
+      n(pending.users_total)
+    } users (started ${pending.started_at})`,
+  );
   let data: FolderData | null;
   try {
     data = await readDataFolder(pending.source, ctx.now());

@@ -1,5 +1,5 @@
 import { UserGoneError } from "../domain/errors.ts";
-import { type SessionRecord, sessionEnd, type UserRecord } from "../domain/records.ts";
+import { sessionEnd, type SessionRecord, type UserRecord } from "../domain/records.ts";
 import { type Change, Tables } from "./tables.ts";
 import type { ImportOptions, ImportSummary, SessionLifetime, StorageDriver } from "./driver.ts";
 
@@ -105,8 +105,9 @@ export function createTablesDriver(tables: Tables, { kind, location, commit, onC
       }
       const seen = new Set<string>();
       for (const session of sessions) {
-        if (tables.sessions.has(session.session_id) || seen.has(session.session_id) || conflicted.has(session.user_id)) summary.sessions.skipped++;
-        else {
+        if (tables.sessions.has(session.session_id) || seen.has(session.session_id) || conflicted.has(session.user_id)) {
+          summary.sessions.skipped++;
+        } else {
           seen.add(session.session_id);
           changes.push({ op: "putSession", session });
           summary.sessions.imported++;

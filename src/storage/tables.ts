@@ -99,7 +99,7 @@ export class Tables {
         if (old) this.#unindexSession(old);
         this.sessions.set(c.session.session_id, c.session);
         let set = this.#sessionsByUser.get(c.session.user_id);
-        if (!set) this.#sessionsByUser.set(c.session.user_id, (set = new Set()));
+        if (!set) this.#sessionsByUser.set(c.session.user_id, set = new Set());
         set.add(c.session.session_id);
         return old ? { op: "putSession", session: old } : { op: "delSession", session_id: c.session.session_id };
       }

@@ -24,7 +24,14 @@ export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.no
   const config = parseConfig(env, "/nonexistent");
   // Background tasks are run by the test when it wants (no timers).
   const tasks = new Map<string, () => Promise<unknown>>();
-  const app = createApp({ config, driver, log: silentLogger, now, hasher: testHasher, schedule: (name, _every, task) => void tasks.set(name, task) });
+  const app = createApp({
+    config,
+    driver,
+    log: silentLogger,
+    now,
+    hasher: testHasher,
+    schedule: (name, _every, task) => void tasks.set(name, task),
+  });
   const base = "http://localhost";
   const request = (path: string, init?: RequestInit) => app.request(base + path, init);
   return {

@@ -21,15 +21,24 @@ say("ready");
 
 async function run(step: Step, id: string): Promise<void> {
   const user = {
-    id, created_at: "2024-01-01T00:00:00", updated_at: "2024-01-01T00:00:00",
-    email: `${id}@crash.test`, _password: null, first_name: null as string | null, last_name: null,
+    id,
+    created_at: "2024-01-01T00:00:00",
+    updated_at: "2024-01-01T00:00:00",
+    email: `${id}@crash.test`,
+    _password: null,
+    first_name: null as string | null,
+    last_name: null,
   };
   switch (step) {
     case "create":
       return driver.createUser(user);
     case "session":
       return driver.createSession({
-        id: `s-${id}`, created_at: user.created_at, updated_at: user.updated_at, user_id: id, session_id: sha256Hex(id),
+        id: `s-${id}`,
+        created_at: user.created_at,
+        updated_at: user.updated_at,
+        user_id: id,
+        session_id: sha256Hex(id),
       });
     case "v1":
     case "v2":
@@ -45,7 +54,7 @@ async function run(step: Step, id: string): Promise<void> {
 }
 
 async function worker(w: number): Promise<void> {
-  for (let i = 0; ; i++) {
+  for (let i = 0;; i++) {
     const id = `r${round}-w${w}-${i}`;
     const steps = crashSteps(i);
     for (let k = 0; k < steps.length; k++) {

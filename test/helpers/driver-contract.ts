@@ -1,4 +1,4 @@
-import { describe, it, before, after } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { StorageDriver } from "../../src/storage/driver.ts";
 import type { SessionRecord, UserRecord } from "../../src/domain/records.ts";
@@ -184,7 +184,9 @@ export function runDriverContract(
       const clashTwin = makeUser({ email: "held@contract.test" });
       const fresh = makeUser({ email: "fresh@contract.test" });
       const freshTwin = makeUser({ email: "Fresh@contract.test" });
-      const summary = await d.importRecords([clash, clashTwin, fresh, freshTwin], [makeSession(clash.id), makeSession(fresh.id)], { source: "/contract" });
+      const summary = await d.importRecords([clash, clashTwin, fresh, freshTwin], [makeSession(clash.id), makeSession(fresh.id)], {
+        source: "/contract",
+      });
       assert.deepEqual(summary, { users: { imported: 2, skipped: 2 }, sessions: { imported: 1, skipped: 1 } });
       assert.equal(await d.getUser(clash.id), null);
       assert.equal((await d.findUserByEmail("held@contract.test"))?.id, held.id);

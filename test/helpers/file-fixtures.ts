@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { openFileDriver, type FileDriver, type FileDriverOptions } from "../../src/storage/file/index.ts";
+import { type FileDriver, type FileDriverOptions, openFileDriver } from "../../src/storage/file/index.ts";
 import type { FsLike } from "../../src/storage/fs.ts";
 
 /** A fresh empty folder under the OS temp folder. */
@@ -84,8 +84,7 @@ export const ORIGINAL_USERS =
 
 /** A session of the original: `session_id` is the cookie value itself (a uuid4). */
 export const LEGACY_TOKEN = "5b1d3ab8-5b5e-4c4b-9e0e-7d1f1c3a9f10";
-export const ORIGINAL_SESSIONS =
-  '{"s1": {"id": "s1", "created_at": "2024-03-06T09:00:00", "updated_at": "2024-03-06T09:00:00", ' +
+export const ORIGINAL_SESSIONS = '{"s1": {"id": "s1", "created_at": "2024-03-06T09:00:00", "updated_at": "2024-03-06T09:00:00", ' +
   `"user_id": "u1", "session_id": "${LEGACY_TOKEN}"}}`;
 
 export type { FileDriver };

@@ -14,10 +14,42 @@ export const LEGACY_SESSION = "2ab9d2f2-5c25-4b44-9d4e-0e4d1c5e0b7a";
  */
 export function writeOriginalDataFolder(dir = mkdtempSync(join(tmpdir(), "seed-"))): string {
   const users = {
-    [BOB.id]: { id: BOB.id, created_at: "2024-03-01T10:00:00", updated_at: "2024-03-02T11:30:00", email: BOB.email, _password: sha256Hex(BOB.password), first_name: "Bob", last_name: "Dylan" },
-    "u-null": { id: "u-null", created_at: "2024-03-01T10:00:01", updated_at: "2024-03-01T10:00:01", email: "nopass@hbtn.io", _password: null, first_name: null, last_name: null },
-    "u-dup": { id: "u-dup", created_at: "2024-03-01T10:00:02", updated_at: "2024-03-01T10:00:02", email: BOB.email, _password: sha256Hex("other-password"), first_name: "Second", last_name: "Bob" },
-    "u-empty": { id: "u-empty", created_at: "2024-03-01T10:00:03", updated_at: "2024-03-01T10:00:03", email: "", _password: sha256Hex("x"), first_name: "Zoë", last_name: "日本" },
+    [BOB.id]: {
+      id: BOB.id,
+      created_at: "2024-03-01T10:00:00",
+      updated_at: "2024-03-02T11:30:00",
+      email: BOB.email,
+      _password: sha256Hex(BOB.password),
+      first_name: "Bob",
+      last_name: "Dylan",
+    },
+    "u-null": {
+      id: "u-null",
+      created_at: "2024-03-01T10:00:01",
+      updated_at: "2024-03-01T10:00:01",
+      email: "nopass@hbtn.io",
+      _password: null,
+      first_name: null,
+      last_name: null,
+    },
+    "u-dup": {
+      id: "u-dup",
+      created_at: "2024-03-01T10:00:02",
+      updated_at: "2024-03-01T10:00:02",
+      email: BOB.email,
+      _password: sha256Hex("other-password"),
+      first_name: "Second",
+      last_name: "Bob",
+    },
+    "u-empty": {
+      id: "u-empty",
+      created_at: "2024-03-01T10:00:03",
+      updated_at: "2024-03-01T10:00:03",
+      email: "",
+      _password: sha256Hex("x"),
+      first_name: "Zoë",
+      last_name: "日本",
+    },
   };
   const sessions = {
     "s-1": { id: "s-1", created_at: "2024-03-01T12:00:00", updated_at: "2024-03-01T12:00:00", user_id: BOB.id, session_id: LEGACY_SESSION },

@@ -55,7 +55,12 @@ export async function writeDataFile<T>(
  * sessions live in memory (`session_auth`) or that has none leaves a folder
  * as the original would, without an empty extra file.
  */
-export async function writeDataFiles(fs: FsLike, dir: string, users: readonly UserRecord[], sessions: readonly SessionRecord[]): Promise<void> {
+export async function writeDataFiles(
+  fs: FsLike,
+  dir: string,
+  users: readonly UserRecord[],
+  sessions: readonly SessionRecord[],
+): Promise<void> {
   await writeDataFile(fs, dir, USER_FILE, users, serializeUsers);
   const present = await fs.stat(join(dir, SESSION_FILE)).then(() => true, (e) => {
     if (errCode(e) === "ENOENT") return false;

@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { StartupError, StorageUnavailableError } from "../../domain/errors.ts";
 import { formatTimestamp } from "../../domain/records.ts";
 import { listGenerations, loadFolder, readFolderWithoutLock, removeTempFiles } from "./load.ts";
-import { type FsLike, afterQueuedCallbacks, PRIVATE_FILE, realFs, syncDir } from "../fs.ts";
+import { afterQueuedCallbacks, type FsLike, PRIVATE_FILE, realFs, syncDir } from "../fs.ts";
 import { errCode, errText } from "../../lib/errors.ts";
 import { createJournalWriter, journalName, type JournalStats, type JournalWriter } from "./journal-writer.ts";
 import { acquireLock } from "./lock.ts";
@@ -64,7 +64,9 @@ async function checkFolder(fs: FsLike, dir: string): Promise<void> {
   try {
     if ((await fs.stat(dir)).isDirectory()) return;
   } catch (e) {
-    if (errCode(e) === "ENOENT") throw new StartupError(`Data folder ${dir} does not exist; create it or set DATA_DIR to an existing folder`);
+    if (errCode(e) === "ENOENT") {
+      throw new StartupError(`Data folder ${dir} does not exist; create it or set DATA_DIR to an existing folder`);
+    }
     throw new StartupError(`Cannot open data folder ${dir}: ${errText(e)}`);
   }
   throw new StartupError(`Data folder ${dir} is not a folder`);
@@ -104,7 +106,12 @@ export async function openFileDriver(options: FileDriverOptions): Promise<FileDr
   }
   await checkFolder(fs, dir);
   const lock = await acquireLock({
-    fs, dir, log, now, pid: options.pid, hostname: options.hostname ?? "unknown-host",
+    fs,
+    dir,
+    log,
+    now,
+    pid: options.pid,
+    hostname: options.hostname ?? "unknown-host",
   });
   let writer: JournalWriter | undefined;
   try {
@@ -113,7 +120,12 @@ export async function openFileDriver(options: FileDriverOptions): Promise<FileDr
     const loaded = await loadFolder(fs, dir, tables, formatTimestamp(now()), log);
     const generation = loaded.generations.at(-1) ?? 1;
     writer = createJournalWriter({
-      fs, dir, log, generation, size: loaded.size, entries: loaded.entries,
+      fs,
+      dir,
+      log,
+      generation,
+      size: loaded.size,
+      entries: loaded.entries,
       handle: await fs.open(join(dir, journalName(generation)), "a", PRIVATE_FILE),
       onFlushed: (entries) => {
         if (entries >= compactEvery) void startCompaction();
@@ -154,7 +166,9 @@ export async function openFileDriver(options: FileDriverOptions): Promise<FileDr
           }
           await removeJournals(fs, dir, Infinity);
         } catch (e) {
-          throw new StorageUnavailableError(`Cannot write the data files of ${dir}; the journal keeps every change: ${errText(e)}`, { cause: e });
+          throw new StorageUnavailableError(`Cannot write the data files of ${dir}; the journal keeps every change: ${errText(e)}`, {
+            cause: e,
+          });
         } finally {
           await lock.release();
         }
@@ -170,7 +184,12 @@ export async function openFileDriver(options: FileDriverOptions): Promise<FileDr
         throw new StartupError(`Cannot rewrite the data files of ${dir}: ${errText(e)}`);
       });
     }
-    const driver = createTablesDriver(tables, { kind: "file", location: resolve(dir), commit: (changes) => journal.append(changes), onClose: close });
+    const driver = createTablesDriver(tables, {
+      kind: "file",
+      location: resolve(dir),
+      commit: (changes) => journal.append(changes),
+      onClose: close,
+    });
     return { ...driver, stats: () => ({ ...journal.stats(), compactions }), compact: startCompaction };
   } catch (e) {
     await writer?.close().catch(() => {});

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { StorageUnavailableError } from "../../domain/errors.ts";
 import { encodeBatch } from "./journal-format.ts";
-import { type FsLike, afterQueuedCallbacks, PRIVATE_FILE, syncDir, unavailable, writeAll } from "../fs.ts";
+import { afterQueuedCallbacks, type FsLike, PRIVATE_FILE, syncDir, unavailable, writeAll } from "../fs.ts";
 import { errText } from "../../lib/errors.ts";
 import type { Change } from "../tables.ts";
 

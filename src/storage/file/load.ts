@@ -35,7 +35,14 @@ export type Loaded = {
  * journal already covered by newer data files (a crash between a data file's
  * rename and the journal's removal) replays to the same state.
  */
-export async function loadFolder(fs: FsLike, dir: string, tables: Tables, nowIso: string, log: (line: string) => void, readOnly = false): Promise<Loaded> {
+export async function loadFolder(
+  fs: FsLike,
+  dir: string,
+  tables: Tables,
+  nowIso: string,
+  log: (line: string) => void,
+  readOnly = false,
+): Promise<Loaded> {
   const snap = await readDataFiles(fs, dir, nowIso);
   for (const user of snap.users) tables.apply({ op: "putUser", user });
   for (const session of snap.sessions) tables.apply({ op: "putSession", session });
@@ -89,7 +96,7 @@ class JournalGone extends Error {}
  * data files that already hold it gives the same state).
  */
 export async function readFolderWithoutLock(fs: FsLike, dir: string, nowIso: string): Promise<Tables> {
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1;; attempt++) {
     const tables = new Tables();
     try {
       await loadFolder(fs, dir, tables, nowIso, () => {}, true);

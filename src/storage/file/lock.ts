@@ -175,8 +175,9 @@ async function underTakeover<T>(o: LockOptions, task: () => Promise<T>): Promise
     }
     const age = await o.fs.stat(path).then((s) => o.now() - s.mtimeMs, () => 0);
     if (age > TAKEOVER_STALE_MS) await o.fs.unlink(path).catch(() => {});
-    else if (o.now() > deadline) throw new StartupError(`Cannot lock data folder ${o.dir}: ${path} stays in place; remove it if no process is starting there`);
-    else await new Promise((r) => setTimeout(r, 20));
+    else if (o.now() > deadline) {
+      throw new StartupError(`Cannot lock data folder ${o.dir}: ${path} stays in place; remove it if no process is starting there`);
+    } else await new Promise((r) => setTimeout(r, 20));
   }
   try {
     return await task();
@@ -240,7 +241,9 @@ export async function acquireLock(o: LockOptions): Promise<FolderLock> {
     if (server) await closeServer(server, fs, dir);
     if (e instanceof StartupError) throw e;
     const code = errCode(e) ?? "";
-    if (["EROFS", "EACCES", "EPERM"].includes(code)) throw new StartupError(`Data folder ${dir} is not writable (${code}); the file storage needs to write there`);
+    if (["EROFS", "EACCES", "EPERM"].includes(code)) {
+      throw new StartupError(`Data folder ${dir} is not writable (${code}); the file storage needs to write there`);
+    }
     throw new StartupError(`Cannot lock data folder ${dir}: ${errText(e)}`);
   } finally {
     await address.done();

@@ -1,7 +1,16 @@
 import { canonicalUser, parseTimestamp, type SessionRecord, type UserRecord } from "../../domain/records.ts";
 import {
-  EMPTY_META, type EmailIds, emailKey, META_KEY, type Meta, sessionKey, sessionWrites, type StoredSession, type StoredUser, userKey,
-   userSessionKey,
+  type EmailIds,
+  emailKey,
+  EMPTY_META,
+  type Meta,
+  META_KEY,
+  sessionKey,
+  sessionWrites,
+  type StoredSession,
+  type StoredUser,
+  userKey,
+  userSessionKey,
 } from "./layout.ts";
 import type { KvKey } from "./types.ts";
 import { batches, type Check, CONFLICT, encode, keySize, type KvStore, LIMITS, type Mutation, retry } from "./store.ts";
@@ -79,7 +88,13 @@ type Run = {
 };
 
 /** Commits a batch together with its added list and the marker's progress; CONFLICT when a check failed. */
-async function commitBatch(run: Run, checks: Check[], writes: Mutation[], added: Added, progress: Partial<Marker>): Promise<string | null | typeof CONFLICT> {
+async function commitBatch(
+  run: Run,
+  checks: Check[],
+  writes: Mutation[],
+  added: Added,
+  progress: Partial<Marker>,
+): Promise<string | null | typeof CONFLICT> {
   const marker: Marker = { ...run.marker, ...progress, batches: run.marker.batches + 1, heartbeat: run.now() };
   const all = [...writes, { key: addedKey(marker.id, run.marker.batches), value: added }, { key: MARKER_KEY, value: marker }];
   const stamp = await run.db.commit([...checks, { key: MARKER_KEY, versionstamp: run.markerStamp }], all);
@@ -206,7 +221,9 @@ async function importSessions(run: Run, sessions: SessionRecord[], ttlSeconds: n
       const writes = batch.flatMap(({ s, expiresAt }) => sessionWrites(s, expiresAt, now));
       const checks = keys.map((key) => ({ key, versionstamp: null }));
       const added = { users: [], sessions: batch.map(({ s }) => s.session_id) };
-      if ((await commitBatch(run, checks, writes, added, { sessions_done: Math.min(todo.length, i + per) })) !== CONFLICT) return batch.length;
+      if ((await commitBatch(run, checks, writes, added, { sessions_done: Math.min(todo.length, i + per) })) !== CONFLICT) {
+        return batch.length;
+      }
       const found = await run.db.getMany<unknown>(keys);
       batch = batch.filter((_, j) => found[j].versionstamp === null);
       return CONFLICT;
@@ -238,12 +255,25 @@ async function claim(db: KvStore, o: ImportOptions, totals: { users: number; ses
     const m = cur.value;
     if (m && now() - m.heartbeat < IMPORT_STALE_MS) throw new ImportBusyError(m);
     if (m && m.source !== o.source) {
-      throw new ImportBusyError(m, `An import of ${m.source} into this store was interrupted; complete it (start the server, or run the CLI import of that folder again) or remove it with "cli import --abort" before importing ${o.source}`);
+      throw new ImportBusyError(
+        m,
+        `An import of ${m.source} into this store was interrupted; complete it (start the server, or run the CLI import of that folder again) or remove it with "cli import --abort" before importing ${o.source}`,
+      );
     }
     const marker: Marker = {
-      id: m?.id ?? crypto.randomUUID(), owner, batches: m?.batches ?? 0, source: o.source,
-      started_at: m?.started_at ?? new Date(now()).toISOString(), pid: o.pid ?? 0, hostname: o.hostname ?? "", heartbeat: now(),
-      users_total: totals.users, users_done: 0, sessions_total: totals.sessions, sessions_done: 0, active: true,
+      id: m?.id ?? crypto.randomUUID(),
+      owner,
+      batches: m?.batches ?? 0,
+      source: o.source,
+      started_at: m?.started_at ?? new Date(now()).toISOString(),
+      pid: o.pid ?? 0,
+      hostname: o.hostname ?? "",
+      heartbeat: now(),
+      users_total: totals.users,
+      users_done: 0,
+      sessions_total: totals.sessions,
+      sessions_done: 0,
+      active: true,
     };
     const stamp = await db.commit([{ key: MARKER_KEY, versionstamp: cur.versionstamp }], [{ key: MARKER_KEY, value: marker }]);
     if (stamp === null) return CONFLICT;
@@ -263,7 +293,12 @@ async function finish(run: Run): Promise<void> {
 
 /** Imports users then sessions, all or nothing across interruptions (see the module comment). */
 export async function importAll(
-  db: KvStore, users: UserRecord[], sessions: SessionRecord[], ttlSeconds: number, o: ImportOptions, now: () => number,
+  db: KvStore,
+  users: UserRecord[],
+  sessions: SessionRecord[],
+  ttlSeconds: number,
+  o: ImportOptions,
+  now: () => number,
 ): Promise<ImportSummary> {
   const run = await claim(db, o, { users: users.length, sessions: sessions.length }, now);
   for (const u of users) run.sourceIds.add(u.id);
@@ -287,7 +322,13 @@ async function heartbeat(run: Run): Promise<void> {
   }
 }
 
-async function importRun(run: Run, users: UserRecord[], sessions: SessionRecord[], ttlSeconds: number, o: ImportOptions): Promise<ImportSummary> {
+async function importRun(
+  run: Run,
+  users: UserRecord[],
+  sessions: SessionRecord[],
+  ttlSeconds: number,
+  o: ImportOptions,
+): Promise<ImportSummary> {
   const report = (phase: "users" | "sessions", total: number) => (done: number) => o.onProgress?.({ phase, done, total });
   const summary: ImportSummary = {
     users: await importUsers(run, users, report("users", users.length)),
@@ -316,7 +357,13 @@ async function removeUsers(db: KvStore, ids: string[]): Promise<number> {
       const lists = await db.getMany<EmailIds>([...emails.values()]);
       const gone = new Set(users.map((u) => u.id));
       const sessions = (await Promise.all(users.map((u) => db.list<unknown>(["user_sessions", u.id])))).flat();
-      for (const b of batches(sessions.flatMap(({ key }) => [{ key: sessionKey(String(key[2])), del: true as const }, { key: key as KvKey, del: true as const }]))) {
+      for (
+        const b of batches(
+          sessions.flatMap((
+            { key },
+          ) => [{ key: sessionKey(String(key[2])), del: true as const }, { key: key as KvKey, del: true as const }]),
+        )
+      ) {
         await db.commit([], b);
       }
       const m = (meta.value as Meta | null) ?? EMPTY_META;
@@ -344,7 +391,12 @@ export async function abortImport(db: KvStore, now: () => number): Promise<Impor
   const hashes = lists.flatMap(({ value }) => value.sessions);
   const stored = await db.getMany<StoredSession>(hashes.map(sessionKey));
   const sessionDeletes = stored.flatMap((e, i) =>
-    e.value ? [{ key: sessionKey(hashes[i]), del: true as const }, { key: userSessionKey(e.value.session.user_id, hashes[i]), del: true as const }] : []
+    e.value
+      ? [{ key: sessionKey(hashes[i]), del: true as const }, {
+        key: userSessionKey(e.value.session.user_id, hashes[i]),
+        del: true as const,
+      }]
+      : []
   );
   for (const b of batches(sessionDeletes)) await db.commit([], b);
   summary.sessions.imported = sessionDeletes.length / 2;

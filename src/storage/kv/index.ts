@@ -2,8 +2,21 @@ import { DuplicateEmailError, UserGoneError } from "../../domain/errors.ts";
 import { canonicalUser, type SessionRecord, type UserRecord } from "../../domain/records.ts";
 import { abortImport, importAll, readPendingImport } from "./import.ts";
 import {
-  EMPTY_META, type EmailIds, emailKey, keyable, META_KEY, type Meta, sameKey, sessionKey, sessionWrites,
-  type StoredSession, type StoredUser, userKey,  userSessionKey, userSessionsVersionKey, withId,
+  type EmailIds,
+  emailKey,
+  EMPTY_META,
+  keyable,
+  type Meta,
+  META_KEY,
+  sameKey,
+  sessionKey,
+  sessionWrites,
+  type StoredSession,
+  type StoredUser,
+  userKey,
+  userSessionKey,
+  userSessionsVersionKey,
+  withId,
 } from "./layout.ts";
 import { batches, type Check, CONFLICT, createKvStore, type Entry, type Mutation, retry } from "./store.ts";
 import type { ImportOptions, ImportSummary, StorageDriver } from "../driver.ts";
@@ -88,7 +101,11 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
       const rec = canonicalUser(user);
       const ek = emailKey(rec.email);
       await retry("create user", async () => {
-        const [meta, existing, idx] = (await db.getMany<unknown>([META_KEY, userKey(rec.id), ek])) as [Entry<Meta>, Entry<StoredUser>, Entry<EmailIds>];
+        const [meta, existing, idx] = (await db.getMany<unknown>([META_KEY, userKey(rec.id), ek])) as [
+          Entry<Meta>,
+          Entry<StoredUser>,
+          Entry<EmailIds>,
+        ];
         if (idx.versionstamp !== null) throw new DuplicateEmailError();
         if (existing.versionstamp !== null) throw new Error(`Cannot create user ${rec.id}: the id is already taken`);
         const m = meta.value ?? EMPTY_META;
@@ -119,7 +136,11 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
           return (await db.commit([check(userKey(rec.id), cur)], [write])) === null ? CONFLICT : true;
         }
         // The email changed: move the index entry, under the users_meta rule.
-        const [meta, oldIdx, newIdx] = (await db.getMany<unknown>([META_KEY, oldKey, newKey])) as [Entry<Meta>, Entry<EmailIds>, Entry<EmailIds>];
+        const [meta, oldIdx, newIdx] = (await db.getMany<unknown>([META_KEY, oldKey, newKey])) as [
+          Entry<Meta>,
+          Entry<EmailIds>,
+          Entry<EmailIds>,
+        ];
         const rest = (oldIdx.value ?? []).filter(([, id]) => id !== rec.id);
         const ok = await db.commit([check(userKey(rec.id), cur), check(META_KEY, meta), check(oldKey, oldIdx), check(newKey, newIdx)], [
           write,
@@ -160,7 +181,12 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
         // a deleted user.
         const [first, ...extra] = batches(mutations);
         for (const b of extra) await db.commit([], b);
-        const ok = await db.commit([check(userKey(id), cur), check(META_KEY, meta), check(ek, idx), check(userSessionsVersionKey(id), version)], [
+        const ok = await db.commit([
+          check(userKey(id), cur),
+          check(META_KEY, meta),
+          check(ek, idx),
+          check(userSessionsVersionKey(id), version),
+        ], [
           ...first,
           { key: userSessionsVersionKey(id), del: true },
         ]);

@@ -71,7 +71,8 @@ export function emailKey(email: string | null): KvKey {
 
 /** Whether two keys are equal part by part (byte-array parts by content). */
 export function sameKey(a: KvKey, b: KvKey): boolean {
-  return a.length === b.length && a.every((p, i) => (p instanceof Uint8Array && b[i] instanceof Uint8Array ? p.join() === (b[i] as Uint8Array).join() : p === b[i]));
+  return a.length === b.length &&
+    a.every((p, i) => (p instanceof Uint8Array && b[i] instanceof Uint8Array ? p.join() === (b[i] as Uint8Array).join() : p === b[i]));
 }
 
 /**

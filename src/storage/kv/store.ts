@@ -93,7 +93,7 @@ const isBusy = (e: unknown): boolean => /database is locked|SQLITE_BUSY/i.test(f
 
 /** Runs one call of the KV library, retrying while the database is busy and reporting any other failure as 503. */
 async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0;; attempt++) {
     try {
       return await fn();
     } catch (err) {
