@@ -235,7 +235,7 @@ describe("session expiry", () => {
       updated_at: "2025-01-01T11:59:30",
       user_id: u.id,
       session_id: sha256Hex("legacy-token"),
-    });
+    }, null);
     assert.equal((await t.request("/api/v1/users/me", { headers: { Cookie: "_my_session_id=legacy-token" } })).status, 200);
     clock.advance(31_000);
     assert.equal((await t.request("/api/v1/users/me", { headers: { Cookie: "_my_session_id=legacy-token" } })).status, 403);
@@ -250,7 +250,7 @@ describe("session_db_auth storage", () => {
     assert.ok(s);
     assert.equal(s.user_id, user.id);
     assert.equal(await t.driver.getSession(token), null);
-    assert.deepEqual(Object.keys(s), ["id", "created_at", "updated_at", "user_id", "session_id"]);
+    assert.deepEqual(Object.keys(s), ["id", "created_at", "updated_at", "user_id", "session_id", "last_seen_at", "ip", "user_agent"]);
   });
 
   it("session_auth keeps sessions out of the storage", async () => {

@@ -179,7 +179,7 @@ describe("cli: user commands (memory driver, in-process)", () => {
       updated_at: ann.created_at,
       user_id: ann.id,
       session_id: "a".repeat(64),
-    });
+    }, null);
     const deleted = await c.run("user", "delete", "ann@hbtn.io");
     assert.deepEqual([deleted.code, deleted.out], [0, `deleted user ${ann.id} <ann@hbtn.io>`]);
     assert.equal(await driver.getSession("a".repeat(64)), null);

@@ -62,7 +62,7 @@ describe("file driver: durability", () => {
       const results = await Promise.allSettled([
         d.createUser(lost),
         d.updateUser({ ...kept, first_name: "changed" }),
-        d.createSession(makeSession(kept.id)),
+        d.createSession(makeSession(kept.id), null),
       ]);
       for (const r of results) assert.ok(r.status === "rejected" && isStorageUnavailable(r.reason), String(r.status));
       assert.equal(await d.getUser(lost.id), null);

@@ -72,7 +72,7 @@ describe("kv driver", () => {
     const u = makeUser({ first_name: "Old" });
     await a.createUser(u);
     const s = makeSession(u.id);
-    await a.createSession(s);
+    await a.createSession(s, null);
     assert.equal((await a.getSessionAndUser(s.session_id, u.id)).user?.first_name, "Old");
     // Renamed through another process: a may answer the old name for up to a second...
     await b.updateUser({ ...u, first_name: "New" });
@@ -91,15 +91,15 @@ describe("kv driver", () => {
 
   it("checks session expiry on read, against the injected clock", async () => {
     let now = Date.parse("2025-01-01T00:00:00Z");
-    const d = createKvDriver(await openKv(freshPath()), { now: () => now, sessionTtlSeconds: 60 });
+    const d = createKvDriver(await openKv(freshPath()), { now: () => now, sessionLifetime: { absolute: 60, idle: 0 } });
     const u = makeUser();
     await d.createUser(u);
     const [s, long, eternal] = [makeSession(u.id), makeSession(u.id), makeSession(u.id)];
-    await d.createSession(s);
-    await d.createSession(long, 3600);
-    await d.createSession(eternal, 0);
-    now += 59_999;
-    assert.deepEqual(await d.getSession(s.session_id), s);
+    await d.createSession(s, now + 60_000);
+    await d.createSession(long, now + 3600_000);
+    await d.createSession(eternal, null);
+    now += 60_000;
+    assert.deepEqual(await d.getSession(s.session_id), s, "live through its last millisecond");
     now += 1;
     assert.equal(await d.getSession(s.session_id), null);
     assert.equal(await d.deleteSession(s.session_id), false);
@@ -249,7 +249,7 @@ describe("kv driver", () => {
       const [u, v] = [makeUser({ email: "Cross@kv.test", last_name: "Ñandú 日本" }), makeUser()];
       await d.createUser(u);
       const s = makeSession(u.id);
-      await d.createSession(s, 3600);
+      await d.createSession(s, Date.now() + 3600_000);
       await d.close();
       const child = join(dir, `child-${other}-${n}.mts`); // .mts: ESM even outside a "type": "module" package
       const src = (f: string) => JSON.stringify(pathToFileURL(join(ROOT, "src/storage", f)).href);

@@ -63,10 +63,11 @@ export function untilListening(proc: ChildProcess, timeoutMs: number): Promise<{
     }, timeoutMs);
     const onData = (d: Uint8Array) => {
       if (out.length < 200_000) out += new TextDecoder().decode(d);
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+) \(.*?, pid (\d+),/.exec(out);
+      // The service names its pid (npm runs it as a grandchild); other servers (the bench's ceiling) do not.
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)(?:[^\n]*?, pid (\d+),)?[^\n]*\n/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ url: m[1], pid: Number(m[2]), output: () => out });
+        resolve({ url: m[1], pid: m[2] ? Number(m[2]) : proc.pid!, output: () => out });
       }
     };
     proc.stdout!.on("data", onData);

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { AUTH_TYPES, type AuthMode, authMode, type AuthType } from "../domain/auth-mode.ts";
 import { StartupError } from "../domain/errors.ts";
+import type { SessionLifetime } from "../domain/records.ts";
 
 /**
  * The service's configuration, parsed from environment variables in one
@@ -21,6 +22,10 @@ export type Config = {
   sessionName: string;
   /** Seconds; 0 means sessions never expire. */
   sessionDuration: number;
+  /** Seconds a session may go unused; 0: no idle limit. */
+  sessionIdleTimeout: number;
+  /** How long sessions live, as the auth type applies the two settings above. */
+  sessionLifetime: SessionLifetime;
   storage: StorageKind;
   dataDir: string;
   kvPath: string | null;
@@ -126,23 +131,21 @@ export function parseConfig(env: Env, cwd: string): Config {
     }
   }
 
+  const auth = authMode(authType);
+  // 0, negative or unset: no limit (the original's rule for SESSION_DURATION).
+  const seconds = (name: string, accepted: string) =>
+    Math.max(0, intVar(env, name, 0, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, accepted));
+  const sessionDuration = seconds("SESSION_DURATION", "an integer number of seconds (0 or less: never expires)");
+  const sessionIdleTimeout = seconds("SESSION_IDLE_TIMEOUT", "an integer number of seconds (0 or less: no idle limit)");
   return {
     host,
     port: intVar(env, "API_PORT", 5000, 0, 65535, "an integer port from 0 to 65535"),
-    auth: authMode(authType),
+    auth,
     sessionName,
-    // 0, negative or unset: never expires (the original's rule).
-    sessionDuration: Math.max(
-      0,
-      intVar(
-        env,
-        "SESSION_DURATION",
-        0,
-        -Number.MAX_SAFE_INTEGER,
-        Number.MAX_SAFE_INTEGER,
-        "an integer number of seconds (0 or less: never expires)",
-      ),
-    ),
+    sessionDuration,
+    sessionIdleTimeout,
+    // session_auth sessions never expire, whatever the settings say (as in the original).
+    sessionLifetime: auth.expiring ? { absolute: sessionDuration, idle: sessionIdleTimeout } : { absolute: 0, idle: 0 },
     storage: enumVar(env, "STORAGE", STORAGES, "file"),
     dataDir,
     kvPath: kvPath === null || kvPath === ":memory:" ? kvPath : resolve(cwd, kvPath),

@@ -13,7 +13,8 @@ import { gate } from "../http/gate.ts";
 import { json } from "../http/respond.ts";
 import type { Route } from "../http/routes.ts";
 import { serviceRoutes } from "../http/service-routes.ts";
-import { sessionRoutes } from "../http/session-routes.ts";
+import { sessionRoutes, type SessionRoutesOptions } from "../http/session-routes.ts";
+import { accountRoutes } from "../http/account-routes.ts";
 import { userRoutes } from "../http/user-routes.ts";
 import type { Logger } from "../lib/log.ts";
 import { createUsersRepo } from "../repos/users.ts";
@@ -24,7 +25,7 @@ export type AppConfig = Pick<
   Config,
   | "auth"
   | "sessionName"
-  | "sessionDuration"
+  | "sessionLifetime"
   | "passwordMinLength"
   | "maxBodyBytes"
   | "cookieSecure"
@@ -81,7 +82,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
   const sessions = auth.sessions
     ? createSessionManager({
       store: sessionStore,
-      durationSeconds: auth.expiring ? config.sessionDuration : 0,
+      lifetime: config.sessionLifetime,
       now,
       maxPerUser: config.maxSessionsPerUser,
     })
@@ -100,7 +101,8 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     onDelete: sessions ? (id) => sessions.endAllFor(id) : undefined,
   });
 
-  const throttle = createLoginThrottle({ now });
+  // On a storage shared by several processes (kv, postgres), they count together.
+  const throttle = createLoginThrottle({ now, store: driver.counters ?? undefined });
   let strategy: Strategy | null = null;
   if (auth.strategy === "basic") {
     strategy = createBasicStrategy(users, createCredentialCache({ maxEntries: 10_000, maxAgeMs: 5 * 60_000, now }), throttle);
@@ -125,22 +127,25 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     isHttps,
   };
 
+  const sessionOptions: SessionRoutesOptions = {
+    users,
+    sessions,
+    auth,
+    challenge,
+    sessionName: config.sessionName,
+    maxBodyBytes: config.maxBodyBytes,
+    isHttps,
+    isCrossSite: (req) => isCrossSite(req, config.trustedOrigins, isHttps(req)),
+    authenticate: (c) => authenticate(c, authOptions, unauthorized),
+    throttle,
+    clientOf,
+  };
   const routes: Route[] = [
     ...serviceRoutes(users, unauthorized),
+    // Before /users/:id, whose pattern does not match /users/me/password anyway.
+    ...accountRoutes(sessionOptions),
     ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes }),
-    ...sessionRoutes({
-      users,
-      sessions,
-      auth,
-      challenge,
-      sessionName: config.sessionName,
-      maxBodyBytes: config.maxBodyBytes,
-      isHttps,
-      isCrossSite: (req) => isCrossSite(req, config.trustedOrigins, isHttps(req)),
-      authenticate: (c) => authenticate(c, authOptions, unauthorized),
-      throttle,
-      clientOf,
-    }),
+    ...sessionRoutes(sessionOptions),
   ];
 
   const app = new Hono<AppEnv>({ strict: false });

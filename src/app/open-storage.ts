@@ -57,7 +57,7 @@ async function openDriver(config: Config, context: StorageContext, log: Logger):
   const kv = await openKvStore(target, { denoOpenKv: context.denoOpenKv }, context.env.DENO_KV_ACCESS_TOKEN);
   return createKvDriver(kv, {
     now: Date.now,
-    sessionTtlSeconds: config.sessionDuration,
+    sessionLifetime: config.sessionLifetime,
     location: /^https?:/i.test(target) ? target : resolve(target),
   });
 }

@@ -12,8 +12,12 @@ export interface SessionStore {
   get(tokenHash: string): Promise<SessionRecord | null>;
   /** The session and the user `userIdHint` names, in one round trip (stores where reads are remote). */
   getWithUser?(tokenHash: string, userIdHint: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
-  /** Stores a session; `UserGoneError` when its user no longer exists. */
-  create(session: SessionRecord, ttlSeconds: number): Promise<void>;
+  /** Stores a session, ending at `expiresAt` (ms; null: no limit); `UserGoneError` when its user no longer exists. */
+  create(session: SessionRecord, expiresAt: number | null): Promise<void>;
+  /** Records a use of a session (its `last_seen_at`, and its end when an idle limit moves it). */
+  touch(tokenHash: string, lastSeenAt: string, expiresAt: number | null): Promise<void>;
+  /** Ends every session of a user but `keepTokenHash` (null: all); returns how many. */
+  deleteOthers(userId: string, keepTokenHash: string | null): Promise<number>;
   delete(tokenHash: string): Promise<boolean>;
   /** Ends every session of a user (its account was deleted). */
   deleteForUser(userId: string): Promise<void>;
@@ -53,7 +57,17 @@ export function createMemorySessionStore(userExists: (id: string) => Promise<boo
         throw new UserGoneError(s.user_id);
       }
     },
+    touch(h, lastSeenAt) {
+      const s = sessions.get(h);
+      if (s) sessions.set(h, { ...s, last_seen_at: lastSeenAt });
+      return Promise.resolve();
+    },
     delete: (h) => Promise.resolve(remove(h)),
+    deleteOthers(userId, keep) {
+      let n = 0;
+      for (const h of [...(byUser.get(userId) ?? [])]) if (h !== keep && remove(h)) n++;
+      return Promise.resolve(n);
+    },
     deleteForUser(userId) {
       for (const h of byUser.get(userId) ?? []) sessions.delete(h);
       byUser.delete(userId);
@@ -63,8 +77,8 @@ export function createMemorySessionStore(userExists: (id: string) => Promise<boo
     deleteExpired(lifetime, now) {
       let n = 0;
       for (const s of [...sessions.values()]) {
-        const end = sessionEnd(s, lifetime.absolute);
-        if (end !== null && end <= now && remove(s.session_id)) n++;
+        const end = sessionEnd(s, lifetime);
+        if (end !== null && end < now && remove(s.session_id)) n++;
       }
       return Promise.resolve(n);
     },
@@ -76,8 +90,10 @@ export function createStorageSessionStore(driver: StorageDriver): SessionStore {
   return {
     get: (h) => driver.getSession(h),
     getWithUser: (h, hint) => driver.getSessionAndUser(h, hint),
-    create: (s, ttl) => driver.createSession(s, ttl > 0 ? ttl : undefined),
+    create: (s, expiresAt) => driver.createSession(s, expiresAt),
+    touch: (h, lastSeenAt, expiresAt) => driver.touchSession(h, lastSeenAt, expiresAt),
     delete: (h) => driver.deleteSession(h),
+    deleteOthers: (userId, keep) => driver.deleteUserSessions(userId, keep),
     // The driver deletes a user's stored sessions in the same step as the user.
     deleteForUser: () => Promise.resolve(),
     listForUser: (userId) => driver.listUserSessions(userId),

@@ -2,14 +2,17 @@ import type { UserRecord } from "../domain/records.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { parseBasicAuth } from "./basic.ts";
 import type { CredentialCache } from "./credential-cache.ts";
-import type { SessionManager } from "./sessions.ts";
+import type { Resolved, SessionManager } from "./sessions.ts";
 import { type LoginThrottle, ThrottledError } from "./throttle.ts";
 
 /** What a request presents: the Authorization header, the session cookie's value, and who sends it (for throttling). */
 export type Presented = { authorization: string | null; sessionToken: string | null; client: () => string };
 
-/** Finds the user a request authenticates as, or null ("not authenticated" is not an error). */
-export type Strategy = (p: Presented) => Promise<UserRecord | null>;
+/** Who a request authenticates as, and with which session (null under Basic auth). */
+export type Authenticated = { user: UserRecord; session: Resolved | null };
+
+/** Finds who a request authenticates as, or null ("not authenticated" is not an error). */
+export type Strategy = (p: Presented) => Promise<Authenticated | null>;
 
 /**
  * Checks a password under the throttle: refused at once (ThrottledError)
@@ -24,10 +27,20 @@ export async function checkThrottled(
   email: string,
   password: string,
 ): Promise<UserRecord | null> {
+  return await throttled(throttle, client, email, () => users.checkCredentials(email, password));
+}
+
+/** Runs a password `check` (for `email`'s account) under the throttle, as `checkThrottled` does. */
+export async function throttled(
+  throttle: LoginThrottle,
+  client: string,
+  email: string,
+  check: () => Promise<UserRecord | null>,
+): Promise<UserRecord | null> {
   const attempt = await throttle.attempt(client, email);
   if (!attempt.ok) throw new ThrottledError(attempt.retryAfter);
   try {
-    const user = await users.checkCredentials(email, password);
+    const user = await check();
     if (user) await attempt.succeeded();
     return user;
   } finally {
@@ -45,14 +58,15 @@ export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | n
     const hit = cache?.lookup(authorization);
     if (hit) {
       const user = await users.get(hit.id);
-      if (user && hit.check(user)) return user;
+      if (user && hit.check(user)) return { user, session: null };
     }
     const creds = parseBasicAuth(authorization);
     if (!creds) return null;
     // Every Basic request is a password guess until it succeeds: throttled like a login.
     const user = await checkThrottled(users, throttle, client(), creds.email, creds.password);
-    if (user && user._password !== null) cache?.remember(authorization, user);
-    return user;
+    if (!user) return null;
+    if (user._password !== null) cache?.remember(authorization, user);
+    return { user, session: null };
   };
 }
 
@@ -60,8 +74,9 @@ export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | n
 export function createSessionStrategy(users: UsersRepo, sessions: SessionManager): Strategy {
   return async function sessionStrategy({ sessionToken }) {
     if (!sessionToken) return null;
-    const found = await sessions.resolve(sessionToken);
-    if (!found) return null;
-    return found.user !== undefined ? found.user : users.get(found.userId);
+    const session = await sessions.resolve(sessionToken);
+    if (!session) return null;
+    const user = session.user !== undefined ? session.user : await users.get(session.userId);
+    return user ? { user, session } : null;
   };
 }

@@ -1,4 +1,5 @@
 import { BoundedMap } from "../lib/bounded-map.ts";
+import type { CounterStore } from "../storage/driver.ts";
 
 /**
  * Throttling of password checks (login, Basic auth): slows down guessing
@@ -20,7 +21,7 @@ import { BoundedMap } from "../lib/bounded-map.ts";
  * `maxInFlight` checks running at once: one client's burst cannot fill the
  * hashing queue that every other login waits in.
  *
- * The counters live in a `ThrottleStore`: this process's memory, or the
+ * The counters live in a `CounterStore`: this process's memory, or the
  * storage shared by every process (Deno KV, PostgreSQL), so that several
  * servers behind a proxy count together.
  */
@@ -41,19 +42,10 @@ export type Counter = { failures: number; blockedUntil: number; last: number };
 export type AccountLog = { times: number[] };
 export type ThrottleRecord = Counter | AccountLog;
 
-/**
- * Where counters live. `update` reads the records of `keys` (null when
- * absent), lets `change` compute new records (null: delete) and a result,
- * and writes them atomically: concurrent updates of the same keys, from
- * this process or another, never lose one another's counts.
- */
-export interface ThrottleStore {
-  update<T>(keys: string[], change: (records: (ThrottleRecord | null)[]) => { records: (ThrottleRecord | null)[]; result: T }): Promise<T>;
-}
-
 export type ThrottleOptions = {
   now: () => number;
-  store?: ThrottleStore;
+  /** Counters shared by every process (the storage's); default: this process's memory. */
+  store?: CounterStore;
   perAccountFree?: number;
   perClientFree?: number;
   accountPerHour?: number;
@@ -74,9 +66,9 @@ export type Attempt =
 
 const HOUR = 3_600_000;
 
-/** Counters in a Map of this process, bounded (least recently written out first). */
-export function createMemoryThrottleStore(maxEntries = 100_000): ThrottleStore {
-  const records = new BoundedMap<string, ThrottleRecord>(maxEntries);
+/** Counters in a Map of this process, bounded (least recently written out first; records stay valid an hour at most anyway). */
+export function createMemoryCounters(maxEntries = 100_000): CounterStore {
+  const records = new BoundedMap<string, unknown>(maxEntries);
   return {
     update(keys, change) {
       // Synchronous from read to write: no other update can interleave.
@@ -93,7 +85,7 @@ export function createMemoryThrottleStore(maxEntries = 100_000): ThrottleStore {
 
 /** The login throttle. See the module comment. */
 export function createLoginThrottle(o: ThrottleOptions) {
-  const store = o.store ?? createMemoryThrottleStore();
+  const store = o.store ?? createMemoryCounters();
   const perAccountFree = o.perAccountFree ?? 20;
   const perClientFree = o.perClientFree ?? 200;
   const accountPerHour = o.accountPerHour ?? 100;
@@ -140,7 +132,8 @@ export function createLoginThrottle(o: ThrottleOptions) {
       const at = o.now();
       let verdict: number;
       try {
-        verdict = await store.update(keys, ([ca, c, a]) => {
+        verdict = await store.update(keys, (records) => {
+          const [ca, c, a] = records as (ThrottleRecord | null)[];
           const now = o.now();
           const pair = counter(ca, now);
           const one = counter(c, now);
@@ -150,7 +143,7 @@ export function createLoginThrottle(o: ThrottleOptions) {
           if (!trustedDevice && times.length >= accountPerHour) return { records: [ca, c, a], result: times[0] + HOUR - now };
           // Counted as a failure now; refunded by succeeded().
           return { records: [fail(pair, perAccountFree, now), fail(one, perClientFree, now), { times: [...times, at] }], result: 0 };
-        });
+        }, windowMs);
       } catch (e) {
         done();
         throw e;
@@ -163,7 +156,8 @@ export function createLoginThrottle(o: ThrottleOptions) {
         ok: true,
         done,
         succeeded: () =>
-          store.update(keys, ([, c, a]) => {
+          store.update(keys, (records) => {
+            const [, c, a] = records as (ThrottleRecord | null)[];
             const now = o.now();
             const one = counter(c, now);
             const times = a && "times" in a ? [...a.times] : [];
@@ -175,7 +169,7 @@ export function createLoginThrottle(o: ThrottleOptions) {
               records: [null, refunded.failures || refunded.blockedUntil > now ? refunded : null, times.length ? { times } : null],
               result: undefined,
             };
-          }),
+          }, windowMs),
       };
     },
   };

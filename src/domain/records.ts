@@ -26,6 +26,16 @@ export type SessionRecord = {
   updated_at: string;
   user_id: string;
   session_id: string;
+  /**
+   * When the session was last used (to the minute); absent in the
+   * original's data, where it counts as `created_at`. The fields below are
+   * ours: the original ignores them, so its data files stay loadable both ways.
+   */
+  last_seen_at?: string;
+  /** The client address of the login. */
+  ip?: string | null;
+  /** The login's `User-Agent`, cut to 256 characters. */
+  user_agent?: string | null;
 };
 
 /** The public JSON of a user: keys in the order the original's `jsonify` sorts them. */
@@ -61,15 +71,29 @@ export function parseTimestamp(s: unknown): number {
   return Date.parse(s + "Z");
 }
 
+/** How long sessions live, in seconds; 0: no limit. */
+export type SessionLifetime = {
+  /** From creation (SESSION_DURATION). */
+  absolute: number;
+  /** From the last use (SESSION_IDLE_TIMEOUT). */
+  idle: number;
+};
+
 /**
- * When a stored session ends, in ms since the epoch, for a lifetime of
- * `absoluteSeconds` from its creation (0: never, null). A creation time
- * that does not parse cannot prove the session young: it has ended (0).
+ * When a stored session ends, in ms since the epoch, under `lifetime`: the
+ * earlier of its absolute end (from `created_at`) and its idle end (from
+ * `last_seen_at`, or `created_at` for a session never touched); null when
+ * neither limit is set. A timestamp that does not parse cannot prove the
+ * session young: it has ended (0).
  */
-export function sessionEnd(s: SessionRecord, absoluteSeconds: number): number | null {
-  if (absoluteSeconds <= 0) return null;
-  const created = parseTimestamp(s.created_at);
-  return Number.isNaN(created) ? 0 : created + absoluteSeconds * 1000;
+export function sessionEnd(s: SessionRecord, lifetime: SessionLifetime): number | null {
+  let end: number | null = null;
+  if (lifetime.absolute > 0) end = parseTimestamp(s.created_at) + lifetime.absolute * 1000;
+  if (lifetime.idle > 0) {
+    const idleEnd = parseTimestamp(s.last_seen_at ?? s.created_at) + lifetime.idle * 1000;
+    end = end === null ? idleEnd : Math.min(end, idleEnd);
+  }
+  return end !== null && Number.isNaN(end) ? 0 : end;
 }
 
 const str = (v: unknown): v is string => typeof v === "string";
@@ -111,13 +135,19 @@ export function isCanonicalUser(o: Record<string, unknown>): o is UserRecord {
 
 /** A session record with exactly the stored fields, or null (see `userRecord`). */
 export function sessionRecord(o: Record<string, unknown>): SessionRecord | null {
-  const { id, created_at, updated_at, user_id, session_id } = o;
+  const { id, created_at, updated_at, user_id, session_id, last_seen_at, ip, user_agent } = o;
   if (!str(id) || !str(created_at) || !str(updated_at) || !str(user_id) || !str(session_id)) return null;
-  return canonicalSession({ id, created_at, updated_at, user_id, session_id });
+  if ((last_seen_at !== undefined && !str(last_seen_at)) || (ip !== undefined && !strOrNull(ip))) return null;
+  if (user_agent !== undefined && !strOrNull(user_agent)) return null;
+  return canonicalSession({ id, created_at, updated_at, user_id, session_id, last_seen_at, ip, user_agent });
 }
 
-/** A copy of a session with exactly the stored fields, in order. */
+/** A copy of a session with exactly the stored fields, in order (the optional ones only when set). */
 export function canonicalSession(s: SessionRecord): SessionRecord {
-  const { id, created_at, updated_at, user_id, session_id } = s;
-  return { id, created_at, updated_at, user_id, session_id };
+  const { id, created_at, updated_at, user_id, session_id, last_seen_at, ip, user_agent } = s;
+  const out: SessionRecord = { id, created_at, updated_at, user_id, session_id };
+  if (last_seen_at !== undefined) out.last_seen_at = last_seen_at;
+  if (ip !== undefined) out.ip = ip;
+  if (user_agent !== undefined) out.user_agent = user_agent;
+  return out;
 }

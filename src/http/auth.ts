@@ -1,7 +1,6 @@
 import type { Context } from "hono";
-import type { Strategy } from "../auth/strategies.ts";
+import type { Authenticated, Strategy } from "../auth/strategies.ts";
 import type { AuthMode } from "../domain/auth-mode.ts";
-import type { UserRecord } from "../domain/records.ts";
 import type { AppEnv } from "./context.ts";
 import { readCookie } from "./cookies.ts";
 import { HttpError } from "./errors.ts";
@@ -57,7 +56,7 @@ export function isCrossSite(req: Request, trustedOrigins: readonly string[], htt
  * presents nothing, 403 when the strategy finds no user, else the user.
  * Used by the gate and by the logout alias, which sits on a public path.
  */
-export async function authenticate(c: Context<AppEnv>, opts: AuthOptions, unauthorized: () => HttpError): Promise<UserRecord> {
+export async function authenticate(c: Context<AppEnv>, opts: AuthOptions, unauthorized: () => HttpError): Promise<Authenticated> {
   // Each strategy reads its own credential first and the other header only
   // when that one is missing (it then only decides 401 against 403): one
   // header lookup fewer on every authenticated request.
@@ -81,7 +80,7 @@ export async function authenticate(c: Context<AppEnv>, opts: AuthOptions, unauth
     throw new HttpError(403, "Forbidden");
   }
   // A throttled Basic check throws ThrottledError: 429, in the app's onError.
-  const user = await opts.strategy({ authorization, sessionToken, client: () => opts.clientOf(c) });
-  if (!user) throw new HttpError(403, "Forbidden");
-  return user;
+  const found = await opts.strategy({ authorization, sessionToken, client: () => opts.clientOf(c) });
+  if (!found) throw new HttpError(403, "Forbidden");
+  return found;
 }

@@ -1,9 +1,12 @@
+import type { Resolved } from "../auth/sessions.ts";
 import type { UserRecord } from "../domain/records.ts";
 
-/** Hono context variables set by the middleware. */
+/** Hono context variables the gate sets. */
 export type AppEnv = {
   Variables: {
-    /** The authenticated user, null when none (no auth type, excluded path). */
+    /** The authenticated user, null when none (no auth type, a public path). */
     user: UserRecord | null;
+    /** The session the request authenticated with; null under Basic auth and on public paths. */
+    session: Resolved | null;
   };
 };

@@ -17,15 +17,17 @@ export function readCookie(header: string | null, name: string): string | null {
   return null;
 }
 
-export type CookieOptions = { secure: boolean };
+export type CookieOptions = { secure: boolean; maxAgeSeconds?: number | null };
 
 /**
  * The session cookie: `HttpOnly` (no script can read it), `SameSite=Lax`
  * (not sent on cross-site subrequests and form posts), `Path=/`, and
- * `Secure` over HTTPS. No Max-Age: the server decides expiry.
+ * `Secure` over HTTPS. With an absolute session lifetime it carries
+ * `Max-Age`, so the browser drops it when the session ends; the server
+ * enforces every limit anyway.
  */
-export function sessionCookie(name: string, token: string, { secure }: CookieOptions): string {
-  return `${name}=${token}; Path=/; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+export function sessionCookie(name: string, token: string, { secure, maxAgeSeconds }: CookieOptions): string {
+  return `${name}=${token}; Path=/${maxAgeSeconds ? `; Max-Age=${maxAgeSeconds}` : ""}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
 }
 
 /** Clears the session cookie in the browser (logout). */

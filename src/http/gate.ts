@@ -31,7 +31,9 @@ export function gate(routes: readonly Route[], auth: AuthOptions, unauthorized: 
     if (method === "OPTIONS" && underApi(path) && c.req.raw.headers.has("access-control-request-method")) {
       return preflightResponse(c, found ? found.allow : null);
     }
-    c.set("user", authRequired && !found?.public ? await authenticate(c, auth, unauthorized) : null);
+    const who = authRequired && !found?.public ? await authenticate(c, auth, unauthorized) : null;
+    c.set("user", who?.user ?? null);
+    c.set("session", who?.session ?? null);
     if (found && !found.allowed.has(method)) return json(c, { error: "Method not allowed" }, 405, { Allow: found.allow });
     if (found && method === "OPTIONS") return json(c, null, 204, { Allow: found.allow });
     await next();

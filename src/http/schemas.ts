@@ -33,6 +33,11 @@ export const LoginBody = z.object({
   password: z.string().min(1).meta({ example: "H0lbertonSchool98!" }),
 });
 
+export const PasswordChangeBody = z.object({
+  current_password: z.string().min(1).meta({ description: "the password in use now" }),
+  new_password: z.string().min(1).meta({ maxLength: LIMITS.password, description: "checked against the sign-up rules" }),
+});
+
 /**
  * Validates `body` against `schema`, answering the original's messages in
  * the original's order: a missing or non-string `email` first ("email
@@ -43,6 +48,8 @@ export function parseBody<T extends z.ZodType>(schema: T, body: Record<string, u
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const fields = result.error.issues.map((i) => String(i.path[0]));
-  for (const required of ["email", "password"]) if (fields.includes(required)) throw new HttpError(400, `${required} missing`);
+  for (const required of ["email", "password", "current_password", "new_password"]) {
+    if (fields.includes(required)) throw new HttpError(400, `${required} missing`);
+  }
   throw new HttpError(400, `Can't ${verb} User: ${fields[0]} must be a string`);
 }

@@ -1,10 +1,10 @@
 import type { Context } from "hono";
 import type { SessionManager } from "../auth/sessions.ts";
-import { checkThrottled } from "../auth/strategies.ts";
+import { type Authenticated, checkThrottled } from "../auth/strategies.ts";
 import type { LoginThrottle } from "../auth/throttle.ts";
 import type { AuthMode } from "../domain/auth-mode.ts";
 import { UserGoneError } from "../domain/errors.ts";
-import { toUserJson, type UserRecord } from "../domain/records.ts";
+import { toUserJson } from "../domain/records.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { readLoginFields } from "./body.ts";
 import type { AppEnv } from "./context.ts";
@@ -14,6 +14,7 @@ import type { Route } from "./routes.ts";
 import { json } from "./respond.ts";
 import { LoginBody } from "./schemas.ts";
 
+/** What the login, logout and session-management routes need. */
 export type SessionRoutesOptions = {
   users: UsersRepo;
   /** null when the auth type has no sessions (none, `auth`, `basic_auth`). */
@@ -27,16 +28,20 @@ export type SessionRoutesOptions = {
   /** Whether a browser says the request comes from another site (see auth.ts). */
   isCrossSite: (req: Request) => boolean;
   /** Authenticates a request on a path the gate lets through (the logout alias). */
-  authenticate: (c: Context<AppEnv>) => Promise<UserRecord>;
+  authenticate: (c: Context<AppEnv>) => Promise<Authenticated>;
   throttle: LoginThrottle;
   /** Who is asking, for throttling (see clientOf in create-app.ts). */
   clientOf: (c: Context<AppEnv>) => string;
 };
 
+/** The 400 of a session route under an auth type without sessions. */
+export function noSessions(auth: AuthMode): HttpError {
+  return new HttpError(400, `Sessions are not enabled: AUTH_TYPE is ${auth.label}; use session_auth, session_exp_auth or session_db_auth`);
+}
+
 /** Login and logout, with the aliases the original's README names. */
 export function sessionRoutes(o: SessionRoutesOptions): Route[] {
-  const noSessions = () =>
-    new HttpError(400, `Sessions are not enabled: AUTH_TYPE is ${o.auth.label}; use session_auth, session_exp_auth or session_db_auth`);
+  const cookieOptions = (c: Context<AppEnv>) => ({ secure: o.isHttps(c.req.raw) });
 
   async function login(c: Context<AppEnv>) {
     // Login CSRF: a hostile page must not log a visitor into the attacker's
@@ -49,31 +54,33 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
     if (!email) throw new HttpError(400, "email missing");
     const password = form.get("password");
     if (!password) throw new HttpError(400, "password missing");
+    const client = o.clientOf(c);
     // One answer for an unknown email and a wrong password, in the same time:
     // the original's 404/401 split told anyone which emails have accounts.
-    const user = await checkThrottled(o.users, o.throttle, o.clientOf(c), email, password);
+    const user = await checkThrottled(o.users, o.throttle, client, email, password);
     if (!user) throw new HttpError(401, "invalid email or password", o.challenge);
-    if (!o.sessions) throw noSessions();
+    if (!o.sessions) throw noSessions(o.auth);
     // Always a new session (no fixation): a cookie the client already has is never reused.
-    let token: string;
+    let created: { token: string; expiresAt: number | null };
     try {
-      token = await o.sessions.create(user.id);
+      created = await o.sessions.create(user.id, { ip: client, userAgent: c.req.header("user-agent") ?? null });
     } catch (e) {
       // Deleted between the password check and now: as if it never existed.
       if (e instanceof UserGoneError) throw new HttpError(401, "invalid email or password", o.challenge);
       throw e;
     }
-    return json(c, toUserJson(user), 200, { "Set-Cookie": sessionCookie(o.sessionName, token, { secure: o.isHttps(c.req.raw) }) });
+    const cookie = sessionCookie(o.sessionName, created.token, { ...cookieOptions(c), maxAgeSeconds: absoluteSeconds(o) });
+    return json(c, toUserJson(user), 200, { "Set-Cookie": cookie });
   }
 
   async function logout(c: Context<AppEnv>) {
     // The alias sits on a public path: run the same 401/403 steps here first,
     // so that it answers exactly as /auth_session/logout does.
-    if (!c.get("user") && o.auth.strategy !== "none") c.set("user", await o.authenticate(c));
-    if (!o.sessions) throw noSessions();
+    if (!c.get("user") && o.auth.strategy !== "none") c.set("user", (await o.authenticate(c)).user);
+    if (!o.sessions) throw noSessions(o.auth);
     const token = readCookie(c.req.header("cookie") ?? null, o.sessionName);
     if (!token || !(await o.sessions.destroy(token))) throw new HttpError(403, "Forbidden");
-    return json(c, {}, 200, { "Set-Cookie": clearedCookie(o.sessionName, { secure: o.isHttps(c.req.raw) }) });
+    return json(c, {}, 200, { "Set-Cookie": clearedCookie(o.sessionName, cookieOptions(c)) });
   }
 
   const loginDoc = {
@@ -111,4 +118,9 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
       handler: logout,
     },
   ];
+}
+
+/** The cookie's Max-Age: the absolute lifetime, when there is one (an idle limit is the server's to enforce). */
+function absoluteSeconds(o: SessionRoutesOptions): number | null {
+  return o.auth.expiring && o.sessions ? (o.sessions.lifetime.absolute || null) : null;
 }

@@ -44,6 +44,15 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
     if (password.length > LIMITS.password) throw new InvalidInputError(verb, `password is longer than ${LIMITS.password} characters`);
   }
 
+  async function verify(user: UserRecord, password: string): Promise<UserRecord | null> {
+    const { ok, needsRehash } = await hasher.verify(password, user._password);
+    if (!ok) return null;
+    if (!needsRehash) return user;
+    const next = { ...user, _password: await hasher.hash(password) };
+    await driver.updateUser(next);
+    return next;
+  }
+
   return {
     list: () => driver.listUsers(),
     count: () => driver.countUsers(),
@@ -109,13 +118,11 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
         await hasher.burn(password);
         return null;
       }
-      const { ok, needsRehash } = await hasher.verify(password, user._password);
-      if (!ok) return null;
-      if (!needsRehash) return user;
-      const next = { ...user, _password: await hasher.hash(password) };
-      await driver.updateUser(next);
-      return next;
+      return await verify(user, password);
     },
+
+    /** Checks the password of a known user (a password change), re-hashing as `checkCredentials` does. */
+    verifyPassword: (user: UserRecord, password: string) => verify(user, password),
 
     async delete(id: string): Promise<boolean> {
       const deleted = await driver.deleteUser(id);

@@ -1,4 +1,6 @@
-import type { SessionRecord, UserRecord } from "../domain/records.ts";
+import type { SessionLifetime, SessionRecord, UserRecord } from "../domain/records.ts";
+
+export type { SessionLifetime };
 
 /**
  * What every storage driver (memory, file, kv) provides. Drivers work on
@@ -15,6 +17,12 @@ export interface StorageDriver {
   readonly kind: string;
   /** Where the data lives, for the startup line and the CLI: an absolute folder or file, a URL, "process memory". */
   readonly location: string;
+  /**
+   * Counters shared by every process on this storage (the login throttle's),
+   * or null when the storage belongs to one process (memory, file): the
+   * app then keeps them in its own memory.
+   */
+  readonly counters: CounterStore | null;
 
   /** Every user, in storage order: file order of the data loaded, then creation order. */
   listUsers(): Promise<UserRecord[]>;
@@ -47,11 +55,24 @@ export interface StorageDriver {
    */
   getSessionAndUser(tokenHash: string, userIdHint: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
   /**
-   * Stores a session. Throws `UserGoneError` when its user does not exist,
-   * checked atomically with the write: a login racing the user's deletion
-   * never leaves a session behind.
+   * Stores a session, to end at `expiresAt` (ms since the epoch; null: no
+   * limit), which stores that expire records themselves (Deno KV) or sweep
+   * by it (PostgreSQL) keep with it. Throws `UserGoneError` when its user
+   * does not exist, checked atomically with the write: a login racing the
+   * user's deletion never leaves a session behind.
    */
-  createSession(session: SessionRecord, ttlSeconds?: number): Promise<void>;
+  createSession(session: SessionRecord, expiresAt: number | null): Promise<void>;
+  /**
+   * Records a use of a session: `last_seen_at`, and its new end (an idle
+   * timeout moves it). Nothing happens when the session is gone.
+   */
+  touchSession(tokenHash: string, lastSeenAt: string, expiresAt: number | null): Promise<void>;
+  /**
+   * Ends every stored session of a user but `exceptTokenHash` (null: all);
+   * returns how many ended. Sessions created before the call began are all
+   * gone when it resolves.
+   */
+  deleteUserSessions(userId: string, exceptTokenHash: string | null): Promise<number>;
   /** The live stored sessions of one user, in no particular order. */
   listUserSessions(userId: string): Promise<SessionRecord[]>;
   /**
@@ -87,12 +108,6 @@ export interface StorageDriver {
   /** Flushes what is pending and releases files, locks and connections. Idempotent. */
   close(): Promise<void>;
 }
-
-/** How long sessions live, in seconds; 0: no limit. */
-export type SessionLifetime = {
-  /** From creation (SESSION_DURATION). */
-  absolute: number;
-};
 
 export type ImportSummary = {
   users: { imported: number; skipped: number };
@@ -136,4 +151,16 @@ export class ImportBusyError extends Error {
     this.name = "ImportBusyError";
     this.pending = pending;
   }
+}
+
+/**
+ * Small JSON records updated atomically by every process sharing a storage.
+ * `update` reads the records of `keys` (null when absent or expired), lets
+ * `change` compute their new values (null: delete) and a result, and writes
+ * them in one atomic step, retrying `change` on fresh reads if another
+ * process wrote meanwhile: concurrent updates never lose one another's
+ * counts. Each record written lives `ttlMs`.
+ */
+export interface CounterStore {
+  update<T>(keys: string[], change: (records: (unknown | null)[]) => { records: (unknown | null)[]; result: T }, ttlMs: number): Promise<T>;
 }

@@ -41,6 +41,8 @@ export function createTablesDriver(tables: Tables, { kind, location, commit, onC
   return {
     kind,
     location,
+    // One process owns these stores: its own memory is the place for counters.
+    counters: null,
     listUsers: () => Promise.resolve([...tables.users.values()]),
     countUsers: () => Promise.resolve(tables.users.size),
     getUser: (id) => Promise.resolve(tables.users.get(id) ?? null),
@@ -68,12 +70,25 @@ export function createTablesDriver(tables: Tables, { kind, location, commit, onC
       if (!tables.users.has(session.user_id)) throw new UserGoneError(session.user_id);
       await run([{ op: "putSession", session }]);
     },
+    async touchSession(h: string, lastSeenAt: string) {
+      const s = tables.sessions.get(h);
+      if (s) await run([{ op: "putSession", session: { ...s, last_seen_at: lastSeenAt } }]);
+    },
     listUserSessions: (userId) => Promise.resolve([...tables.sessionsOf(userId)].map((h) => tables.sessions.get(h)!)),
+    async deleteUserSessions(userId: string, except: string | null) {
+      // Listed and deleted in one tick: no session of this user can slip in between.
+      const changes: Change[] = [...tables.sessionsOf(userId)].filter((h) => h !== except).map((h) => ({
+        op: "delSession",
+        session_id: h,
+      }));
+      if (changes.length) await run(changes);
+      return changes.length;
+    },
     async deleteExpiredSessions(lifetime: SessionLifetime, now: number) {
       const changes: Change[] = [];
       for (const s of tables.sessions.values()) {
-        const end = sessionEnd(s, lifetime.absolute);
-        if (end !== null && end <= now) changes.push({ op: "delSession", session_id: s.session_id });
+        const end = sessionEnd(s, lifetime);
+        if (end !== null && end < now) changes.push({ op: "delSession", session_id: s.session_id });
       }
       if (changes.length) await run(changes);
       return changes.length;

@@ -39,7 +39,7 @@ async function run(step: Step, id: string): Promise<void> {
         updated_at: user.updated_at,
         user_id: id,
         session_id: sha256Hex(id),
-      });
+      }, null);
     case "v1":
     case "v2":
       await driver.updateUser({ ...user, first_name: step });

@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { StorageDriver } from "../../src/storage/driver.ts";
 import type { SessionRecord, UserRecord } from "../../src/domain/records.ts";
-import { DuplicateEmailError } from "../../src/domain/errors.ts";
+import { DuplicateEmailError, UserGoneError } from "../../src/domain/errors.ts";
 
 let counter = 0;
 export function makeUser(over: Partial<UserRecord> = {}): UserRecord {
@@ -26,6 +26,9 @@ export function makeSession(userId: string, over: Partial<SessionRecord> = {}): 
     updated_at: over.updated_at ?? "2024-01-01T00:00:00",
     user_id: userId,
     session_id: over.session_id ?? hex,
+    ...(over.last_seen_at !== undefined ? { last_seen_at: over.last_seen_at } : {}),
+    ...(over.ip !== undefined ? { ip: over.ip } : {}),
+    ...(over.user_agent !== undefined ? { user_agent: over.user_agent } : {}),
   };
 }
 
@@ -115,7 +118,7 @@ export function runDriverContract(
       const u = makeUser();
       await d.createUser(u);
       const s = makeSession(u.id);
-      await d.createSession(s);
+      await d.createSession(s, null);
       assert.deepEqual(await d.getSession(s.session_id), s);
       assert.equal(await d.deleteSession(s.session_id), true);
       assert.equal(await d.getSession(s.session_id), null);
@@ -126,7 +129,7 @@ export function runDriverContract(
       const u = makeUser();
       await d.createUser(u);
       const s = makeSession(u.id);
-      await d.createSession(s);
+      await d.createSession(s, null);
       assert.ok((await d.listSessions()).some((x) => x.session_id === s.session_id));
       await d.deleteSession(s.session_id);
       assert.ok(!(await d.listSessions()).some((x) => x.session_id === s.session_id));
@@ -136,10 +139,49 @@ export function runDriverContract(
       const u = makeUser();
       await d.createUser(u);
       const s = makeSession(u.id);
-      await d.createSession(s);
+      await d.createSession(s, null);
       assert.deepEqual(await d.getSessionAndUser(s.session_id, u.id), { session: s, user: u });
       assert.deepEqual(await d.getSessionAndUser(s.session_id, "someone-else"), { session: s, user: null });
       assert.deepEqual(await d.getSessionAndUser("0".repeat(64), u.id), { session: null, user: u });
+    });
+
+    it("keeps a session's last use, client address and user agent, and records new uses", async () => {
+      const u = makeUser();
+      await d.createUser(u);
+      const s = makeSession(u.id, { last_seen_at: "2024-01-01T00:00:00", ip: "203.0.113.7", user_agent: "curl/8.5.0" });
+      await d.createSession(s, null);
+      assert.deepEqual(await d.getSession(s.session_id), s);
+      await d.touchSession(s.session_id, "2024-01-01T00:05:00", null);
+      assert.deepEqual(await d.getSession(s.session_id), { ...s, last_seen_at: "2024-01-01T00:05:00" });
+      assert.deepEqual(await d.listUserSessions(u.id), [{ ...s, last_seen_at: "2024-01-01T00:05:00" }]);
+      // A use of an ended session does not bring it back.
+      await d.deleteSession(s.session_id);
+      await d.touchSession(s.session_id, "2024-01-01T00:06:00", null);
+      assert.equal(await d.getSession(s.session_id), null);
+    });
+
+    it("refuses a session for a user that does not exist (UserGoneError)", async () => {
+      await assert.rejects(d.createSession(makeSession("no-such-user"), null), UserGoneError);
+      const u = makeUser();
+      await d.createUser(u);
+      await d.deleteUser(u.id);
+      await assert.rejects(d.createSession(makeSession(u.id), null), UserGoneError);
+    });
+
+    it("ends every session of a user but one, and lists a user's sessions", async () => {
+      const [u, other] = [makeUser(), makeUser()];
+      await d.createUser(u);
+      await d.createUser(other);
+      const mine = [makeSession(u.id), makeSession(u.id), makeSession(u.id)];
+      const theirs = makeSession(other.id);
+      for (const s of [...mine, theirs]) await d.createSession(s, null);
+      const listed = (await d.listUserSessions(u.id)).map((s) => s.session_id).sort();
+      assert.deepEqual(listed, mine.map((s) => s.session_id).sort());
+      assert.equal(await d.deleteUserSessions(u.id, mine[0].session_id), 2);
+      assert.deepEqual((await d.listUserSessions(u.id)).map((s) => s.session_id), [mine[0].session_id]);
+      assert.deepEqual(await d.getSession(theirs.session_id), theirs);
+      assert.equal(await d.deleteUserSessions(u.id, null), 1);
+      assert.deepEqual(await d.listUserSessions(u.id), []);
     });
 
     it("deleting a user ends all of its sessions, and only its own", async () => {
@@ -150,7 +192,7 @@ export function runDriverContract(
       const s1 = makeSession(u.id);
       const s2 = makeSession(u.id);
       const s3 = makeSession(other.id);
-      for (const s of [s1, s2, s3]) await d.createSession(s);
+      for (const s of [s1, s2, s3]) await d.createSession(s, null);
       assert.equal(await d.deleteUser(u.id), true);
       assert.equal(await d.getUser(u.id), null);
       assert.equal(await d.getSession(s1.session_id), null);
@@ -207,7 +249,7 @@ export function runDriverContract(
       const u = makeUser({ first_name: "Persist" });
       await d.createUser(u);
       const s = makeSession(u.id);
-      await d.createSession(s);
+      await d.createSession(s, null);
       const ids = (await d.listUsers()).map((x) => x.id);
       await d.close();
       d = await ctx.reopen();

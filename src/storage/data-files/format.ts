@@ -1,5 +1,5 @@
 import { StartupError } from "../../domain/errors.ts";
-import { isCanonicalUser, type SessionRecord, type UserRecord } from "../../domain/records.ts";
+import { canonicalSession, isCanonicalUser, type SessionRecord, type UserRecord } from "../../domain/records.ts";
 import { sha256Hex } from "../../lib/sha256.ts";
 
 /**
@@ -79,13 +79,20 @@ export function parseSessions(text: string, file: string, nowIso: string): { ses
     if (typeof o.session_id !== "string" || typeof o.user_id !== "string" || o.session_id === "") continue;
     const hashed = HASHED_SESSION_ID.test(o.session_id);
     if (!hashed) legacy++;
-    sessions.push({
+    // Our extra fields (last use, client address, user agent) come along when
+    // they are well-formed; the original's entries have none, and they default.
+    const text = (v: unknown) => (typeof v === "string" ? v : undefined);
+    const textOrNull = (v: unknown) => (typeof v === "string" || v === null ? v : undefined);
+    sessions.push(canonicalSession({
       id: typeof o.id === "string" ? o.id : key,
       created_at: typeof o.created_at === "string" ? o.created_at : nowIso,
       updated_at: typeof o.updated_at === "string" ? o.updated_at : nowIso,
       user_id: o.user_id,
       session_id: hashed ? o.session_id : sha256Hex(o.session_id),
-    });
+      last_seen_at: text(o.last_seen_at),
+      ip: textOrNull(o.ip),
+      user_agent: textOrNull(o.user_agent),
+    }));
   }
   return { sessions, legacy };
 }
@@ -98,11 +105,12 @@ function pyJson(v: string | null): string {
   return JSON.stringify(v).replace(/[\u0080-\uffff]/g, (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"));
 }
 
-function serializeObjects(records: Iterable<Record<string, string | null>>): string {
+function serializeObjects(records: Iterable<Record<string, string | null | undefined>>): string {
   const parts: string[] = [];
   for (const r of records) {
-    const fields = Object.entries(r).map(([k, v]) => `${pyJson(k)}: ${pyJson(v)}`);
-    parts.push(`${pyJson(r.id)}: {${fields.join(", ")}}`);
+    // An optional field that is not set is left out, as the original's entries have it.
+    const fields = Object.entries(r).flatMap(([k, v]) => (v === undefined ? [] : [`${pyJson(k)}: ${pyJson(v)}`]));
+    parts.push(`${pyJson(r.id ?? null)}: {${fields.join(", ")}}`);
   }
   return `{${parts.join(", ")}}`;
 }

@@ -1,4 +1,4 @@
-import { canonicalUser, parseTimestamp, type SessionRecord, type UserRecord } from "../../domain/records.ts";
+import { canonicalUser, sessionEnd, type SessionLifetime, type SessionRecord, type UserRecord } from "../../domain/records.ts";
 import {
   type EmailIds,
   emailKey,
@@ -188,25 +188,26 @@ async function importUsers(run: Run, users: UserRecord[], progress: (done: numbe
 
 /**
  * Imports sessions, skipping hashes already stored and sessions of users
- * this import skipped for their email. With a TTL, a session expires
- * `ttlSeconds` after its `created_at` (as it would have in the original);
- * one already past that is skipped, since it could never be used. Each
+ * this import skipped for their email. A session ends when `lifetime` says
+ * (counted from its `created_at` and last use, as it would have in the
+ * original); one already past that is skipped, since it could never be used. Each
  * batch checks that its keys are absent (the marker takes one of the 10
  * checks @deno/kv's SQLite backend allows); on a conflict it re-reads
  * which keys exist and retries without them.
  */
-async function importSessions(run: Run, sessions: SessionRecord[], ttlSeconds: number, progress: (done: number) => void): Promise<Counts> {
+async function importSessions(
+  run: Run,
+  sessions: SessionRecord[],
+  lifetime: SessionLifetime,
+  progress: (done: number) => void,
+): Promise<Counts> {
   const now = run.now();
   const counts: Counts = { imported: 0, skipped: 0 };
   const seen = new Set<string>();
   const todo: { s: SessionRecord; expiresAt: number | null }[] = [];
   for (const s of sessions) {
-    let expiresAt: number | null = null;
-    if (ttlSeconds > 0) {
-      const created = parseTimestamp(s.created_at);
-      expiresAt = (Number.isNaN(created) ? now : created) + ttlSeconds * 1000;
-    }
-    if (seen.has(s.session_id) || run.conflicted.has(s.user_id) || (expiresAt !== null && expiresAt <= now)) counts.skipped++;
+    const expiresAt = sessionEnd(s, lifetime);
+    if (seen.has(s.session_id) || run.conflicted.has(s.user_id) || (expiresAt !== null && expiresAt < now)) counts.skipped++;
     else {
       seen.add(s.session_id);
       todo.push({ s, expiresAt });
@@ -296,7 +297,7 @@ export async function importAll(
   db: KvStore,
   users: UserRecord[],
   sessions: SessionRecord[],
-  ttlSeconds: number,
+  lifetime: SessionLifetime,
   o: ImportOptions,
   now: () => number,
 ): Promise<ImportSummary> {
@@ -304,7 +305,7 @@ export async function importAll(
   for (const u of users) run.sourceIds.add(u.id);
   const beat = setInterval(() => void heartbeat(run).catch(() => {}), HEARTBEAT_MS);
   try {
-    return await importRun(run, users, sessions, ttlSeconds, o);
+    return await importRun(run, users, sessions, lifetime, o);
   } finally {
     clearInterval(beat);
   }
@@ -326,13 +327,13 @@ async function importRun(
   run: Run,
   users: UserRecord[],
   sessions: SessionRecord[],
-  ttlSeconds: number,
+  lifetime: SessionLifetime,
   o: ImportOptions,
 ): Promise<ImportSummary> {
   const report = (phase: "users" | "sessions", total: number) => (done: number) => o.onProgress?.({ phase, done, total });
   const summary: ImportSummary = {
     users: await importUsers(run, users, report("users", users.length)),
-    sessions: await importSessions(run, sessions, ttlSeconds, report("sessions", sessions.length)),
+    sessions: await importSessions(run, sessions, lifetime, report("sessions", sessions.length)),
   };
   await finish(run);
   return summary;

@@ -1,5 +1,6 @@
 import { DuplicateEmailError, UserGoneError } from "../../domain/errors.ts";
 import { canonicalUser, type SessionRecord, type UserRecord } from "../../domain/records.ts";
+import { createKvCounters } from "./counters.ts";
 import { abortImport, importAll, readPendingImport } from "./import.ts";
 import {
   type EmailIds,
@@ -19,7 +20,7 @@ import {
   withId,
 } from "./layout.ts";
 import { batches, type Check, CONFLICT, createKvStore, type Entry, type Mutation, retry } from "./store.ts";
-import type { ImportOptions, ImportSummary, StorageDriver } from "../driver.ts";
+import type { ImportOptions, ImportSummary, SessionLifetime, StorageDriver } from "../driver.ts";
 import type { KvKey, KvLike } from "./types.ts";
 import { BoundedMap } from "../../lib/bounded-map.ts";
 
@@ -39,8 +40,8 @@ export type KvDriverOptions = {
   userCacheMs?: number;
   /** The KV file (absolute) or URL, for the startup line. */
   location?: string;
-  /** Lifetime of stored sessions (also applied to imported ones, from their `created_at`); 0 or absent: no expiry. */
-  sessionTtlSeconds?: number;
+  /** How long imported sessions live (from their `created_at` and `last_seen_at`); absent: no limit. */
+  sessionLifetime?: SessionLifetime;
 };
 
 const check = (key: KvKey, e: { versionstamp: string | null }): Check => ({ key, versionstamp: e.versionstamp });
@@ -53,12 +54,12 @@ const check = (key: KvKey, e: { versionstamp: string | null }): Check => ({ key,
  * the KV library surface as `StorageUnavailableError`.
  *
  * @example
- * const driver = createKvDriver(await openKvStore("data.kv", {}), { now: Date.now, sessionTtlSeconds: 3600 });
+ * const driver = createKvDriver(await openKvStore("data.kv", {}), { now: Date.now, sessionLifetime: { absolute: 3600, idle: 0 } });
  */
 export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDriver {
   const db = createKvStore(kv);
-  const ttl = options.sessionTtlSeconds ?? 0;
-  const live = (s: StoredSession): boolean => s.expires_at === null || options.now() < s.expires_at;
+  const lifetime = options.sessionLifetime ?? { absolute: 0, idle: 0 };
+  const live = (s: StoredSession): boolean => s.expires_at === null || options.now() <= s.expires_at;
   let closed = false;
   // Users recently read for authentication (see userCacheMs), bounded.
   const userCacheMs = options.userCacheMs ?? 1000;
@@ -70,6 +71,7 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
 
   return {
     kind: "kv",
+    counters: createKvCounters(db),
     location: options.location ?? "Deno KV",
 
     async listUsers(): Promise<UserRecord[]> {
@@ -220,8 +222,7 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
       return { session: s.value && live(s.value) ? s.value.session : null, user };
     },
 
-    async createSession(session: SessionRecord, ttlSeconds?: number): Promise<void> {
-      const seconds = ttlSeconds ?? ttl;
+    async createSession(session: SessionRecord, expiresAt: number | null): Promise<void> {
       if (!keyable(session.user_id)) throw new UserGoneError(session.user_id);
       await retry("create session", async () => {
         const now = options.now();
@@ -231,7 +232,7 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
         // that listed the user's sessions before this one must fail its check
         // on the user's session version and list them again (see layout.ts).
         const ok = await db.commit([check(userKey(session.user_id), user)], [
-          ...sessionWrites(session, seconds > 0 ? now + seconds * 1000 : null, now),
+          ...sessionWrites(session, expiresAt, now),
           { key: userSessionsVersionKey(session.user_id), value: now },
         ]);
         return ok === null ? CONFLICT : undefined;
@@ -243,6 +244,26 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
       const index = await db.list<unknown>(["user_sessions", userId]);
       const found = await db.getMany<StoredSession>(index.map(({ key }) => sessionKey(String(key[2]))));
       return found.flatMap((e) => (e.value && live(e.value) ? [e.value.session] : []));
+    },
+
+    async touchSession(tokenHash: string, lastSeenAt: string, expiresAt: number | null): Promise<void> {
+      if (!keyable(tokenHash)) return;
+      await retry("touch session", async () => {
+        const e = await db.get<StoredSession>(sessionKey(tokenHash));
+        if (!e.value || !live(e.value)) return;
+        // Checked: a session ended meanwhile is not brought back.
+        const touched = { ...e.value.session, last_seen_at: lastSeenAt };
+        const ok = await db.commit([check(sessionKey(tokenHash), e)], sessionWrites(touched, expiresAt, options.now()));
+        return ok === null ? CONFLICT : undefined;
+      });
+    },
+
+    async deleteUserSessions(userId: string, except: string | null): Promise<number> {
+      if (!keyable(userId)) return 0;
+      const hashes = (await db.list<unknown>(["user_sessions", userId])).map(({ key }) => String(key[2])).filter((h) => h !== except);
+      const deletes = hashes.flatMap((h): Mutation[] => [{ key: sessionKey(h), del: true }, { key: userSessionKey(userId, h), del: true }]);
+      for (const b of batches(deletes)) await db.commit([], b);
+      return hashes.length;
     },
 
     // Deno KV deletes records past their `expireIn` itself; reads check expiry.
@@ -264,7 +285,7 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
     },
 
     importRecords(users: UserRecord[], sessions: SessionRecord[], o?: ImportOptions) {
-      return importAll(db, users, sessions, ttl, o ?? { source: "(records)" }, options.now);
+      return importAll(db, users, sessions, lifetime, o ?? { source: "(records)" }, options.now);
     },
 
     pendingImport: () => readPendingImport(db, options.now()),
