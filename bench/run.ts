@@ -2,7 +2,8 @@
  * `npm run bench [-- --quick] [-- --runtimes node,bun]`: the service against
  * the best it could be, on this machine, in this run. Per runtime:
  *  - GET /api/v1/users/me with a session cookie vs bench/ceiling.ts (a bare
- *    Hono app and a Map), with Basic auth, and on Deno KV, A/B interleaved;
+ *    Hono app and a Map), with Basic auth, on Deno KV, and with an idle
+ *    timeout, A/B interleaved;
  *  - logins/s vs raw PBKDF2 hashes/s of the same runtime on the same core,
  *    with a light /status probe during the login storm;
  *  - file-store creates at 1k, 10k, 100k users, end to end and storage only;
@@ -103,6 +104,9 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     // through X-Forwarded-For): one client may only have a few password checks in flight.
     const session = await service(rt, { ...env, AUTH_TYPE: "session_db_auth", TRUST_PROXY: "true" });
     servers.push(session);
+    // The same with an idle timeout: every request slides the window (a store write at most once a minute).
+    const idle = await service(rt, { ...env, AUTH_TYPE: "session_db_auth", SESSION_IDLE_TIMEOUT: "1800" });
+    servers.push(idle);
     const basic = await service(rt, { ...env, AUTH_TYPE: "basic_auth" });
     servers.push(basic);
     // The same session GET on Deno KV (a local file; the seed is imported into the empty store at startup).
@@ -110,6 +114,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     servers.push(kv);
     const kvCookie = await sessionCookie(kv.url);
     const cookie = await sessionCookie(session.url);
+    const idleCookie = await sessionCookie(idle.url);
     const ceiling = await startServer(pinned(0, tsCommand("bench/ceiling.ts", rt)), { CEILING_TOKEN: cookie.split("=")[1] });
     servers.push(ceiling);
     log(
@@ -123,6 +128,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       ceiling: { server: ceiling, headers: { cookie } },
       basic: { server: basic, headers: { authorization: basicHeader() } },
       kv: { server: kv, headers: { cookie: kvCookie } },
+      idle: { server: idle, headers: { cookie: idleCookie } },
     };
     for (const [name, t] of Object.entries(targets)) await expectOk(`${t.server.url}/api/v1/users/me`, t.headers, name);
     const job = (name: keyof typeof targets, seconds: number) => ({
@@ -134,7 +140,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       seconds,
       cpuPids: groupPids(targets[name].server.pid),
     });
-    const order: (keyof typeof targets)[] = ["session", "ceiling", "basic", "kv"];
+    const order: (keyof typeof targets)[] = ["session", "ceiling", "basic", "kv", "idle"];
     await loadgen(
       order.map((n) => ({ label: `warm-up ${n}`, jobs: [job(n, P.warmSec)] })),
       (label, [r]) => log(`${rt}: GET /users/me ${label}: ${fmt(r)}`),
@@ -146,6 +152,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       ceiling: [] as JobResult[],
       basic: [] as JobResult[],
       kv: [] as JobResult[],
+      idle: [] as JobResult[],
       clean: [] as boolean[],
     };
     for (let rep = 0; rep < P.reps || (get.clean.filter(Boolean).length < P.reps && rep < P.reps + EXTRA_REPS); rep++) {
@@ -174,6 +181,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     await ceiling.stop();
     await basic.stop();
     await kv.stop();
+    await idle.stop();
 
     const login = {
       raw: [] as number[],

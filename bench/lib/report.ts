@@ -8,7 +8,7 @@ export type RuntimeResult = {
   runtime: Runtime;
   version: string;
   /** Repetition i of each target; `clean[i]`: nobody else took more than a quarter core meanwhile. */
-  get?: { session: JobResult[]; ceiling: JobResult[]; basic: JobResult[]; kv: JobResult[]; clean: boolean[] };
+  get?: { session: JobResult[]; ceiling: JobResult[]; basic: JobResult[]; kv: JobResult[]; idle: JobResult[]; clean: boolean[] };
   login?: { raw: number[]; rawOther: number[]; logins: JobResult[]; status: JobResult[]; idleStatus: JobResult[] };
   creates: CreateRow[];
   startup: { ms: number[]; rssMiB: number[] };
@@ -113,6 +113,12 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
           caveats(r.get.kv, clean)
         } |`,
       );
+      const i = pairRatios(r.get.idle, r.get.session, (x) => x.rps, clean);
+      L.push(
+        `| ${r.runtime} | session GET with SESSION_IDLE_TIMEOUT ÷ without, req/s | ${spread(i, 2)} | ≥ 0.95 | ${
+          verdict(i, 0.95, clean)
+        } | ${caveats(r.get.idle, clean)} |`,
+      );
     }
     if (r.login) {
       const lr = r.login.logins.map((x, i) => x.rps / (r.login!.raw[i] ?? NaN)).filter(Number.isFinite);
@@ -145,10 +151,16 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
   for (const r of results) {
     if (!r.get) continue;
     for (
-      const [name, rs] of [["service, session_db_auth", r.get.session], ["ceiling (bare Hono + Map)", r.get.ceiling], [
-        "service, basic_auth",
-        r.get.basic,
-      ], ["service, session_db_auth on Deno KV", r.get.kv]] as const
+      const [name, rs] of [
+        ["service, session_db_auth", r.get.session],
+        ["ceiling (bare Hono + Map)", r.get.ceiling],
+        [
+          "service, basic_auth",
+          r.get.basic,
+        ],
+        ["service, session_db_auth on Deno KV", r.get.kv],
+        ["service, session_db_auth, SESSION_IDLE_TIMEOUT=1800", r.get.idle],
+      ] as const
     ) {
       L.push(
         `| ${r.runtime} | ${name} | ${spread(rs.map((x) => x.rps))} | ${spread(rs.map((x) => x.p50Ms), 2)} | ${
