@@ -180,7 +180,12 @@ describe(`kill -9 and restart, servers of ${RUNTIME} and ${PARTNER[RUNTIME]}`, (
     const first = await startServer({ DATA_DIR: dir }, startCommand(holder));
     servers.push(first);
     const load = writeLoad(first.url, ids);
-    await new Promise((r) => setTimeout(r, 500 + Math.random() * 500));
+    // Killed mid-load: once writes are flowing (a loaded machine may take a while), at a random moment.
+    for (const until = performance.now() + 15_000; performance.now() < until;) {
+      if ([...load.acked.values()].some((v) => v > 1)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, Math.random() * 500));
     await first.stop("SIGKILL");
     await load.stop();
     servers.splice(servers.indexOf(first), 1);
