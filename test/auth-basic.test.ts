@@ -159,8 +159,8 @@ describe("basic_auth", () => {
 
   it("the credential cache forgets a user whose password hash changed or who was deleted", async () => {
     const t = testApp({ env });
-    const u = await t.seed("c@x.io", "password123");
-    const h = { Authorization: basic("c@x.io", "password123") };
+    const u = await t.seed("c@x.io", "Passw0rd-123");
+    const h = { Authorization: basic("c@x.io", "Passw0rd-123") };
     assert.equal((await t.request("/api/v1/users/me", { headers: h })).status, 200);
     assert.equal((await t.request("/api/v1/users/me", { headers: h })).status, 200);
     const stored = (await t.driver.getUser(u.id))!;
@@ -173,14 +173,14 @@ describe("basic_auth", () => {
 
   it("login answers a JSON 4xx, never a 500, and logout likewise", async () => {
     const t = testApp({ env });
-    await t.seed("bob@hbtn.io", "password123");
-    const login = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" });
+    await t.seed("bob@hbtn.io", "Passw0rd-123");
+    const login = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "Passw0rd-123" });
     assert.ok(login.status >= 400 && login.status < 500, String(login.status));
     assert.match(((await login.json()) as { error: string }).error, /Sessions are not enabled/);
     assert.equal(login.headers.get("set-cookie"), null);
     const logout = await t.request("/api/v1/auth_session/logout", {
       method: "DELETE",
-      headers: { Authorization: basic("bob@hbtn.io", "password123") },
+      headers: { Authorization: basic("bob@hbtn.io", "Passw0rd-123") },
     });
     assert.ok(logout.status >= 400 && logout.status < 500);
     const bare = await t.request("/api/v1/auth_session/logout", { method: "DELETE" });
@@ -200,19 +200,19 @@ describe("basic_auth", () => {
 describe("auth and no auth type", () => {
   it("AUTH_TYPE=auth answers 401 without credentials and 403 with any", async () => {
     const t = testApp({ env: { AUTH_TYPE: "auth" } });
-    await t.seed("a@x.io", "password123");
+    await t.seed("a@x.io", "Passw0rd-123");
     assert.equal((await t.request("/api/v1/users")).status, 401);
-    assert.equal((await t.request("/api/v1/users", { headers: { Authorization: basic("a@x.io", "password123") } })).status, 403);
+    assert.equal((await t.request("/api/v1/users", { headers: { Authorization: basic("a@x.io", "Passw0rd-123") } })).status, 403);
     assert.equal((await t.request("/api/v1/users", { headers: { Cookie: "_my_session_id=x" } })).status, 403);
-    const login = await t.form("/api/v1/auth_session/login", { email: "a@x.io", password: "password123" });
+    const login = await t.form("/api/v1/auth_session/login", { email: "a@x.io", password: "Passw0rd-123" });
     assert.ok(login.status >= 400 && login.status < 500);
   });
 
   it("no auth type: everything is open, login and logout answer a JSON 4xx", async () => {
     const t = testApp();
-    await t.seed("a@x.io", "password123");
+    await t.seed("a@x.io", "Passw0rd-123");
     assert.equal((await t.request("/api/v1/users")).status, 200);
-    const login = await t.form("/api/v1/auth_session/login", { email: "a@x.io", password: "password123" });
+    const login = await t.form("/api/v1/auth_session/login", { email: "a@x.io", password: "Passw0rd-123" });
     assert.ok(login.status >= 400 && login.status < 500);
     const logout = await t.request("/api/v1/auth_session/logout", { method: "DELETE" });
     assert.ok(logout.status >= 400 && logout.status < 500);

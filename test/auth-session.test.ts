@@ -61,13 +61,13 @@ for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) 
 
     it("login answers the original's errors in order, and one message for unknown email or wrong password", async () => {
       const t = testApp({ env });
-      await t.seed("bob@hbtn.io", "password123");
+      await t.seed("bob@hbtn.io", "Passw0rd-123");
       const cases: [Record<string, string>, number, string][] = [
         [{}, 400, "email missing"],
         [{ email: "", password: "x" }, 400, "email missing"],
         [{ email: "bob@hbtn.io" }, 400, "password missing"],
         [{ email: "bob@hbtn.io", password: "" }, 400, "password missing"],
-        [{ email: "nobody@hbtn.io", password: "password123" }, 401, "invalid email or password"],
+        [{ email: "nobody@hbtn.io", password: "Passw0rd-123" }, 401, "invalid email or password"],
         [{ email: "bob@hbtn.io", password: "wrong" }, 401, "invalid email or password"],
       ];
       for (const [fields, status, error] of cases) {
@@ -80,19 +80,19 @@ for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) 
 
     it("login reads form fields or a JSON object; the query string is ignored", async () => {
       const t = testApp({ env });
-      await t.seed("bob@hbtn.io", "password123");
-      const json = await t.json("/api/v1/auth_session/login", "POST", { email: "bob@hbtn.io", password: "password123" });
+      await t.seed("bob@hbtn.io", "Passw0rd-123");
+      const json = await t.json("/api/v1/auth_session/login", "POST", { email: "bob@hbtn.io", password: "Passw0rd-123" });
       assert.equal(json.status, 200);
       assert.match(json.headers.get("set-cookie") ?? "", /^_my_session_id=/);
       assert.equal(((await json.json()) as { email: string }).email, "bob@hbtn.io");
       const typed = await t.request("/api/v1/auth_session/login", {
         method: "POST",
         headers: { "content-type": "application/vnd.api+json; charset=utf-8" },
-        body: JSON.stringify({ email: "bob@hbtn.io", password: "password123" }),
+        body: JSON.stringify({ email: "bob@hbtn.io", password: "Passw0rd-123" }),
       });
       assert.equal(typed.status, 200);
       for (
-        const [body, error] of [[{ email: 5, password: "password123" }, "email missing"], [{ email: "bob@hbtn.io" }, "password missing"], [
+        const [body, error] of [[{ email: 5, password: "Passw0rd-123" }, "email missing"], [{ email: "bob@hbtn.io" }, "password missing"], [
           {},
           "email missing",
         ]] as const
@@ -112,7 +112,7 @@ for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) 
       assert.equal(q.status, 400);
       const fd = new FormData();
       fd.set("email", "bob@hbtn.io");
-      fd.set("password", "password123");
+      fd.set("password", "Passw0rd-123");
       const multi = await t.request("/api/v1/auth_session/login", { method: "POST", body: fd });
       assert.equal(multi.status, 200);
       const broken = await t.request("/api/v1/auth_session/login", {
@@ -145,8 +145,8 @@ for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) 
 
     it("serves the seed README's aliases", async () => {
       const t = testApp({ env });
-      await t.seed("bob@hbtn.io", "password123");
-      const r = await t.form("/api/v1/auth_session", { email: "bob@hbtn.io", password: "password123" });
+      await t.seed("bob@hbtn.io", "Passw0rd-123");
+      const r = await t.form("/api/v1/auth_session", { email: "bob@hbtn.io", password: "Passw0rd-123" });
       assert.equal(r.status, 200);
       const cookie = cookieOf(r);
       assert.equal((await t.request("/api/v1/auth_session", { method: "DELETE" })).status, 401);
@@ -157,8 +157,8 @@ for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) 
 
     it("deleting a user ends its sessions", async () => {
       const { t, user, cookie } = await loggedIn(env);
-      const other = await t.seed("eve@x.io", "password123");
-      const r = await t.form("/api/v1/auth_session/login", { email: "eve@x.io", password: "password123" });
+      const other = await t.seed("eve@x.io", "Passw0rd-123");
+      const r = await t.form("/api/v1/auth_session/login", { email: "eve@x.io", password: "Passw0rd-123" });
       const eve = cookieOf(r);
       assert.equal((await t.request(`/api/v1/users/${user.id}`, { method: "DELETE", headers: { Cookie: eve } })).status, 200);
       assert.equal((await t.request("/api/v1/users/me", { headers: { Cookie: cookie } })).status, 403);
@@ -181,17 +181,17 @@ for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) 
       // Safe methods from another site are fine (CORS decides what the page may read).
       assert.equal((await t.request("/api/v1/users/me", { headers: { Cookie: cookie, "Sec-Fetch-Site": "cross-site" } })).status, 200);
       const trusted = testApp({ env: { ...env, TRUSTED_ORIGINS: "https://app.example" } });
-      const u = await trusted.seed("t@x.io", "password123");
-      const c = cookieOf(await trusted.form("/api/v1/auth_session/login", { email: "t@x.io", password: "password123" }));
+      const u = await trusted.seed("t@x.io", "Passw0rd-123");
+      const c = cookieOf(await trusted.form("/api/v1/auth_session/login", { email: "t@x.io", password: "Passw0rd-123" }));
       assert.equal((await trusted.json(`/api/v1/users/${u.id}`, "PUT", {}, { Cookie: c, Origin: "https://app.example" })).status, 200);
     });
 
     it("sets Secure over HTTPS", async () => {
       const t = testApp({ env });
-      await t.seed("bob@hbtn.io", "password123");
+      await t.seed("bob@hbtn.io", "Passw0rd-123");
       const r = await t.app.request("https://api.example/api/v1/auth_session/login", {
         method: "POST",
-        body: new URLSearchParams({ email: "bob@hbtn.io", password: "password123" }),
+        body: new URLSearchParams({ email: "bob@hbtn.io", password: "Passw0rd-123" }),
       });
       assert.match(r.headers.get("set-cookie") ?? "", /; Secure/);
     });
@@ -263,7 +263,7 @@ describe("login throttling", () => {
   it("answers 429 with Retry-After after repeated failures for one account from one client, then lets it try again", async () => {
     const clock = fakeClock();
     const t = testApp({ env: { AUTH_TYPE: "session_auth" }, now: clock.now });
-    await t.seed("bob@hbtn.io", "password123");
+    await t.seed("bob@hbtn.io", "Passw0rd-123");
     let r: Response | null = null;
     let statuses: number[] = [];
     for (let i = 0; i < 22; i++) {
@@ -276,10 +276,10 @@ describe("login throttling", () => {
     assert.ok(retry >= 1 && retry <= 60, String(retry));
     assert.match(((await r!.json()) as { error: string }).error, /Too many/);
     // Even the right password waits while blocked...
-    assert.equal((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" })).status, 429);
+    assert.equal((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "Passw0rd-123" })).status, 429);
     // ...but not for long: after the wait it goes through and clears the record.
     clock.advance(retry * 1000);
-    assert.equal((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" })).status, 200);
+    assert.equal((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "Passw0rd-123" })).status, 200);
     statuses = [];
     for (let i = 0; i < 3; i++) {
       statuses.push((await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" })).status);
@@ -290,7 +290,7 @@ describe("login throttling", () => {
   it("another client is not locked out by someone else's failures", async () => {
     const clock = fakeClock();
     const t = testApp({ env: { AUTH_TYPE: "session_auth", TRUST_PROXY: "true" }, now: clock.now });
-    await t.seed("bob@hbtn.io", "password123");
+    await t.seed("bob@hbtn.io", "Passw0rd-123");
     for (let i = 0; i < 25; i++) {
       await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "wrong" }, { "X-Forwarded-For": "203.0.113.9" });
     }
@@ -300,7 +300,9 @@ describe("login throttling", () => {
       429,
     );
     assert.equal(
-      (await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" }, { "X-Forwarded-For": "198.51.100.7" }))
+      (await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "Passw0rd-123" }, {
+        "X-Forwarded-For": "198.51.100.7",
+      }))
         .status,
       200,
     );

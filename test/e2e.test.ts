@@ -50,7 +50,7 @@ describe(`end to end on ${RUNTIME}`, () => {
     const created = await api("/users", {
       method: "POST",
       headers: { Cookie: cookie, "content-type": "application/json" },
-      body: JSON.stringify({ email: "new@hbtn.io", password: "newpassword1" }),
+      body: JSON.stringify({ email: "new@hbtn.io", password: "fresh-passw0rd" }),
     });
     assert.equal(created.status, 201);
 

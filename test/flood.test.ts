@@ -126,7 +126,10 @@ describe(`connection flood on ${RUNTIME}`, { timeout: 120_000 }, () => {
       });
       assert.match(answer, /^HTTP\/1\.1 400 /, JSON.stringify(raw));
       // Deno's HTTP layer answers these itself, before any application code.
-      if (RUNTIME !== "deno") assert.match(answer, /\r\n\r\n\{"error":"Bad Request"\}$/, answer);
+      if (RUNTIME !== "deno") {
+        assert.match(answer, /\r\n\r\n\{"error":"Bad Request"\}$/, answer);
+        assert.match(answer, /\r\nx-content-type-options: nosniff\r\n/i, answer);
+      }
     }
     assert.equal(await s.stop("SIGTERM"), 0);
     servers.pop();

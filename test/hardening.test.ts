@@ -14,7 +14,7 @@ const wrongLogin = (t: ReturnType<typeof testApp>, headers: Record<string, strin
 describe("throttling password checks", () => {
   it("60 parallel wrong passwords from one client: at most 20 reach the password check", async () => {
     const t = testApp({ env: { AUTH_TYPE: "session_db_auth" } });
-    await t.seed("bob@hbtn.io", "password123");
+    await t.seed("bob@hbtn.io", "Passw0rd-123");
     const statuses = await Promise.all(Array.from({ length: 60 }, async () => (await wrongLogin(t)).status));
     const checked = statuses.filter((s) => s === 401).length;
     assert.ok(checked <= 20, `${checked} reached the check`);
@@ -22,7 +22,7 @@ describe("throttling password checks", () => {
     // And one after another: the 21st waits.
     const clock = fakeClock();
     const seq = testApp({ env: { AUTH_TYPE: "session_db_auth" }, now: clock.now });
-    await seq.seed("bob@hbtn.io", "password123");
+    await seq.seed("bob@hbtn.io", "Passw0rd-123");
     const one: number[] = [];
     for (let i = 0; i < 21; i++) one.push((await wrongLogin(seq)).status);
     assert.deepEqual(one, [...Array(20).fill(401), 429]);
@@ -48,29 +48,29 @@ describe("throttling password checks", () => {
   it("Basic auth guesses are throttled like logins: 429 with Retry-After", async () => {
     const clock = fakeClock();
     const t = testApp({ env: { AUTH_TYPE: "basic_auth" }, now: clock.now });
-    await t.seed("bob@hbtn.io", "password123");
+    await t.seed("bob@hbtn.io", "Passw0rd-123");
     const statuses: number[] = [];
     for (let i = 0; i < 22; i++) {
       statuses.push((await t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", `guess-${i}`) } })).status);
     }
     assert.deepEqual(statuses, [...Array(20).fill(403), 429, 429]);
-    const r = await t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", "password123") } });
+    const r = await t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", "Passw0rd-123") } });
     assert.equal(r.status, 429);
     const wait = Number(r.headers.get("retry-after"));
     assert.ok(wait >= 1, String(wait));
     assert.match(((await r.json()) as { error: string }).error, /Too many failed logins/);
     clock.advance(wait * 1000);
-    assert.equal((await t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", "password123") } })).status, 200);
+    assert.equal((await t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", "Passw0rd-123") } })).status, 200);
   });
 
   it("a client behind a trusted proxy is the entry that proxy added: forged left-most entries change nothing", async () => {
     const t = testApp({ env: { AUTH_TYPE: "session_db_auth", TRUST_PROXY: "true" } });
-    await t.seed("bob@hbtn.io", "password123");
+    await t.seed("bob@hbtn.io", "Passw0rd-123");
     const statuses: number[] = [];
     for (let i = 0; i < 22; i++) statuses.push((await wrongLogin(t, { "X-Forwarded-For": `10.9.${i}.1, 203.0.113.9` })).status);
     assert.deepEqual(statuses.slice(-2), [429, 429], "a new fake address per request evades nothing");
     // Naming the attacker's real address in a forged entry does not lock anyone else out.
-    const victim = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" }, {
+    const victim = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "Passw0rd-123" }, {
       "X-Forwarded-For": "203.0.113.9, 198.51.100.7",
     });
     assert.equal(victim.status, 200);
@@ -83,7 +83,7 @@ describe("throttling password checks", () => {
   it("1,000 wrong passwords for one account from 50 rotating addresses reach the password check at most 100 times an hour", async () => {
     const clock = fakeClock();
     const t = testApp({ env: { AUTH_TYPE: "session_db_auth", TRUST_PROXY: "true" }, now: clock.now });
-    await t.seed("bob@hbtn.io", "password123");
+    await t.seed("bob@hbtn.io", "Passw0rd-123");
     let checked = 0;
     for (let i = 0; i < 1000; i++) {
       const r = await wrongLogin(t, { "X-Forwarded-For": `192.0.2.${i % 50}` });
@@ -100,8 +100,8 @@ describe("throttling password checks", () => {
 describe("cross-site requests and odd headers", () => {
   it("refuses a cross-site login (login CSRF); curl, which sends neither header, logs in", async () => {
     const t = testApp({ env: { AUTH_TYPE: "session_db_auth" } });
-    await t.seed("bob@hbtn.io", "password123");
-    const creds = { email: "bob@hbtn.io", password: "password123" };
+    await t.seed("bob@hbtn.io", "Passw0rd-123");
+    const creds = { email: "bob@hbtn.io", password: "Passw0rd-123" };
     const hostile: Record<string, string>[] = [{ "Sec-Fetch-Site": "cross-site" }, { Origin: "https://evil.example" }, { Origin: "null" }, {
       "Sec-Fetch-Site": "same-origin, cross-site",
     }];
@@ -119,8 +119,8 @@ describe("cross-site requests and odd headers", () => {
 
   it("an Origin of the same host with another scheme is another site", async () => {
     const t = testApp({ env: { AUTH_TYPE: "session_db_auth", COOKIE_SECURE: "auto" } });
-    const user = await t.seed("bob@hbtn.io", "password123");
-    const login = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "password123" });
+    const user = await t.seed("bob@hbtn.io", "Passw0rd-123");
+    const login = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "Passw0rd-123" });
     const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
     const put = (origin: string) => t.json(`/api/v1/users/${user.id}`, "PUT", { first_name: "X" }, { Cookie: cookie, Origin: origin });
     assert.equal((await put("https://localhost")).status, 403, "the request came over http://");
@@ -138,11 +138,11 @@ describe("cross-site requests and odd headers", () => {
   it("sign-up refuses emails with control characters or without an @", async () => {
     const t = testApp();
     for (const email of ["bob", "bob@", "@hbtn.io", "bo\nb@hbtn.io", "bob@hb\rtn.io", "b\u0000@x.io", "b\u0085@x.io"]) {
-      const r = await t.json("/api/v1/users", "POST", { email, password: "password123" });
+      const r = await t.json("/api/v1/users", "POST", { email, password: "Passw0rd-123" });
       assert.equal(r.status, 400, JSON.stringify(email));
       assert.match(((await r.json()) as { error: string }).error, /^Can't create User: email is not a valid address/);
     }
-    assert.equal((await t.json("/api/v1/users", "POST", { email: "zoë@日本.jp", password: "password123" })).status, 201);
+    assert.equal((await t.json("/api/v1/users", "POST", { email: "zoë@日本.jp", password: "Passw0rd-123" })).status, 201);
   });
 });
 
@@ -158,7 +158,7 @@ describe(`data at rest on ${RUNTIME}: readable by the service's account only`, (
     await fetch(`${s.url}/api/v1/users`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email: "a@b.io", password: "password123" }),
+      body: JSON.stringify({ email: "a@b.io", password: "Passw0rd-123" }),
     });
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     for (const f of readdirSync(dir)) assert.equal(statSync(join(dir, f)).mode & 0o077, 0, `${f} is private`);

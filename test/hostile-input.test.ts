@@ -53,7 +53,7 @@ for (const authType of ["", "basic_auth", "session_db_auth"]) {
   describe(`hostile input, AUTH_TYPE=${authType || "unset"}`, () => {
     it("never answers 5xx or non-JSON, and changes nothing", async () => {
       const t = testApp({ env: { AUTH_TYPE: authType } });
-      const existing = await t.seed("bob@hbtn.io", "password123");
+      const existing = await t.seed("bob@hbtn.io", "Passw0rd-123");
       const before = JSON.stringify(await t.driver.listUsers());
       let n = 0;
       for (const path of paths) {

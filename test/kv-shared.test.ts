@@ -43,7 +43,7 @@ describe("sessions shared live by Deno, Node and Bun servers on one KV file", { 
     const created = await at(node, "/users", {
       method: "POST",
       headers: { Cookie: bobCookie, "content-type": "application/json" },
-      body: JSON.stringify({ email: "carol@hbtn.io", password: "carol-password" }),
+      body: JSON.stringify({ email: "carol@hbtn.io", password: "c4r0l-s3cret" }),
     });
     assert.equal(created.status, 201);
     const carol = (await created.json()) as { id: string };
@@ -55,7 +55,7 @@ describe("sessions shared live by Deno, Node and Bun servers on one KV file", { 
 
     const carolLogin = await at(bun, "/auth_session/login", {
       method: "POST",
-      body: new URLSearchParams({ email: "carol@hbtn.io", password: "carol-password" }),
+      body: new URLSearchParams({ email: "carol@hbtn.io", password: "c4r0l-s3cret" }),
     });
     assert.equal(carolLogin.status, 200);
     const carolCookie = (carolLogin.headers.get("set-cookie") ?? "").split(";")[0];

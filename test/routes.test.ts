@@ -218,8 +218,8 @@ describe("users", () => {
       ["[]", "application/json"],
       ['"str"', "application/json"],
       ["42", "application/json"],
-      ['{"email":"a@b.c","password":"password123"}', "text/plain"],
-      ['{"email":"a@b.c","password":"password123"}', null],
+      ['{"email":"a@b.c","password":"Passw0rd-123"}', "text/plain"],
+      ['{"email":"a@b.c","password":"Passw0rd-123"}', null],
     ];
     for (const [body, type] of bodies) {
       const headers: Record<string, string> = type ? { "content-type": type } : {};
@@ -240,7 +240,7 @@ describe("users", () => {
       const r = await t.request("/api/v1/users", {
         method: "POST",
         headers: { "content-type": type },
-        body: JSON.stringify({ email: `t${i}@x.io`, password: "password123" }),
+        body: JSON.stringify({ email: `t${i}@x.io`, password: "Passw0rd-123" }),
       });
       assert.equal(r.status, 201, type);
     }
@@ -251,9 +251,9 @@ describe("users", () => {
     const cases: [unknown, string][] = [
       [{}, "email missing"],
       [{ email: "", password: "" }, "email missing"],
-      [{ email: null, password: "password123" }, "email missing"],
-      [{ email: 5, password: "password123" }, "email missing"],
-      [{ email: ["a"], password: "password123" }, "email missing"],
+      [{ email: null, password: "Passw0rd-123" }, "email missing"],
+      [{ email: 5, password: "Passw0rd-123" }, "email missing"],
+      [{ email: ["a"], password: "Passw0rd-123" }, "email missing"],
       [{ email: "a@x.io" }, "password missing"],
       [{ email: "a@x.io", password: "" }, "password missing"],
       [{ email: "a@x.io", password: 12345678 }, "password missing"],
@@ -270,7 +270,7 @@ describe("users", () => {
   it("refuses a duplicate email, compared case-insensitively", async () => {
     const t = testApp();
     await t.createUser("Dup@X.io");
-    const r = await t.json("/api/v1/users", "POST", { email: "dup@x.IO", password: "password123" });
+    const r = await t.json("/api/v1/users", "POST", { email: "dup@x.IO", password: "Passw0rd-123" });
     assert.equal(r.status, 400);
     assert.deepEqual(await r.json(), { error: "Can't create User: email already exists" });
     assert.equal(await t.driver.countUsers(), 1);
@@ -282,8 +282,8 @@ describe("users", () => {
       const body of [
         { email: "a@x.io", password: "short" },
         { email: "a@x.io", password: "x".repeat(1025) },
-        { email: "a@x.io", password: "password123", first_name: "n".repeat(257) },
-        { email: "a@x.io", password: "password123", last_name: 5 },
+        { email: "a@x.io", password: "Passw0rd-123", first_name: "n".repeat(257) },
+        { email: "a@x.io", password: "Passw0rd-123", last_name: 5 },
       ]
     ) {
       const r = await t.json("/api/v1/users", "POST", body);
@@ -297,14 +297,14 @@ describe("users", () => {
 
   it("answers 413 to a body over the limit", async () => {
     const t = testApp();
-    const r = await t.json("/api/v1/users", "POST", { email: "a@x.io", password: "password123", first_name: "x".repeat(70_000) });
+    const r = await t.json("/api/v1/users", "POST", { email: "a@x.io", password: "Passw0rd-123", first_name: "x".repeat(70_000) });
     assert.equal(r.status, 413);
     assert.equal(((await r.json()) as { error: string }).error.length > 0, true);
   });
 
   it("ignores client-supplied id, timestamps, hash and unknown fields", async () => {
     const t = testApp();
-    const u = await t.createUser("a@x.io", "password123", { id: "mine", created_at: "2000-01-01T00:00:00", _password: "x", admin: true });
+    const u = await t.createUser("a@x.io", "Passw0rd-123", { id: "mine", created_at: "2000-01-01T00:00:00", _password: "x", admin: true });
     assert.notEqual(u.id, "mine");
     assert.notEqual(u.created_at, "2000-01-01T00:00:00");
     assert.deepEqual(Object.keys(u), USER_KEYS);
@@ -313,7 +313,7 @@ describe("users", () => {
   it("PUT updates names only when present and not null; {} is a no-op; updated_at moves", async () => {
     let now = Date.UTC(2025, 0, 1);
     const t = testApp({ now: () => now });
-    const u = await t.createUser("a@x.io", "password123", { first_name: "A", last_name: "B" });
+    const u = await t.createUser("a@x.io", "Passw0rd-123", { first_name: "A", last_name: "B" });
     now += 5000;
     let r = await t.json(`/api/v1/users/${u.id}`, "PUT", { first_name: "Ann", last_name: null, email: "evil@x.io", id: "x" });
     assert.equal(r.status, 200);
@@ -372,7 +372,7 @@ describe("storage failures", () => {
       app.request("http://localhost/api/v1/users", {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ email, password: "password123" }),
+        body: JSON.stringify({ email, password: "Passw0rd-123" }),
       });
     assert.equal((await post("a@x.io")).status, 201);
     failing = true;

@@ -8,7 +8,7 @@ import { pyDump } from "./helpers/seed-folder.ts";
 import { sha256Hex } from "../src/lib/sha256.ts";
 import { RUNTIME, type Server, startServer } from "./helpers/server.ts";
 
-const login = (t: ReturnType<typeof testApp>, email = "bob@hbtn.io", password = "password123") =>
+const login = (t: ReturnType<typeof testApp>, email = "bob@hbtn.io", password = "Passw0rd-123") =>
   t.form("/api/v1/auth_session/login", { email, password });
 
 for (const authType of ["session_auth", "session_exp_auth", "session_db_auth"]) {
@@ -83,7 +83,7 @@ describe(`session files of a real server on ${RUNTIME}`, () => {
       created_at: "2024-01-01T00:00:00",
       updated_at: "2024-01-01T00:00:00",
       email: "a@b.io",
-      _password: sha256Hex("password123"),
+      _password: sha256Hex("Passw0rd-123"),
       first_name: null,
       last_name: null,
     };
@@ -92,7 +92,7 @@ describe(`session files of a real server on ${RUNTIME}`, () => {
     servers.push(s);
     const r = await fetch(`${s.url}/api/v1/auth_session/login`, {
       method: "POST",
-      body: new URLSearchParams({ email: "a@b.io", password: "password123" }),
+      body: new URLSearchParams({ email: "a@b.io", password: "Passw0rd-123" }),
     });
     assert.equal(r.status, 200);
     assert.equal(await s.stop("SIGTERM"), 0);

@@ -28,9 +28,23 @@ export type Booted = { app: App; config: Config; driver: StorageDriver; log: Log
  */
 export async function boot(options: BootOptions): Promise<Booted> {
   const config = parseConfig(options.env, options.cwd);
-  const log = createLogger(config.logLevel, options.writeLog);
+  const log = createLogger(config.logLevel, options.writeLog, config.logFormat);
+  const exposed = exposureWarning(config);
+  if (exposed) log.warn(exposed);
   const driver = await openStorage(config, options, log);
   const hasher = createPasswordHasher({ concurrency: config.hashConcurrency ?? options.cores ?? 2 });
   const app = createApp({ config, driver, log, hasher, peerAddress: options.peerAddress, schedule: options.schedule });
   return { app, config, driver, log };
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|\[::1\]|localhost)$/i;
+
+/**
+ * The warning for a server nobody has to log in to that listens beyond this
+ * machine (the default API_HOST is 0.0.0.0, as the original's), or null.
+ */
+export function exposureWarning(config: Pick<Config, "auth" | "host" | "port">): string | null {
+  if (config.auth.strategy !== "none" || LOOPBACK.test(config.host)) return null;
+  return `AUTH_TYPE is unset and API_HOST is ${config.host}: anyone who can reach port ${config.port} ` +
+    `can read, change and delete every user. Set AUTH_TYPE, or API_HOST=127.0.0.1 to keep the service on this machine`;
 }

@@ -34,8 +34,14 @@ export type Config = {
   maxBodyBytes: number;
   /** "auto": `Secure` when the request came over HTTPS. */
   cookieSecure: "auto" | "always" | "never";
-  /** Origins (besides the request's own) whose cookie-authenticated unsafe requests are allowed. */
+  /** Origins (besides the request's own) whose cookie-authenticated unsafe requests are allowed (CORS_ORIGINS included). */
   trustedOrigins: string[];
+  /** Origins allowed to call the API with cookies from a browser (credentialed CORS). */
+  corsOrigins: string[];
+  /** "open": any authenticated user may read, change and delete any user (the original); "self": only itself, but admins. */
+  accessPolicy: "open" | "self";
+  /** Users (by email, compared case-insensitively) who may act on every user under ACCESS_POLICY=self. */
+  adminEmails: string[];
   /**
    * Proxies in front of the service whose X-Forwarded-For and
    * X-Forwarded-Proto entries are believed, counted from the service
@@ -43,6 +49,8 @@ export type Config = {
    */
   trustProxy: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** Log lines as text, or one JSON object per line. */
+  logFormat: "text" | "json";
   /** Seconds a client has to send a request's head (a new connection, or a slow one). */
   headersTimeout: number;
   /** Seconds from a request's head to its answer (slow bodies, stuck handlers); 0: no limit. */
@@ -124,14 +132,24 @@ export function parseConfig(env: Env, cwd: string): Config {
     : /^\d+$/.test(rawProxy) && Number(rawProxy) <= 32
     ? Number(rawProxy)
     : fail("TRUST_PROXY", env.TRUST_PROXY ?? "", "false, true (one proxy) or the number of proxies in front, up to 32");
-  const origins = (env.TRUSTED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  for (const o of origins) {
-    if (!/^https?:\/\/[^/\s]+$/.test(o)) {
-      fail("TRUSTED_ORIGINS", env.TRUSTED_ORIGINS ?? "", "a comma-separated list of origins like https://app.example.com");
+  const originList = (name: string) => {
+    const list = (env[name] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    for (const o of list) {
+      if (!/^https?:\/\/[^/\s]+$/.test(o)) fail(name, env[name] ?? "", "a comma-separated list of origins like https://app.example.com");
     }
-  }
+    return list;
+  };
+  const corsOrigins = originList("CORS_ORIGINS");
+  // Origins allowed to use the cookie from a browser are also trusted to send changes with it.
+  const origins = [...new Set([...originList("TRUSTED_ORIGINS"), ...corsOrigins])];
 
   const auth = authMode(authType);
+  const accessPolicy = enumVar(env, "ACCESS_POLICY", ["open", "self"] as const, "open");
+  // "self" means nothing without identities: refuse rather than lock everyone out (or pretend).
+  if (accessPolicy === "self" && auth.strategy === "none") {
+    fail("ACCESS_POLICY", env.ACCESS_POLICY ?? "", "open, as long as AUTH_TYPE is unset (self needs authenticated users)");
+  }
+  const adminEmails = (env.ADMIN_EMAILS ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
   // 0, negative or unset: no limit (the original's rule for SESSION_DURATION).
   const seconds = (name: string, accepted: string) =>
     Math.max(0, intVar(env, name, 0, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, accepted));
@@ -154,6 +172,9 @@ export function parseConfig(env: Env, cwd: string): Config {
     maxBodyBytes: intVar(env, "MAX_BODY_BYTES", 65536, 1024, 64 * 1024 * 1024, "an integer number of bytes from 1024 to 67108864"),
     cookieSecure: secure,
     trustedOrigins: origins,
+    corsOrigins,
+    accessPolicy,
+    adminEmails,
     trustProxy,
     headersTimeout: intVar(env, "HEADERS_TIMEOUT", 10, 1, 3600, "an integer number of seconds from 1 to 3600"),
     requestTimeout: intVar(env, "REQUEST_TIMEOUT", 30, 0, 86_400, "an integer number of seconds (0: no limit)"),
@@ -162,5 +183,6 @@ export function parseConfig(env: Env, cwd: string): Config {
     maxSessionsPerUser: intVar(env, "MAX_SESSIONS_PER_USER", 100, 1, 100_000, "an integer from 1 to 100000"),
     hashConcurrency: env.HASH_CONCURRENCY?.trim() ? intVar(env, "HASH_CONCURRENCY", 1, 1, 1024, "an integer from 1 to 1024") : null,
     logLevel: enumVar(env, "LOG_LEVEL", ["debug", "info", "warn", "error", "silent"] as const, "info"),
+    logFormat: enumVar(env, "LOG_FORMAT", ["text", "json"] as const, "text"),
   };
 }

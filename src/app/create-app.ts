@@ -9,6 +9,7 @@ import type { PasswordHasher } from "../domain/passwords.ts";
 import { authenticate, type AuthOptions, isCrossSite } from "../http/auth.ts";
 import type { AppEnv } from "../http/context.ts";
 import { HttpError, toHttpError } from "../http/errors.ts";
+import { accessLog, createAudit } from "../http/audit.ts";
 import { gate } from "../http/gate.ts";
 import { json } from "../http/respond.ts";
 import type { Route } from "../http/routes.ts";
@@ -30,6 +31,9 @@ export type AppConfig = Pick<
   | "maxBodyBytes"
   | "cookieSecure"
   | "trustedOrigins"
+  | "corsOrigins"
+  | "accessPolicy"
+  | "adminEmails"
   | "trustProxy"
   | "maxSessionsPerUser"
 >;
@@ -118,6 +122,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     (config.cookieSecure === "auto" &&
       (req.url.startsWith("https:") ||
         forwardedEntry(req.headers.get("x-forwarded-proto") ?? undefined, config.trustProxy)?.toLowerCase() === "https"));
+  const audit = createAudit(log, clientOf);
   const authOptions: AuthOptions = {
     auth,
     strategy,
@@ -125,6 +130,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     trustedOrigins: config.trustedOrigins,
     clientOf,
     isHttps,
+    audit,
   };
 
   const sessionOptions: SessionRoutesOptions = {
@@ -139,17 +145,20 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     authenticate: (c) => authenticate(c, authOptions, unauthorized),
     throttle,
     clientOf,
+    now,
+    audit,
   };
   const routes: Route[] = [
     ...serviceRoutes(users, unauthorized),
     // Before /users/:id, whose pattern does not match /users/me/password anyway.
     ...accountRoutes(sessionOptions),
-    ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes }),
+    ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes, accessPolicy: config.accessPolicy, adminEmails: config.adminEmails, audit }),
     ...sessionRoutes(sessionOptions),
   ];
 
   const app = new Hono<AppEnv>({ strict: false });
-  app.use("*", gate(routes, authOptions, unauthorized));
+  app.use("*", accessLog(log, clientOf));
+  app.use("*", gate(routes, authOptions, unauthorized, config.corsOrigins));
   for (const r of routes) app.on(r.method, r.path, r.handler);
   app.notFound((c) => json(c, { error: "Not found" }, 404));
   app.onError((err, c) => {

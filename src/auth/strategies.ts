@@ -30,14 +30,19 @@ export async function checkThrottled(
   return await throttled(throttle, client, email, () => users.checkCredentials(email, password));
 }
 
-/** Runs a password `check` (for `email`'s account) under the throttle, as `checkThrottled` does. */
+/**
+ * Runs a password `check` (for `email`'s account) under the throttle, as
+ * `checkThrottled` does. `trustedDevice`: the client proved an earlier login
+ * to this account (see known-device.ts).
+ */
 export async function throttled(
   throttle: LoginThrottle,
   client: string,
   email: string,
   check: () => Promise<UserRecord | null>,
+  trustedDevice = false,
 ): Promise<UserRecord | null> {
-  const attempt = await throttle.attempt(client, email);
+  const attempt = await throttle.attempt(client, email, trustedDevice);
   if (!attempt.ok) throw new ThrottledError(attempt.retryAfter);
   try {
     const user = await check();

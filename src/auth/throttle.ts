@@ -69,8 +69,16 @@ const HOUR = 3_600_000;
 /** Counters in a Map of this process, bounded (least recently written out first; records stay valid an hour at most anyway). */
 export function createMemoryCounters(maxEntries = 100_000): CounterStore {
   const records = new BoundedMap<string, unknown>(maxEntries);
+  const name = (parts: string[]) => parts.join("\u0000");
   return {
-    update(keys, change) {
+    clear(prefix) {
+      const exact = name(prefix);
+      let n = 0;
+      for (const k of records.keys()) if ((k === exact || k.startsWith(exact + "\u0000")) && records.delete(k)) n++;
+      return Promise.resolve(n);
+    },
+    update(parts, change) {
+      const keys = parts.map(name);
       // Synchronous from read to write: no other update can interleave.
       const { records: next, result } = change(keys.map((k) => records.get(k) ?? null));
       keys.forEach((k, i) => {
@@ -94,9 +102,10 @@ export function createLoginThrottle(o: ThrottleOptions) {
   const maxInFlight = o.maxInFlight ?? 4;
   const inFlight = new Map<string, number>();
 
+  // Keys start with the account where they concern one, so that unlocking an account is one prefix.
   const keysOf = (client: string, email: string) => {
     const account = email.toLowerCase();
-    return [`ca\0${client}\0${account}`, `c\0${client}`, `a\0${account}`];
+    return [["ca", account, client], ["c", client], ["a", account]];
   };
   const counter = (r: ThrottleRecord | null, now: number): Counter =>
     r && "failures" in r && now - r.last <= windowMs ? { ...r } : { failures: 0, blockedUntil: 0, last: now };
@@ -176,3 +185,12 @@ export function createLoginThrottle(o: ThrottleOptions) {
 }
 
 export type LoginThrottle = ReturnType<typeof createLoginThrottle>;
+
+/**
+ * Clears every counter of an account (`cli user unlock`): its failures from
+ * every client and its hourly count. Returns how many records went.
+ */
+export async function unlockAccount(store: CounterStore, email: string): Promise<number> {
+  const account = email.toLowerCase();
+  return (await store.clear(["ca", account])) + (await store.clear(["a", account]));
+}

@@ -12,6 +12,7 @@
  * accept loop fails, with a warning that the timeouts are not enforced.
  */
 import type { Config } from "../app/config.ts";
+import { SERVER_ERROR_HEADERS } from "../http/respond.ts";
 import type { Served } from "./serve.ts";
 
 type Fetch = (req: Request, info: { remoteAddr: Deno.Addr }) => Response | Promise<Response>;
@@ -94,7 +95,7 @@ export function serveDeno(fetch: Fetch, config: Config, log: (line: string) => v
           log(`request failed: ${(e as Error).message}`);
           res = new Response(JSON.stringify({ error: "Internal server error" }), {
             status: 500,
-            headers: { "content-type": "application/json" },
+            headers: SERVER_ERROR_HEADERS,
           });
         }
         clearTimeout(timer);
@@ -180,7 +181,7 @@ function serveRestarting(fetch: Fetch, config: Config, log: (line: string) => vo
           onError: () =>
             new Response(JSON.stringify({ error: "Internal server error" }), {
               status: 500,
-              headers: { "content-type": "application/json" },
+              headers: SERVER_ERROR_HEADERS,
             }),
         }, fetch);
       } catch (e) {

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { readFileSync } from "node:fs";
 import type { AddressInfo, Socket } from "node:net";
 import type { Config } from "../app/config.ts";
+import { SERVER_ERROR_HEADERS } from "../http/respond.ts";
 import type { Served } from "./serve.ts";
 
 /** The peer address of a request served by node:http (Node, and Bun). */
@@ -91,9 +92,8 @@ export function serveNodeHttp(
         ? [408, "Request Timeout"]
         : [400, "Bad Request"];
       const body = JSON.stringify({ error: text });
-      socket.end(
-        `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-      );
+      const headers = Object.entries(SERVER_ERROR_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+      socket.end(`HTTP/1.1 ${status} ${text}\r\n${headers}content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
     });
     server.once("error", reject);
   });

@@ -2,6 +2,7 @@ import process from "node:process";
 import { boot, type Booted, type BootOptions } from "../app/boot.ts";
 import { StartupError } from "../domain/errors.ts";
 import { invocationDir, usableCores } from "./process.ts";
+import { createLogSink } from "./log-sink.ts";
 import { createScheduler } from "./scheduler.ts";
 
 /** A running HTTP server as an entry file sees it. */
@@ -27,13 +28,18 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
   // A log reader that goes away (a closed pipe) must not crash the server
   // mid-request or mid-shutdown: log lines are then dropped.
   process.stderr.on("error", () => {});
-  const writeLog = (line: string) => process.stderr.write(line + "\n");
+  const sink = createLogSink((text) => process.stderr.write(text));
+  const writeLog = sink.line;
+  const exit: (code: number) => never = (code) => {
+    sink.flush();
+    return process.exit(code);
+  };
   // Signals are handled from the first moment: before the server runs they
   // end the process at once (an import then resumes at the next start);
   // once it serves, they stop it cleanly. (Installing them early also keeps
   // Deno from setting up its signal handling lazily, which panics if
   // descriptors are exhausted by then.)
-  let onSignal: (signal: "SIGINT" | "SIGTERM") => void = (signal) => process.exit(signal === "SIGINT" ? 130 : 143);
+  let onSignal: (signal: "SIGINT" | "SIGTERM") => void = (signal) => exit(signal === "SIGINT" ? 130 : 143);
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   let booted: Booted;
@@ -50,8 +56,9 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
     });
   } catch (e) {
     if (e instanceof StartupError) {
+      sink.flush();
       process.stderr.write(`error: ${e.message}\n`);
-      process.exit(1);
+      exit(1);
     }
     throw e;
   }
@@ -61,8 +68,9 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
     served = await serve(booted, (line) => log.warn(line));
   } catch (e) {
     await driver.close();
+    sink.flush();
     process.stderr.write(`error: Cannot listen on ${config.host}:${config.port}: ${(e as Error).message}\n`);
-    process.exit(1);
+    exit(1);
   }
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -71,7 +79,7 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
     log.info(`${signal}: stopping`);
     const timer = setTimeout(() => {
       log.warn(`in-flight requests still running after ${SHUTDOWN_GRACE_MS} ms; closing anyway`);
-      scheduler.drain().finally(() => driver.close().finally(() => process.exit(0)));
+      scheduler.drain().finally(() => driver.close().finally(() => exit(0)));
     }, SHUTDOWN_GRACE_MS);
     try {
       await served.stop();
@@ -79,10 +87,10 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
       await driver.close();
       log.info("stopped");
       clearTimeout(timer);
-      process.exit(0);
+      exit(0);
     } catch (e) {
       log.error("shutdown failed", e);
-      process.exit(1);
+      exit(1);
     }
   };
   onSignal = (signal) => void shutdown(signal);
@@ -97,4 +105,6 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
     `connections: at most ${served.maxConnections || "unlimited"}, request head within ${config.headersTimeout} s, ` +
       `answer within ${config.requestTimeout || "unlimited"} s, idle keep-alive ${config.keepAliveTimeout} s`,
   );
+  // Scripts wait for the listening line: out at once, not with the next batch.
+  sink.flush();
 }

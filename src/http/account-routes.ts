@@ -6,9 +6,9 @@ import type { AppEnv } from "./context.ts";
 import { clearedCookie } from "./cookies.ts";
 import { HttpError } from "./errors.ts";
 import type { Route } from "./routes.ts";
-import { json } from "./respond.ts";
+import { json, jsonWithCookies } from "./respond.ts";
 import { parseBody, PasswordChangeBody } from "./schemas.ts";
-import { noSessions, type SessionRoutesOptions } from "./session-routes.ts";
+import { auditedCheck, deviceCookie, noSessions, type SessionRoutesOptions, whoIsAsking } from "./session-routes.ts";
 
 /**
  * What users of session libraries keep asking for: see and end their own
@@ -45,7 +45,9 @@ export function accountRoutes(o: SessionRoutesOptions): Route[] {
       responses: { 200: '{"ended": <count>}', 400: "Sessions are not enabled" },
       async handler(c) {
         const { sessions, user, current } = sessionsOf(c);
-        return json(c, { ended: await sessions.endOthers(user.id, current?.tokenHash ?? null) });
+        const ended = await sessions.endOthers(user.id, current?.tokenHash ?? null);
+        o.audit(c, "session_ended", { user_id: user.id, count: ended, reason: "all others" });
+        return json(c, { ended });
       },
     },
     {
@@ -62,6 +64,7 @@ export function accountRoutes(o: SessionRoutesOptions): Route[] {
         const id = c.req.param("id")!;
         // Another user's session is as unknown as one that never existed.
         if (!(await sessions.endById(user.id, id))) throw new NotFoundError();
+        o.audit(c, "session_ended", { user_id: user.id, target: id });
         const headers: Record<string, string> = {};
         if (current?.sessionId === id) headers["Set-Cookie"] = clearedCookie(o.sessionName, { secure: o.isHttps(c.req.raw) });
         return json(c, {}, 200, headers);
@@ -84,17 +87,19 @@ export function accountRoutes(o: SessionRoutesOptions): Route[] {
         if (!user) throw new NotFoundError();
         const body = parseBody(PasswordChangeBody, await readJsonObject(c.req.raw, o.maxBodyBytes), "update");
         // Throttled like a login: a stolen session must not become a password oracle.
-        const checked = await throttled(
-          o.throttle,
-          o.clientOf(c),
-          user.email ?? "",
-          () => o.users.verifyPassword(user, body.current_password),
-        );
-        if (!checked) throw new HttpError(401, "invalid email or password", o.challenge);
-        await o.users.changePassword(checked, body.new_password);
+        const { client, trusted } = await whoIsAsking(o, c, () => Promise.resolve(user));
+        const check = () => o.users.verifyPassword(user, body.current_password);
+        const checked = await auditedCheck(o, c, () => throttled(o.throttle, client, user.email ?? "", check, trusted));
+        if (!checked) {
+          o.audit(c, "login_failed", { user_id: user.id, reason: "wrong current password" });
+          throw new HttpError(401, "invalid email or password", o.challenge);
+        }
+        const changed = await o.users.changePassword(checked, body.new_password);
         // The password may have leaked: whoever else holds a session of this account is out.
         await o.sessions?.endOthers(user.id, c.get("session")?.tokenHash ?? null);
-        return json(c, {});
+        o.audit(c, "password_changed", { user_id: user.id, session: c.get("session")?.tokenHash });
+        // Known devices were vouched for by the old password: this one is vouched for again.
+        return jsonWithCookies(c, {}, [deviceCookie(o, c, changed)]);
       },
     },
   ];

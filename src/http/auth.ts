@@ -3,6 +3,8 @@ import type { Authenticated, Strategy } from "../auth/strategies.ts";
 import type { AuthMode } from "../domain/auth-mode.ts";
 import type { AppEnv } from "./context.ts";
 import { readCookie } from "./cookies.ts";
+import { ThrottledError } from "../auth/throttle.ts";
+import type { Audit } from "./audit.ts";
 import { HttpError } from "./errors.ts";
 
 export type AuthOptions = {
@@ -16,6 +18,8 @@ export type AuthOptions = {
   clientOf: (c: Context<AppEnv>) => string;
   /** Whether the request came over HTTPS (directly, or through a trusted proxy). */
   isHttps: (req: Request) => boolean;
+  /** Records failed and throttled Basic checks. */
+  audit?: Audit;
 };
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -34,17 +38,21 @@ function normalOrigin(scheme: string, host: string): string {
  * header, which is exactly what curl sends to the login route.)
  *
  * - `Sec-Fetch-Site: cross-site`, in any of several copies of the header
- *   (a proxy or a client may send two; the runtime joins them with ", ").
+ *   (a proxy or a client may send two; the runtime joins them with ", "),
+ *   unless the `Origin` is listed in `trustedOrigins`.
  * - An `Origin` other than the request's own, scheme included
  *   (`http://` pages of the same host are another origin than `https://`),
  *   unless listed in `trustedOrigins`; `null` or garbage is never ours.
  */
 export function isCrossSite(req: Request, trustedOrigins: readonly string[], https: boolean): boolean {
+  const origin = req.headers.get("origin");
+  // A page of a trusted origin (TRUSTED_ORIGINS, CORS_ORIGINS) is welcome,
+  // and its browser marks its requests cross-site when it is another site.
+  // Only a browser sets Origin, and it never lets a page choose it.
+  if (origin !== null && trustedOrigins.includes(origin)) return false;
   const fetchSite = req.headers.get("sec-fetch-site");
   if (fetchSite !== null && fetchSite.toLowerCase().split(",").some((v) => v.trim() === "cross-site")) return true;
-  const origin = req.headers.get("origin");
   if (origin === null) return false;
-  if (trustedOrigins.includes(origin)) return false;
   const m = /^(https?):\/\/([^/]+)$/i.exec(origin);
   if (!m) return true;
   const host = req.headers.get("host") ?? new URL(req.url).host;
@@ -80,7 +88,16 @@ export async function authenticate(c: Context<AppEnv>, opts: AuthOptions, unauth
     throw new HttpError(403, "Forbidden");
   }
   // A throttled Basic check throws ThrottledError: 429, in the app's onError.
-  const found = await opts.strategy({ authorization, sessionToken, client: () => opts.clientOf(c) });
-  if (!found) throw new HttpError(403, "Forbidden");
+  let found: Authenticated | null;
+  try {
+    found = await opts.strategy({ authorization, sessionToken, client: () => opts.clientOf(c) });
+  } catch (e) {
+    if (e instanceof ThrottledError) opts.audit?.(c, "throttled", { reason: `Basic, retry in ${e.retryAfter} s` });
+    throw e;
+  }
+  if (!found) {
+    if (opts.auth.strategy === "basic" && authorization !== null) opts.audit?.(c, "login_failed", { reason: "Basic credentials" });
+    throw new HttpError(403, "Forbidden");
+  }
   return found;
 }

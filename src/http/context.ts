@@ -8,5 +8,7 @@ export type AppEnv = {
     user: UserRecord | null;
     /** The session the request authenticated with; null under Basic auth and on public paths. */
     session: Resolved | null;
+    /** The request's Origin is listed in CORS_ORIGINS: answers allow credentials. */
+    corsCredentials: boolean;
   };
 };

@@ -8,9 +8,13 @@ export function underApi(path: string): boolean {
 }
 
 /**
- * A JSON response with this API's headers: the content type and, under
- * `/api/v1`, CORS (`Access-Control-Allow-Origin: *`, or the request's Origin
- * echoed with `Vary: Origin`, as Flask-CORS does with `origins: "*"`).
+ * A JSON response with this API's headers: the content type, and under
+ * `/api/v1` CORS (`Access-Control-Allow-Origin: *`, or the request's Origin
+ * echoed with `Vary: Origin`, as Flask-CORS does with `origins: "*"`; with
+ * `Access-Control-Allow-Credentials: true` for an origin of CORS_ORIGINS)
+ * and the security headers every answer carries: `nosniff`, no referrer,
+ * and `Cache-Control: no-store` (answers hold users, sessions and errors
+ * about credentials: no proxy or browser cache should keep them).
  *
  * Why not `c.json` plus a CORS middleware: any second header makes Hono
  * build a `Headers` object, and on Node `@hono/node-server` then converts it
@@ -22,13 +26,33 @@ export function json(c: Context, data: unknown, status = 200, extra?: Record<str
   return new Response(data === null ? null : JSON.stringify(data), { status, headers: apiHeaders(c, extra) });
 }
 
+/** `json` with several `Set-Cookie` headers (a plain object holds one per name). */
+export function jsonWithCookies(c: Context, data: unknown, cookies: string[]): Response {
+  const headers: [string, string][] = [...Object.entries(apiHeaders(c)), ...cookies.map((v): [string, string] => ["set-cookie", v])];
+  return new Response(JSON.stringify(data), { status: 200, headers });
+}
+
+/**
+ * Headers of every answer, also those written outside the app (a request
+ * the HTTP parser refuses, a failure of the server itself).
+ */
+export const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+} as const;
+
+/** A JSON error written by the server around the app, with the headers every answer has. */
+export const SERVER_ERROR_HEADERS = { "content-type": "application/json", ...SECURITY_HEADERS } as const;
+
 /** The headers `json` sends, for the few responses without a body. */
 function apiHeaders(c: Context, extra?: Record<string, string>): Record<string, string> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
+  const headers: Record<string, string> = { "content-type": "application/json", ...SECURITY_HEADERS };
   if (underApi(c.req.path)) {
     const origin = c.req.header("origin");
     headers["access-control-allow-origin"] = origin ?? "*";
     if (origin !== undefined) headers["vary"] = "Origin";
+    if (c.get("corsCredentials") === true) headers["access-control-allow-credentials"] = "true";
   }
   if (extra) { for (const k in extra) headers[k.toLowerCase()] = extra[k]; }
   return headers;

@@ -1,17 +1,21 @@
 import type { Context } from "hono";
 import type { SessionManager } from "../auth/sessions.ts";
-import { type Authenticated, checkThrottled } from "../auth/strategies.ts";
+import { KNOWN_DEVICE_MAX_AGE_SECONDS, knownDevice, rememberDevice } from "../auth/known-device.ts";
+import { type Authenticated, throttled } from "../auth/strategies.ts";
+import { ThrottledError } from "../auth/throttle.ts";
+import { hashToken } from "../auth/tokens.ts";
+import type { Audit } from "./audit.ts";
 import type { LoginThrottle } from "../auth/throttle.ts";
 import type { AuthMode } from "../domain/auth-mode.ts";
 import { UserGoneError } from "../domain/errors.ts";
-import { toUserJson } from "../domain/records.ts";
+import { toUserJson, type UserRecord } from "../domain/records.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { readLoginFields } from "./body.ts";
 import type { AppEnv } from "./context.ts";
 import { clearedCookie, readCookie, sessionCookie } from "./cookies.ts";
 import { HttpError } from "./errors.ts";
 import type { Route } from "./routes.ts";
-import { json } from "./respond.ts";
+import { json, jsonWithCookies } from "./respond.ts";
 import { LoginBody } from "./schemas.ts";
 
 /** What the login, logout and session-management routes need. */
@@ -32,7 +36,53 @@ export type SessionRoutesOptions = {
   throttle: LoginThrottle;
   /** Who is asking, for throttling (see clientOf in create-app.ts). */
   clientOf: (c: Context<AppEnv>) => string;
+  now: () => number;
+  /** Records authentication events (see audit.ts). */
+  audit: Audit;
 };
+
+/** The known-device cookie's name (see src/auth/known-device.ts). */
+export const deviceCookieName = (sessionName: string) => `${sessionName}_device`;
+
+/**
+ * Who is asking, for the throttle: a browser that proves an earlier login to
+ * this account (its known-device cookie) is named by that proof and passes
+ * the account-wide limit; anyone else by address.
+ */
+export async function whoIsAsking(
+  o: SessionRoutesOptions,
+  c: Context<AppEnv>,
+  account: () => Promise<UserRecord | null>,
+): Promise<{ client: string; trusted: boolean }> {
+  const cookie = readCookie(c.req.header("cookie") ?? null, deviceCookieName(o.sessionName));
+  const user = cookie ? await account() : null;
+  const device = cookie && user ? knownDevice(cookie, user, o.now()) : null;
+  return device ? { client: `device:${device}`, trusted: true } : { client: o.clientOf(c), trusted: false };
+}
+
+/** Runs a throttled password check, recording a refusal by the throttle. */
+export async function auditedCheck(
+  o: SessionRoutesOptions,
+  c: Context<AppEnv>,
+  check: () => Promise<UserRecord | null>,
+): Promise<UserRecord | null> {
+  try {
+    return await check();
+  } catch (e) {
+    if (e instanceof ThrottledError) o.audit(c, "throttled", { reason: `retry in ${e.retryAfter} s` });
+    throw e;
+  }
+}
+
+/** The known-device cookie after a successful login of `user`. */
+export function deviceCookie(o: SessionRoutesOptions, c: Context<AppEnv>, user: UserRecord): string {
+  const name = deviceCookieName(o.sessionName);
+  const value = rememberDevice(readCookie(c.req.header("cookie") ?? null, name), user, o.now());
+  // Sent to the API only (login and password change read it); never to scripts.
+  return `${name}=${value}; Path=/api/v1; Max-Age=${KNOWN_DEVICE_MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax${
+    o.isHttps(c.req.raw) ? "; Secure" : ""
+  }`;
+}
 
 /** The 400 of a session route under an auth type without sessions. */
 export function noSessions(auth: AuthMode): HttpError {
@@ -54,23 +104,33 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
     if (!email) throw new HttpError(400, "email missing");
     const password = form.get("password");
     if (!password) throw new HttpError(400, "password missing");
-    const client = o.clientOf(c);
+    const { client, trusted } = await whoIsAsking(o, c, () => o.users.findByEmail(email));
     // One answer for an unknown email and a wrong password, in the same time:
     // the original's 404/401 split told anyone which emails have accounts.
-    const user = await checkThrottled(o.users, o.throttle, client, email, password);
-    if (!user) throw new HttpError(401, "invalid email or password", o.challenge);
+    const user = await auditedCheck(
+      o,
+      c,
+      () => throttled(o.throttle, client, email, () => o.users.checkCredentials(email, password), trusted),
+    );
+    if (!user) {
+      // The log (not the client) says which: an operator needs to tell guessing from typos.
+      const known = await o.users.findByEmail(email);
+      o.audit(c, "login_failed", { user_id: known?.id ?? null, reason: known ? "wrong password" : "unknown email" });
+      throw new HttpError(401, "invalid email or password", o.challenge);
+    }
     if (!o.sessions) throw noSessions(o.auth);
     // Always a new session (no fixation): a cookie the client already has is never reused.
     let created: { token: string; expiresAt: number | null };
     try {
-      created = await o.sessions.create(user.id, { ip: client, userAgent: c.req.header("user-agent") ?? null });
+      created = await o.sessions.create(user.id, { ip: o.clientOf(c), userAgent: c.req.header("user-agent") ?? null });
     } catch (e) {
       // Deleted between the password check and now: as if it never existed.
       if (e instanceof UserGoneError) throw new HttpError(401, "invalid email or password", o.challenge);
       throw e;
     }
+    o.audit(c, "login", { user_id: user.id, session: hashToken(created.token) });
     const cookie = sessionCookie(o.sessionName, created.token, { ...cookieOptions(c), maxAgeSeconds: absoluteSeconds(o) });
-    return json(c, toUserJson(user), 200, { "Set-Cookie": cookie });
+    return jsonWithCookies(c, toUserJson(user), [cookie, deviceCookie(o, c, user)]);
   }
 
   async function logout(c: Context<AppEnv>) {
@@ -80,6 +140,7 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
     if (!o.sessions) throw noSessions(o.auth);
     const token = readCookie(c.req.header("cookie") ?? null, o.sessionName);
     if (!token || !(await o.sessions.destroy(token))) throw new HttpError(403, "Forbidden");
+    o.audit(c, "logout", { user_id: c.get("user")?.id, session: hashToken(token) });
     return json(c, {}, 200, { "Set-Cookie": clearedCookie(o.sessionName, cookieOptions(c)) });
   }
 

@@ -2,21 +2,44 @@ import { NotFoundError } from "../domain/errors.ts";
 import { toUserJson } from "../domain/records.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { readJsonObject } from "./body.ts";
+import type { Context } from "hono";
+import type { AppEnv } from "./context.ts";
+import { HttpError } from "./errors.ts";
+import type { Audit } from "./audit.ts";
 import type { Route } from "./routes.ts";
 import { json } from "./respond.ts";
 import { NewUserBody, parseBody, UserPatchBody } from "./schemas.ts";
 
-export type UserRoutesOptions = { users: UsersRepo; maxBodyBytes: number };
+export type UserRoutesOptions = {
+  users: UsersRepo;
+  maxBodyBytes: number;
+  /** ACCESS_POLICY: under "self", a user reaches only itself unless it is an admin. */
+  accessPolicy: "open" | "self";
+  /** Lower-cased emails of the admins (ADMIN_EMAILS). */
+  adminEmails: readonly string[];
+  audit: Audit;
+};
 
 /** `/api/v1/users` and `/api/v1/users/:id`. */
-export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] {
+export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, audit }: UserRoutesOptions): Route[] {
+  const admins = new Set(adminEmails);
+  /** Whether the request's user may act on every user (always, under the original's open policy). */
+  const actsOnAll = (c: Context<AppEnv>) => accessPolicy === "open" || admins.has(c.get("user")?.email?.toLowerCase() ?? "");
+  /** Under ACCESS_POLICY=self, another user's record is off limits: 403, as a missing right is. */
+  const mayReach = (c: Context<AppEnv>, id: string) => {
+    if (!actsOnAll(c) && c.get("user")?.id !== id) throw new HttpError(403, "Forbidden");
+  };
   return [
     {
       method: "GET",
       path: "/api/v1/users",
       summary: "Every user, in storage order",
       responses: { 200: "The users" },
-      handler: async (c) => json(c, (await users.list()).map(toUserJson)),
+      handler: async (c) => {
+        if (actsOnAll(c)) return json(c, (await users.list()).map(toUserJson));
+        const me = c.get("user");
+        return json(c, me ? [toUserJson(me)] : []);
+      },
     },
     {
       method: "POST",
@@ -36,6 +59,7 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
           first_name: body.first_name ?? null,
           last_name: body.last_name ?? null,
         });
+        audit(c, "signup", { user_id: user.id });
         return json(c, toUserJson(user), 201);
       },
     },
@@ -57,6 +81,7 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
       summary: "One user",
       responses: { 200: "The user", 404: "No such user" },
       async handler(c) {
+        mayReach(c, c.req.param("id")!);
         const user = await users.get(c.req.param("id")!);
         if (!user) throw new NotFoundError();
         return json(c, toUserJson(user));
@@ -74,6 +99,7 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
         413: "Body too large",
       },
       async handler(c) {
+        mayReach(c, c.req.param("id")!);
         // The id is checked before the body, as in the original.
         const user = await users.get(c.req.param("id")!);
         if (!user) throw new NotFoundError();
@@ -90,7 +116,9 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
       summary: "Delete a user and end its sessions",
       responses: { 200: "{}", 404: "No such user" },
       async handler(c) {
+        mayReach(c, c.req.param("id")!);
         if (!(await users.delete(c.req.param("id")!))) throw new NotFoundError();
+        audit(c, "user_deleted", { user_id: c.get("user")?.id ?? null, target: c.req.param("id")! });
         return json(c, {});
       },
     },

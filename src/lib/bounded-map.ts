@@ -37,4 +37,9 @@ export class BoundedMap<K, V> {
   delete(key: K): boolean {
     return this.#map.delete(key);
   }
+
+  /** The keys, oldest first (a copy: deleting while iterating is safe). */
+  keys(): K[] {
+    return [...this.#map.keys()];
+  }
 }

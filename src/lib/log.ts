@@ -1,24 +1,60 @@
-/** A minimal leveled logger writing one line per event to a sink the entry file provides. */
+/** Values a structured log line may carry. */
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+/** A leveled logger writing one line per event to a sink the entry file provides. */
 export type Logger = {
   debug(msg: string): void;
   info(msg: string): void;
   warn(msg: string): void;
   error(msg: string, err?: unknown): void;
+  /** One structured line at info: `kind` ("access", "auth") and its fields (undefined ones left out). */
+  record(kind: string, fields: LogFields): void;
+  /** Whether info lines are written (callers skip building lines nobody reads). */
+  readonly infoEnabled: boolean;
 };
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 } as const;
+export type LogLevel = keyof typeof LEVELS;
+export type LogFormat = "text" | "json";
 
-/** A logger writing `<ISO time> <level> <message>` lines at `level` and above to `write`. */
-export function createLogger(level: keyof typeof LEVELS, write: (line: string) => void): Logger {
+/** `key=value` text of a field, quoted when it holds spaces, quotes or `=`. */
+function textValue(v: string | number | boolean | null): string {
+  const s = String(v);
+  return /[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s;
+}
+
+/**
+ * A logger writing lines at `level` and above to `write`: as text,
+ * `<ISO time> <level> <message>` (structured records as `key=value`
+ * pairs), or as one JSON object per line (`LOG_FORMAT=json`), for log
+ * collectors.
+ *
+ * @example const log = createLogger("info", (line) => console.error(line), "json");
+ *          log.record("auth", { event: "login", user_id: "u1" });
+ */
+export function createLogger(level: LogLevel, write: (line: string) => void, format: LogFormat = "text"): Logger {
   const min = LEVELS[level];
-  const at = (lvl: keyof typeof LEVELS, msg: string) => {
-    if (LEVELS[lvl] >= min) write(`${new Date().toISOString()} ${lvl} ${msg}`);
+  const line = (lvl: LogLevel, msg: string, fields?: LogFields) => {
+    if (LEVELS[lvl] < min) return;
+    const time = new Date().toISOString();
+    if (format === "json") {
+      const o: Record<string, unknown> = { time, level: lvl };
+      if (msg) o.msg = msg;
+      if (fields) { for (const k in fields) if (fields[k] !== undefined) o[k] = fields[k]; }
+      write(JSON.stringify(o));
+      return;
+    }
+    let text = `${time} ${lvl} ${msg}`;
+    if (fields) { for (const k in fields) if (fields[k] !== undefined) text += ` ${k}=${textValue(fields[k] as string)}`; }
+    write(text);
   };
   return {
-    debug: (m) => at("debug", m),
-    info: (m) => at("info", m),
-    warn: (m) => at("warn", m),
-    error: (m, err) => at("error", err === undefined ? m : `${m}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+    debug: (m) => line("debug", m),
+    info: (m) => line("info", m),
+    warn: (m) => line("warn", m),
+    error: (m, err) => line("error", err === undefined ? m : `${m}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+    record: (kind, fields) => line("info", kind, fields),
+    infoEnabled: LEVELS.info >= min,
   };
 }
 

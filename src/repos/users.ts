@@ -15,6 +15,19 @@ export type UsersRepoOptions = {
 export type NewUser = { email: string; password: string; first_name?: string | null; last_name?: string | null };
 export type UserPatch = { first_name?: string; last_name?: string };
 
+/**
+ * The 10,000 most used passwords, in lower case, from the list zxcvbn-ts
+ * ships (ordered by frequency; no network at run time). Loaded at the first
+ * password it has to judge, so that starting the service does not pay for it.
+ */
+let common: Promise<Set<string>> | null = null;
+function commonPasswords(): Promise<Set<string>> {
+  common ??= import("@zxcvbn-ts/language-common").then(({ dictionary }) =>
+    new Set((dictionary["passwords-common"] as string[]).slice(0, 10_000).map((p) => p.toLowerCase()))
+  );
+  return common;
+}
+
 /** Longest accepted values, in characters. */
 export const LIMITS = { email: 320, password: 1024, name: 256 } as const;
 /** Something before and after an @, and no control characters (C0, DEL, C1). */
@@ -39,9 +52,19 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
     }
   }
 
-  function checkPassword(verb: "create" | "update", password: string) {
+  /**
+   * The password rules (NIST SP 800-63B 5.1.1.2): long enough, not absurdly
+   * long, not one of the 10,000 passwords people pick most (they fall first
+   * to any guessing, throttled or not), and not containing the account's own
+   * name (the email's local part, when it has 3 characters or more).
+   */
+  async function checkPassword(verb: "create" | "update", password: string, email: string | null) {
     if (password.length < passwordMinLength) throw new InvalidInputError(verb, `password is shorter than ${passwordMinLength} characters`);
     if (password.length > LIMITS.password) throw new InvalidInputError(verb, `password is longer than ${LIMITS.password} characters`);
+    const lower = password.toLowerCase();
+    if ((await commonPasswords()).has(lower)) throw new InvalidInputError(verb, "password is too common (one of the 10,000 most used)");
+    const local = (email ?? "").slice(0, Math.max(0, (email ?? "").lastIndexOf("@"))).toLowerCase();
+    if (local.length >= 3 && lower.includes(local)) throw new InvalidInputError(verb, "password contains the email's name");
   }
 
   async function verify(user: UserRecord, password: string): Promise<UserRecord | null> {
@@ -66,7 +89,7 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
       if (!EMAIL_SHAPE.test(input.email)) {
         throw new InvalidInputError("create", "email is not a valid address (name@domain, no control characters)");
       }
-      checkPassword("create", input.password);
+      await checkPassword("create", input.password, input.email);
       checkNames("create", input);
       const ts = formatTimestamp(now());
       const user: UserRecord = {
@@ -99,7 +122,7 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
 
     /** A new password chosen by the user (or an admin): same rules as sign-up; `updated_at` moves. */
     async changePassword(user: UserRecord, password: string): Promise<UserRecord> {
-      checkPassword("update", password);
+      await checkPassword("update", password, user.email);
       const next = { ...user, _password: await hasher.hash(password), updated_at: formatTimestamp(now()) };
       if (!(await driver.updateUser(next))) throw new NotFoundError();
       return next;

@@ -154,13 +154,22 @@ export class ImportBusyError extends Error {
 }
 
 /**
- * Small JSON records updated atomically by every process sharing a storage.
- * `update` reads the records of `keys` (null when absent or expired), lets
- * `change` compute their new values (null: delete) and a result, and writes
- * them in one atomic step, retrying `change` on fresh reads if another
- * process wrote meanwhile: concurrent updates never lose one another's
- * counts. Each record written lives `ttlMs`.
+ * Small JSON records updated atomically by every process sharing a storage,
+ * each named by a key of a few parts (`["ca", account, client]`).
  */
 export interface CounterStore {
-  update<T>(keys: string[], change: (records: (unknown | null)[]) => { records: (unknown | null)[]; result: T }, ttlMs: number): Promise<T>;
+  /**
+   * Reads the records of `keys` (null when absent or expired), lets `change`
+   * compute their new values (null: delete) and a result, and writes them in
+   * one atomic step, retrying `change` on fresh reads if another process
+   * wrote meanwhile: concurrent updates never lose one another's counts.
+   * Each record written lives `ttlMs`.
+   */
+  update<T>(
+    keys: string[][],
+    change: (records: (unknown | null)[]) => { records: (unknown | null)[]; result: T },
+    ttlMs: number,
+  ): Promise<T>;
+  /** Deletes every record whose key starts with `prefix` (its first parts); returns how many. */
+  clear(prefix: string[]): Promise<number>;
 }

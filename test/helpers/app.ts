@@ -1,7 +1,8 @@
 import { createPasswordHasher } from "../../src/auth/password.ts";
 import { createApp } from "../../src/app/create-app.ts";
 import { parseConfig } from "../../src/app/config.ts";
-import { silentLogger } from "../../src/lib/log.ts";
+import { createLogger, silentLogger } from "../../src/lib/log.ts";
+import type { PasswordHasher } from "../../src/domain/passwords.ts";
 import { createMemoryDriver } from "../../src/storage/memory/index.ts";
 import type { StorageDriver } from "../../src/storage/driver.ts";
 import { createUsersRepo } from "../../src/repos/users.ts";
@@ -17,19 +18,27 @@ export const TEST_ITERATIONS = 1000;
 /** A hasher at TEST_ITERATIONS. */
 export const testHasher = createPasswordHasher({ iterations: TEST_ITERATIONS });
 
-export type TestAppOptions = { env?: Record<string, string>; driver?: StorageDriver; now?: () => number };
+export type TestAppOptions = {
+  env?: Record<string, string>;
+  driver?: StorageDriver;
+  now?: () => number;
+  /** Default: testHasher. */
+  hasher?: PasswordHasher;
+  /** Receives the log lines (at LOG_LEVEL, in LOG_FORMAT of `env`); default: no log. */
+  logLines?: string[];
+};
 
 /** The app in-process on a memory driver, configured as the env would. */
-export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.now }: TestAppOptions = {}) {
+export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.now, hasher = testHasher, logLines }: TestAppOptions = {}) {
   const config = parseConfig(env, "/nonexistent");
   // Background tasks are run by the test when it wants (no timers).
   const tasks = new Map<string, () => Promise<unknown>>();
   const app = createApp({
     config,
     driver,
-    log: silentLogger,
+    log: logLines ? createLogger(config.logLevel, (line) => void logLines.push(line), config.logFormat) : silentLogger,
     now,
-    hasher: testHasher,
+    hasher,
     schedule: (name, _every, task) => void tasks.set(name, task),
   });
   const base = "http://localhost";
@@ -49,9 +58,9 @@ export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.no
     form: (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
       request(path, { method: "POST", headers, body: new URLSearchParams(fields) }),
     /** Adds a user straight through the repository (works under any auth type). */
-    seed: (email: string, password = "password123", names: { first_name?: string; last_name?: string } = {}) =>
+    seed: (email: string, password = "Passw0rd-123", names: { first_name?: string; last_name?: string } = {}) =>
       createUsersRepo({ driver, hasher: testHasher, now, passwordMinLength: 1 }).create({ email, password, ...names }),
-    async createUser(email: string, password = "password123", extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+    async createUser(email: string, password = "Passw0rd-123", extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
       const r = await request("/api/v1/users", {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },

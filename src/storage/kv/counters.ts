@@ -1,9 +1,9 @@
 import type { CounterStore } from "../driver.ts";
-import { CONFLICT, type KvStore, retry } from "./store.ts";
+import { batches, CONFLICT, type KvStore, retry } from "./store.ts";
 import type { KvKey } from "./types.ts";
 
-/** Where counters live: `["counters", key]`, each written with `expireIn`. */
-const counterKey = (key: string): KvKey => ["counters", key.length <= 512 ? key : key.slice(0, 512)];
+/** Where counters live: `["counters", ...parts]`, each written with `expireIn` (parts cut to fit a key). */
+const counterKey = (parts: string[]): KvKey => ["counters", ...parts.map((p) => (p.length <= 300 ? p : p.slice(0, 300)))];
 
 /**
  * Counters shared by every process on one Deno KV (the login throttle's):
@@ -27,6 +27,13 @@ export function createKvCounters(db: KvStore): CounterStore {
         );
         return ok === null ? CONFLICT : result;
       });
+    },
+    async clear(prefix) {
+      // A prefix list leaves out the key equal to the prefix: that one is read too.
+      const [below, exact] = await Promise.all([db.list<unknown>(counterKey(prefix)), db.get<unknown>(counterKey(prefix))]);
+      const keys = [...below.map((e) => e.key as KvKey), ...(exact.versionstamp !== null ? [counterKey(prefix)] : [])];
+      for (const b of batches(keys.map((key) => ({ key, del: true as const })))) await db.commit([], b);
+      return keys.length;
     },
   };
 }
