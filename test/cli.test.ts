@@ -16,7 +16,8 @@ import type { StorageDriver } from "../src/storage/driver.ts";
 import { createKvDriver } from "../src/storage/kv/index.ts";
 import { openKvStore } from "../src/storage/kv/open.ts";
 import { BOB, pyDump, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
-import { ROOT, RUNTIME, runToEnd } from "./helpers/server.ts";
+import { ROOT, RUNTIME, runToEnd, startServer } from "./helpers/server.ts";
+import { testApp } from "./helpers/app.ts";
 
 const deno = (globalThis as { Deno?: { openKv(path?: string): Promise<unknown> } }).Deno;
 const dirs: string[] = [];
@@ -65,6 +66,10 @@ describe("cli: arguments", () => {
     assert.deepEqual(parseArgs(["export", "out", "--force"]), { name: "export", folder: "out", force: true });
     assert.deepEqual(parseArgs(["user", "delete", "--", "-odd@x.io"]), { name: "user-delete", who: "-odd@x.io" });
     assert.deepEqual(parseArgs(["user", "add", "--help"]), { name: "help" });
+    assert.deepEqual(parseArgs(["user", "unlock", "a@b.io"]), { name: "user-unlock", email: "a@b.io" });
+    assert.deepEqual(parseArgs(["sessions", "list", "a@b.io", "--json"]), { name: "sessions-list", who: "a@b.io", json: true });
+    assert.deepEqual(parseArgs(["sessions", "end", "a@b.io", "s-1"]), { name: "sessions-end", who: "a@b.io", session: "s-1" });
+    assert.deepEqual(parseArgs(["sessions", "end", "--all", "a@b.io"]), { name: "sessions-end", who: "a@b.io", session: null });
     for (
       const bad of [
         [],
@@ -79,6 +84,12 @@ describe("cli: arguments", () => {
         ["import"],
         ["export", "a", "b"],
         ["export", "a", "--force=yes"],
+        ["user", "unlock"],
+        ["sessions"],
+        ["sessions", "list"],
+        ["sessions", "end", "a@b.io"],
+        ["sessions", "end", "a@b.io", "s-1", "--all"],
+        ["sessions", "kill", "a@b.io"],
       ]
     ) {
       assert.throws(() => parseArgs(bad), UsageError, JSON.stringify(bad));
@@ -138,13 +149,16 @@ describe("cli: user commands (memory driver, in-process)", () => {
     assert.ok((await verifyPassword("H0lbertonSchool98!", bob._password)).ok);
     c.passwords.push("another-pass");
     assert.match((await c.run("user", "add", "BOB@hbtn.io")).err, /^error: Can't create User: email already exists$/);
+    c.passwords.push("iloveyou");
+    const common = await c.run("user", "add", "carl@hbtn.io");
+    assert.deepEqual([common.code, common.err], [1, "error: Can't create User: password is too common (one of the 10,000 most used)"]);
     c.passwords.push("short");
     const short = await c.run("user", "add", "carl@hbtn.io");
     assert.deepEqual([short.code, short.err], [1, "error: Can't create User: password is shorter than 8 characters"]);
     const none = await c.run("user", "add", "carl@hbtn.io");
     assert.deepEqual([none.code, none.err], [1, "error: no password on stdin"]);
     const lenient = cli({ ...env, PASSWORD_MIN_LENGTH: "4" }, driver);
-    lenient.passwords.push("four");
+    lenient.passwords.push("x7q!");
     assert.equal((await lenient.run("user", "add", "carl@hbtn.io")).code, 0, "PASSWORD_MIN_LENGTH applies");
     const list = await c.run("user", "list");
     assert.equal(list.out.split("\n")[0], `${bob.id}\tbob@hbtn.io\tBob\tTab\\tby\t2024-05-01T00:00:00`);
@@ -161,7 +175,7 @@ describe("cli: user commands (memory driver, in-process)", () => {
   it("changes a password (updated_at refreshed) and deletes users with their sessions", async () => {
     const driver = createMemoryDriver();
     const c = cli({ ...env, PASSWORD_MIN_LENGTH: "4" }, driver);
-    c.passwords.push("first", "sec0nd");
+    c.passwords.push("fir5t!", "sec0nd");
     await c.run("user", "add", "ann@hbtn.io");
     c.clock += 60_000;
     const changed = await c.run("user", "passwd", "ann@hbtn.io");
@@ -198,6 +212,78 @@ describe("cli: user commands (memory driver, in-process)", () => {
       `error: 2 users have the email "${BOB.email}" (ids: ${BOB.id}, u-dup); name one by its id`,
     );
     assert.equal((await c.run("user", "delete", "u-dup")).code, 0);
+  });
+});
+
+describe("cli: sessions and unlock (in-process, beside an app on the same Deno KV file)", () => {
+  const opened: StorageDriver[] = [];
+  after(() => Promise.all(opened.map((d) => d.close())));
+  async function setUp() {
+    const path = join(tempDir(), "shared.kv");
+    const kv = createKvDriver(await openKvStore(path, { denoOpenKv: deno ? (p) => deno.openKv(p) : undefined }), { now: Date.now });
+    const env = { AUTH_TYPE: "session_db_auth", STORAGE: "kv", KV_PATH: path, TRUST_PROXY: "true", SESSION_DURATION: "3600" };
+    const t = testApp({ env, driver: kv });
+    const bob = await t.seed("bob@hbtn.io", "correct-Horse-9");
+    const login = async (agent: string, ip: string) => {
+      const r = await t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: "correct-Horse-9" }, {
+        "User-Agent": agent,
+        "X-Forwarded-For": ip,
+      });
+      assert.equal(r.status, 200);
+      return r.headers.getSetCookie()[0].split(";")[0];
+    };
+    // The CLI opens the KV file itself, as it does beside a running server.
+    opened.push(kv);
+    return { t, kv, bob, login, c: cli(env) };
+  }
+
+  it("lists a user's live sessions (tab-separated or JSON lines) and ends one, or all", async () => {
+    const { t, bob, login, c } = await setUp();
+    const laptop = await login("Laptop\tBrowser", "198.51.100.1");
+    const phone = await login("Phone", "198.51.100.2");
+    const list = await c.run("sessions", "list", "bob@hbtn.io");
+    assert.equal(list.code, 0, list.err);
+    const rows = list.out.split("\n").map((l) => l.split("\t"));
+    assert.equal(rows.length, 2);
+    assert.deepEqual(rows.map((r) => r.slice(4)).sort(), [["198.51.100.1", "Laptop\\tBrowser"], ["198.51.100.2", "Phone"]]);
+    assert.match(list.err, /^2 live sessions of user [0-9a-f-]{36} <bob@hbtn\.io>$/);
+    const json = (await c.run("sessions", "list", bob.id, "--json")).out.split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+    assert.deepEqual(Object.keys(json[0]), ["id", "created_at", "last_seen_at", "expires_at", "ip", "user_agent"]);
+    assert.ok(json[0].expires_at, "SESSION_DURATION gives an end");
+    const phoneId = json.find((s) => s.user_agent === "Phone")!.id;
+    for (const s of json) for (const cookie of [laptop, phone]) assert.ok(!JSON.stringify(s).includes(cookie.split("=")[1]));
+
+    const ended = await c.run("sessions", "end", "bob@hbtn.io", phoneId);
+    assert.deepEqual([ended.code, ended.out], [0, `ended session ${phoneId} of user ${bob.id} <bob@hbtn.io>`]);
+    assert.equal((await t.request("/api/v1/users/me", { headers: { Cookie: phone } })).status, 403);
+    assert.equal((await t.request("/api/v1/users/me", { headers: { Cookie: laptop } })).status, 200);
+    const again = await c.run("sessions", "end", "bob@hbtn.io", phoneId);
+    assert.deepEqual([again.code, again.err], [
+      1,
+      `error: user ${bob.id} <bob@hbtn.io> has no live session "${phoneId}" (see "sessions list bob@hbtn.io")`,
+    ]);
+    await login("Tablet", "198.51.100.3");
+    assert.equal((await c.run("sessions", "end", "bob@hbtn.io", "--all")).out, `ended 2 sessions of user ${bob.id} <bob@hbtn.io>`);
+    assert.equal((await t.request("/api/v1/users/me", { headers: { Cookie: laptop } })).status, 403);
+    const none = await c.run("sessions", "list", "bob@hbtn.io");
+    assert.deepEqual([none.code, none.out, none.err], [0, "", `0 live sessions of user ${bob.id} <bob@hbtn.io>`]);
+    assert.match((await c.run("sessions", "list", "nobody@hbtn.io")).err, /^error: no user with the id or email "nobody@hbtn\.io"$/);
+  });
+
+  it("user unlock clears an account's failed-login counters in the storage", async () => {
+    const { t, c } = await setUp();
+    const guess = (i: number) =>
+      t.form("/api/v1/auth_session/login", { email: "bob@hbtn.io", password: `guess-${i}-x` }, { "X-Forwarded-For": "203.0.113.1" });
+    for (let i = 0; i < 20; i++) assert.equal((await guess(i)).status, 401);
+    assert.equal((await guess(20)).status, 429);
+    const r = await c.run("user", "unlock", "BOB@hbtn.io");
+    assert.deepEqual([r.code, r.out], [0, "cleared the failed-login counters of BOB@hbtn.io"]);
+    assert.equal((await guess(21)).status, 401, "checked again");
+    assert.equal((await c.run("user", "unlock", "ann@hbtn.io")).out, "no failed logins recorded for ann@hbtn.io: nothing to clear");
+    // Memory and file storage keep the counters in the server process: said so, not faked.
+    const file = await cli({ STORAGE: "file", DATA_DIR: tempDir() }).run("user", "unlock", "bob@hbtn.io");
+    assert.equal(file.code, 1);
+    assert.match(file.err, /^error: file storage keeps failed-login counters in the server's memory/);
   });
 });
 
@@ -339,6 +425,35 @@ describe(`cli: real processes on ${RUNTIME}`, () => {
     assert.deepEqual([list.code, user.email, user.first_name], [0, BOB.email, "Bob"]);
     const bad = await run(env, ["user", "frob"]);
     assert.match(`${bad.code} ${bad.stderr}`, /^2 [\s\S]*unknown command "user frob"[\s\S]*Usage: /);
+  });
+
+  it("beside a running server on Deno KV: unlocks a throttled account, lists and ends its sessions", async () => {
+    const env = { STORAGE: "kv", KV_PATH: join(tempDir(), "live.kv"), AUTH_TYPE: "session_db_auth" };
+    const server = await startServer(env);
+    try {
+      const added = await run(env, ["user", "add", BOB.email], `${BOB.password}\n`);
+      assert.equal(added.code, 0, added.stderr);
+      const login = (password: string) =>
+        fetch(`${server.url}/api/v1/auth_session/login`, { method: "POST", body: new URLSearchParams({ email: BOB.email, password }) });
+      const statuses: number[] = [];
+      for (let i = 0; i < 21; i++) statuses.push((await login(`guess-${i}-x`)).status);
+      assert.deepEqual(statuses, [...Array(20).fill(401), 429]);
+      assert.equal((await login(BOB.password)).status, 429);
+      const unlocked = await run(env, ["user", "unlock", BOB.email]);
+      assert.deepEqual([unlocked.code, unlocked.stdout], [0, `cleared the failed-login counters of ${BOB.email}\n`], unlocked.stderr);
+      const ok = await login(BOB.password);
+      assert.equal(ok.status, 200, "the server sees the cleared counters at once");
+      const cookie = ok.headers.getSetCookie()[0].split(";")[0];
+      const list = await run(env, ["sessions", "list", BOB.email, "--json"]);
+      assert.equal(list.code, 0, list.stderr);
+      assert.equal(list.stdout.trim().split("\n").length, 1);
+      assert.equal(JSON.parse(list.stdout).ip, "127.0.0.1");
+      const ended = await run(env, ["sessions", "end", BOB.email, "--all"]);
+      assert.match(ended.stdout, /^ended 1 session of user /, ended.stderr);
+      assert.equal((await fetch(`${server.url}/api/v1/users/me`, { headers: { Cookie: cookie } })).status, 403);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
   });
 
   it("imports an original data folder once, then skips it; exports it back", async () => {

@@ -12,6 +12,9 @@ export type Command =
   | { name: "user-list"; json: boolean }
   | { name: "user-passwd"; who: string }
   | { name: "user-delete"; who: string }
+  | { name: "user-unlock"; email: string }
+  | { name: "sessions-list"; who: string; json: boolean }
+  | { name: "sessions-end"; who: string; session: string | null }
   | { name: "import"; folder: string }
   | { name: "import-abort" }
   | { name: "export"; folder: string; force: boolean };
@@ -36,6 +39,14 @@ Commands:
                           one JSON object per line
   user passwd <email|id>  set a new password (read like "user add")
   user delete <email|id>  delete a user and its sessions
+  user unlock <email>     clear the account's failed-login counters (kv and
+                          postgres storage, where the counters are stored)
+  sessions list <email|id> [--json]
+                          the user's live sessions kept in the storage
+                          (session_db_auth): id, created_at, last_seen_at,
+                          client address, user agent
+  sessions end <email|id> (<session-id> | --all)
+                          end one of the user's stored sessions, or all
   import <folder>         import the original's .db_User.json and
                           .db_UserSession.json, all or nothing (ids,
                           timestamps and password hashes kept; existing
@@ -125,6 +136,7 @@ export function parseArgs(argv: string[]): Command {
     const p = parseWith(rest, { positionals: ["folder"], flags: { force: false } }, "export");
     return { name: "export", folder: p.positionals[0], force: p.flags.has("force") };
   }
+  if (cmd === "sessions") return parseSessions(rest);
   if (cmd !== "user") throw new UsageError(`unknown command "${cmd}"`);
 
   const [sub, ...args] = rest;
@@ -144,9 +156,30 @@ export function parseArgs(argv: string[]): Command {
       return { name: "user-passwd", who: parseWith(args, { positionals: ["email|id"], flags: {} }, "user passwd").positionals[0] };
     case "delete":
       return { name: "user-delete", who: parseWith(args, { positionals: ["email|id"], flags: {} }, "user delete").positionals[0] };
+    case "unlock":
+      return { name: "user-unlock", email: parseWith(args, { positionals: ["email"], flags: {} }, "user unlock").positionals[0] };
     case undefined:
-      throw new UsageError(`"user" needs a subcommand: add, list, passwd or delete`);
+      throw new UsageError(`"user" needs a subcommand: add, list, passwd, delete or unlock`);
     default:
       throw new UsageError(`unknown command "user ${sub}"`);
+  }
+}
+
+/** `sessions list <who> [--json]`, `sessions end <who> (<session-id> | --all)`. */
+function parseSessions([sub, ...args]: string[]): Command {
+  switch (sub) {
+    case "list": {
+      const p = parseWith(args, { positionals: ["email|id"], flags: { json: false } }, "sessions list");
+      return { name: "sessions-list", who: p.positionals[0], json: p.flags.has("json") };
+    }
+    case "end": {
+      const all = args.includes("--all");
+      const p = parseWith(args, { positionals: all ? ["email|id"] : ["email|id", "session-id"], flags: { all: false } }, "sessions end");
+      return { name: "sessions-end", who: p.positionals[0], session: all ? null : p.positionals[1] };
+    }
+    case undefined:
+      throw new UsageError(`"sessions" needs a subcommand: list or end`);
+    default:
+      throw new UsageError(`unknown command "sessions ${sub}"`);
   }
 }

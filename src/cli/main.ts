@@ -14,6 +14,7 @@ import { type Command, parseArgs, USAGE, UsageError } from "./args.ts";
 import { CliError, type CliIo, type CommandContext } from "./context.ts";
 import { PasswordAborted, PasswordInputError } from "./password.ts";
 import { abortImport, checkExportTarget, exportData, importData, readImportSource } from "./transfer.ts";
+import { sessionsEnd, sessionsList, userUnlock } from "./session-commands.ts";
 import { userAdd, userDelete, userList, userPasswd } from "./user-commands.ts";
 
 /** What the entry file (or a test) hands the CLI. */
@@ -75,7 +76,7 @@ function report(e: unknown, io: CliIo): number {
 }
 
 /** Commands that only read: with STORAGE=file they work beside a server holding the folder. */
-const READ_ONLY = new Set<Command["name"]>(["user-list", "export"]);
+const READ_ONLY = new Set<Command["name"]>(["user-list", "sessions-list", "export"]);
 
 async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): Promise<void> {
   const config = parseConfig(o.env, o.cwd);
@@ -83,7 +84,7 @@ async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): 
   if (config.storage === "memory") {
     throw new CliError("STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file or kv)");
   }
-  const log = createLogger(config.logLevel, (line) => o.io.err(line));
+  const log = createLogger(config.logLevel, (line) => o.io.err(line), config.logFormat);
   const now = o.now ?? Date.now;
   // Everything that needs no storage comes first: a typo costs nothing, and a
   // password being typed at the prompt does not hold the data folder's lock.
@@ -131,7 +132,7 @@ async function openForCommand(cmd: Exclude<Command, { name: "help" }>, config: C
       throw new CliError(
         `${
           e.message.replace(/; stop that process.*$/, "")
-        }; stop it to change users from the CLI, or use the API of that server (read-only commands, "user list" and "export", work beside it)`,
+        }; stop it to change users from the CLI, or use the API of that server (read-only commands, "user list", "sessions list" and "export", work beside it)`,
       );
     }
     log.info(`${config.dataDir} is in use by ${holder}: reading a consistent copy without its lock`);
@@ -156,6 +157,12 @@ function dispatch(
       return userPasswd(ctx, cmd.who, password);
     case "user-delete":
       return userDelete(ctx, cmd.who);
+    case "user-unlock":
+      return userUnlock(ctx, cmd.email);
+    case "sessions-list":
+      return sessionsList(ctx, cmd.who, cmd.json);
+    case "sessions-end":
+      return sessionsEnd(ctx, cmd.who, cmd.session);
     case "import":
       return importData(ctx, imports, folder, data!);
     case "import-abort":

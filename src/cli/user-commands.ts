@@ -10,7 +10,8 @@ function repoOver(ctx: CommandContext, driver: StorageDriver): UsersRepo {
   return createUsersRepo({ driver, hasher: ctx.hasher, now: ctx.now, passwordMinLength: ctx.config.passwordMinLength });
 }
 
-const shown = (u: UserRecord): string => `${u.id} <${u.email ?? ""}>`;
+/** A user as commands name it: id and email. */
+export const shown = (u: UserRecord): string => `${u.id} <${u.email ?? ""}>`;
 
 /** Creates a user through the API's repo: same validation, hashing and duplicate rule. */
 export async function userAdd(
@@ -24,9 +25,12 @@ export async function userAdd(
   ctx.io.out(`created user ${shown(user)}`);
 }
 
-/** One field of a list line: tabs and line breaks escaped, so that one user is always one line. */
+/** One field of a list line: tabs and line breaks escaped, so that one record is always one line. */
 const field = (v: string | null): string =>
   (v ?? "").replace(/[\t\r\n\\]/g, (c) => ({ "\t": "\\t", "\r": "\\r", "\n": "\\n", "\\": "\\\\" })[c]!);
+
+/** Fields as one tab-separated line. */
+export const tabbed = (fields: (string | null)[]): string => fields.map(field).join("\t");
 
 /** Every user in storage order: tab-separated columns, or JSON lines (the API's user JSON, no hash). */
 export async function userList(ctx: CommandContext, json: boolean): Promise<void> {
@@ -34,7 +38,7 @@ export async function userList(ctx: CommandContext, json: boolean): Promise<void
   // Written in blocks: one write per user is slow for 100k users on a pipe.
   for (let i = 0; i < users.length; i += 1000) {
     const lines = users.slice(i, i + 1000).map((u) =>
-      json ? JSON.stringify(toUserJson(u)) : [u.id, u.email, u.first_name, u.last_name, u.created_at].map(field).join("\t")
+      json ? JSON.stringify(toUserJson(u)) : tabbed([u.id, u.email, u.first_name, u.last_name, u.created_at])
     );
     ctx.io.out(lines.join("\n"));
   }
@@ -45,7 +49,7 @@ export async function userList(ctx: CommandContext, json: boolean): Promise<void
  * email several times: then the email is ambiguous and the id is asked for,
  * rather than silently changing or deleting the first of them.
  */
-async function findUser(driver: StorageDriver, who: string): Promise<UserRecord> {
+export async function findUser(driver: StorageDriver, who: string): Promise<UserRecord> {
   const byId = await driver.getUser(who);
   if (byId) return byId;
   if (!(await driver.findUserByEmail(who))) throw new CliError(`no user with the id or email "${who}"`);
