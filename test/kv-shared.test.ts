@@ -2,7 +2,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { RUNTIME, type Server, startServer, tsCommand } from "./helpers/server.ts";
+import { RUNTIME, runToEnd, type Server, startServer, tsCommand } from "./helpers/server.ts";
 import { BOB, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
 
 // This test starts a server on each of the three runtimes itself, so it
@@ -75,5 +75,20 @@ describe("sessions shared live by Deno, Node and Bun servers on one KV file", { 
       assert.equal(await me(s, carolCookie), 403);
       assert.equal((await at(s, `/users/${carol.id}`, { headers: { Cookie: bob2 } })).status, 404);
     }
+  });
+
+  it("failed logins spread over the three servers count together, and an unlock from the CLI is seen by all", async () => {
+    assert.equal(servers.length, 3, "the servers of the test before");
+    const at = (s: Server, password: string) =>
+      fetch(s.url + "/api/v1/auth_session/login", { method: "POST", body: new URLSearchParams({ email: BOB.email, password }) });
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await at(servers[i % 3], `guess-${i}-x`)).status);
+    assert.deepEqual(statuses, Array(20).fill(401));
+    for (const s of servers) assert.equal((await at(s, BOB.password)).status, 429, "the 21st attempt waits, on every server");
+    const env = { STORAGE: "kv", DATA_DIR: dir, KV_PATH: join(dir, "shared.kv") };
+    const [bin, args] = tsCommand("src/entry/cli.ts", "node");
+    const done = await runToEnd(bin, [...args, "user", "unlock", BOB.email], env);
+    assert.equal(done.code, 0, done.stderr);
+    for (const s of servers) assert.equal((await at(s, BOB.password)).status, 200, "unlocked everywhere at once");
   });
 });

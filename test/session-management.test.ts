@@ -142,6 +142,22 @@ for (const storage of Object.keys(storages)) {
       await s.login("agent", "N3w-password!");
       await s.driver.close();
     });
+
+    it("a wrong current password is throttled like a login: 20 free failures, then 429 with Retry-After", async () => {
+      const s = await setUp(storage, {});
+      const current = await s.login();
+      const change = (current_password: string) =>
+        s.t.json("/api/v1/users/me/password", "PUT", { current_password, new_password: "N3w-password!" }, { Cookie: current });
+      const statuses: number[] = [];
+      for (let i = 0; i < 20; i++) statuses.push((await change(`guess-${i}-x`)).status);
+      assert.deepEqual(statuses, Array(20).fill(401));
+      const refused = await change(PASSWORD);
+      assert.equal(refused.status, 429);
+      assert.ok(Number(refused.headers.get("retry-after")) >= 1);
+      s.clock.advance(Number(refused.headers.get("retry-after")) * 1000);
+      assert.equal((await change(PASSWORD)).status, 200);
+      await s.driver.close();
+    });
   });
 }
 
