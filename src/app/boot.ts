@@ -5,6 +5,7 @@ import type { StorageDriver } from "../storage/driver.ts";
 import { type Config, parseConfig } from "./config.ts";
 import { type App, createApp } from "./create-app.ts";
 import { openStorage, type StorageContext } from "./open-storage.ts";
+import { packageInfo } from "./package-files.ts";
 
 /** What an entry file hands the runtime-neutral startup. */
 export type BootOptions = StorageContext & {
@@ -20,7 +21,7 @@ export type BootOptions = StorageContext & {
   peerAddress?: (c: Context) => string | undefined;
 };
 
-export type Booted = { app: App; config: Config; driver: StorageDriver; log: Logger };
+export type Booted = { app: App; config: Config; driver: StorageDriver; log: Logger; version: string };
 
 /**
  * Everything between reading the environment and serving: configuration,
@@ -28,9 +29,10 @@ export type Booted = { app: App; config: Config; driver: StorageDriver; log: Log
  */
 export async function boot(options: BootOptions): Promise<Booted> {
   const config = parseConfig(options.env, options.cwd);
+  const { version } = packageInfo();
   const log = createLogger(config.logLevel, options.writeLog);
   const driver = await openStorage(config, options, log);
   const hasher = createPasswordHasher({ concurrency: config.hashConcurrency ?? options.cores ?? 2 });
   const app = createApp({ config, driver, log, hasher, peerAddress: options.peerAddress, schedule: options.schedule });
-  return { app, config, driver, log };
+  return { app, config, driver, log, version };
 }
