@@ -29,10 +29,10 @@ export type Booted = { app: App; config: Config; driver: StorageDriver; log: Log
  */
 export async function boot(options: BootOptions): Promise<Booted> {
   const config = parseConfig(options.env, options.cwd);
-  const { version } = packageInfo();
+  const service = packageInfo();
   const log = createLogger(config.logLevel, options.writeLog);
   const driver = await openStorage(config, options, log);
   const hasher = createPasswordHasher({ concurrency: config.hashConcurrency ?? options.cores ?? 2 });
-  const app = createApp({ config, driver, log, hasher, peerAddress: options.peerAddress, schedule: options.schedule });
-  return { app, config, driver, log, version };
+  const app = createApp({ config, driver, log, hasher, peerAddress: options.peerAddress, schedule: options.schedule, service });
+  return { app, config, driver, log, version: service.version };
 }

@@ -22,6 +22,11 @@ export function json(c: Context, data: unknown, status = 200, extra?: Record<str
   return new Response(data === null ? null : JSON.stringify(data), { status, headers: apiHeaders(c, extra) });
 }
 
+/** A JSON answer whose text is made already (the OpenAPI document, serialized once per app). */
+export function jsonText(c: Context, text: string): Response {
+  return new Response(text, { status: 200, headers: apiHeaders(c) });
+}
+
 /** The headers `json` sends, for the few responses without a body. */
 function apiHeaders(c: Context, extra?: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = { "content-type": "application/json" };

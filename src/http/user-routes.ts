@@ -4,7 +4,8 @@ import type { UsersRepo } from "../repos/users.ts";
 import { readJsonObject } from "./body.ts";
 import type { Route } from "./routes.ts";
 import { json } from "./respond.ts";
-import { NewUserBody, parseBody, UserPatchBody } from "./schemas.ts";
+import { z } from "zod";
+import { EmptyAnswer, NewUserBody, parseBody, UserAnswer, UserPatchBody } from "./schemas.ts";
 
 export type UserRoutesOptions = { users: UsersRepo; maxBodyBytes: number };
 
@@ -16,6 +17,7 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
       path: "/api/v1/users",
       summary: "Every user, in storage order",
       responses: { 200: "The users" },
+      answer: z.array(UserAnswer),
       handler: async (c) => json(c, (await users.list()).map(toUserJson)),
     },
     {
@@ -28,6 +30,7 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
         400: "Wrong format, email missing, password missing, or Can't create User: <reason>",
         413: "Body too large",
       },
+      answer: UserAnswer,
       async handler(c) {
         const body = parseBody(NewUserBody, await readJsonObject(c.req.raw, maxBodyBytes), "create");
         const user = await users.create({
@@ -45,6 +48,7 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
       path: "/api/v1/users/me",
       summary: "The authenticated user",
       responses: { 200: "The user", 404: "No authenticated user (no auth type)" },
+      answer: UserAnswer,
       handler(c) {
         const me = c.get("user");
         if (!me) throw new NotFoundError();
@@ -56,6 +60,7 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
       path: "/api/v1/users/:id",
       summary: "One user",
       responses: { 200: "The user", 404: "No such user" },
+      answer: UserAnswer,
       async handler(c) {
         const user = await users.get(c.req.param("id")!);
         if (!user) throw new NotFoundError();
@@ -73,6 +78,7 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
         404: "No such user (checked before the body)",
         413: "Body too large",
       },
+      answer: UserAnswer,
       async handler(c) {
         // The id is checked before the body, as in the original.
         const user = await users.get(c.req.param("id")!);
@@ -89,6 +95,7 @@ export function userRoutes({ users, maxBodyBytes }: UserRoutesOptions): Route[] 
       path: "/api/v1/users/:id",
       summary: "Delete a user and end its sessions",
       responses: { 200: "{}", 404: "No such user" },
+      answer: EmptyAnswer,
       async handler(c) {
         if (!(await users.delete(c.req.param("id")!))) throw new NotFoundError();
         return json(c, {});

@@ -1,5 +1,6 @@
 import { createPasswordHasher } from "../../src/auth/password.ts";
 import { createApp } from "../../src/app/create-app.ts";
+import { packageInfo } from "../../src/app/package-files.ts";
 import { parseConfig } from "../../src/app/config.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { createMemoryDriver } from "../../src/storage/memory/index.ts";
@@ -31,6 +32,7 @@ export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.no
     now,
     hasher: testHasher,
     schedule: (name, _every, task) => void tasks.set(name, task),
+    service: packageInfo(),
   });
   const base = "http://localhost";
   const request = (path: string, init?: RequestInit) => app.request(base + path, init);
