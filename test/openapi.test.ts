@@ -72,6 +72,8 @@ describe("the OpenAPI document", () => {
     for (
       const expected of [
         "GET /api/v1/openapi.json",
+        "GET /api/v1/docs",
+        "GET /",
         "GET /api/v1/auth_type",
         "DELETE /api/v1/auth_session/sessions/{id}",
       ]
@@ -104,7 +106,7 @@ describe("the OpenAPI document", () => {
     const newUser = doc.components.schemas.NewUser as Record<string, unknown>;
     assert.deepEqual(newUser.required, ["email", "password"]);
     assert.equal(newUser.additionalProperties, undefined);
-    for (const p of ["/api/v1/status", "/api/v1/openapi.json"]) assert.deepEqual(doc.paths[p].get.security, []);
+    for (const p of ["/api/v1/status", "/api/v1/openapi.json", "/api/v1/docs", "/"]) assert.deepEqual(doc.paths[p].get.security, []);
   });
 
   it("documents every status a route declares, the common ones, and errors as {error: string}", async () => {
@@ -226,8 +228,11 @@ describe("the app answers what the document says, and nothing else", () => {
     for (
       const path of [
         "/api/v1/openapi.yaml",
-        "/api/v1/openapi",
-        "/api/v1/auth_types",
+        "/api/v1/docs/index.html",
+        "/api/v1/docs/swagger-ui.js",
+        "/assets/",
+        "/assets/other.js",
+        "/index.html",
       ]
     ) {
       const r = await t.request(path);

@@ -11,6 +11,7 @@ import type { AppEnv } from "../http/context.ts";
 import { HttpError, toHttpError } from "../http/errors.ts";
 import { gate } from "../http/gate.ts";
 import { openApiDocument, openApiRoute } from "../http/openapi.ts";
+import { type PageContents, pageRoutes } from "../http/page-routes.ts";
 import { json } from "../http/respond.ts";
 import type { Route } from "../http/routes.ts";
 import { serviceRoutes } from "../http/service-routes.ts";
@@ -53,6 +54,8 @@ export type AppDeps = {
   schedule?: (name: string, everyMs: number, task: () => Promise<unknown>) => void;
   /** The package's name and version, for the OpenAPI document (boot reads package.json). */
   service?: { name: string; version: string };
+  /** The files of the sign-in page and the API reference (boot reads them); without them those routes answer 404. */
+  pages?: PageContents;
 };
 
 /**
@@ -77,7 +80,7 @@ export function forwardedEntry(header: string | undefined, hops: number): string
  * @example const app = createApp({ config, driver: createMemoryDriver(), log: silentLogger, hasher: createPasswordHasher() });
  *          await app.request("/api/v1/status");
  */
-export function createApp({ config, driver, log, hasher, now = Date.now, peerAddress, schedule, service }: AppDeps) {
+export function createApp({ config, driver, log, hasher, now = Date.now, peerAddress, schedule, service, pages }: AppDeps) {
   const { auth } = config;
   const sessionStore = auth.sessions === "memory"
     ? createMemorySessionStore(async (id) => (await driver.getUser(id)) !== null)
@@ -151,6 +154,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes }),
     ...sessionRoutes(sessionOptions),
     openApiRoute(() => openapi),
+    ...pageRoutes(pages),
   ];
   // Once per app, from the complete list (the document's own route included).
   openapi = JSON.stringify(openApiDocument(routes, {

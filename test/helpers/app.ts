@@ -1,6 +1,6 @@
 import { createPasswordHasher } from "../../src/auth/password.ts";
 import { createApp } from "../../src/app/create-app.ts";
-import { packageInfo } from "../../src/app/package-files.ts";
+import { readInstall } from "../../src/app/boot.ts";
 import { parseConfig } from "../../src/app/config.ts";
 import { silentLogger } from "../../src/lib/log.ts";
 import { createMemoryDriver } from "../../src/storage/memory/index.ts";
@@ -20,6 +20,10 @@ export const testHasher = createPasswordHasher({ iterations: TEST_ITERATIONS });
 
 export type TestAppOptions = { env?: Record<string, string>; driver?: StorageDriver; now?: () => number };
 
+let install: ReturnType<typeof readInstall> | null = null;
+/** The package's version and the pages' files, read once per test process. */
+export const installed = () => (install ??= readInstall());
+
 /** The app in-process on a memory driver, configured as the env would. */
 export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.now }: TestAppOptions = {}) {
   const config = parseConfig(env, "/nonexistent");
@@ -32,7 +36,7 @@ export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.no
     now,
     hasher: testHasher,
     schedule: (name, _every, task) => void tasks.set(name, task),
-    service: packageInfo(),
+    ...installed(),
   });
   const base = "http://localhost";
   const request = (path: string, init?: RequestInit) => app.request(base + path, init);

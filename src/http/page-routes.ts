@@ -1,0 +1,112 @@
+import { crc32 } from "../lib/crc32.ts";
+import type { Route } from "./routes.ts";
+
+/**
+ * The pages the service serves itself: the sign-in page at `/` and the API
+ * reference at `/api/v1/docs` (Swagger UI, from the swagger-ui-dist
+ * package), with the files they load. Nothing comes from another host, so
+ * they work behind a firewall. Every file is a public route: the gate
+ * authenticates every other path, unknown ones included.
+ *
+ * The files are read once at startup (src/app/package-files.ts) and served
+ * from memory.
+ */
+
+/**
+ * Scripts and styles from this origin only, no inline script or style
+ * attribute, no framing, no form posts elsewhere. `data:` images are for
+ * the icons Swagger UI's style sheet embeds.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** Where a file of the pages is read from: this package (a path from its root), or a package it depends on. */
+export type PageSource = { from: "self"; path: string } | { from: "package"; name: string; path: string };
+
+/** One file of the pages: the path it is served at, what it is, where it comes from. */
+export type PageFile = { path: string; media: string; summary: string; source: PageSource };
+
+const own = (file: string): PageSource => ({ from: "self", path: `src/http/pages/${file}` });
+const swaggerUi = (file: string): PageSource => ({ from: "package", name: "swagger-ui-dist", path: file });
+
+/** Every file of the pages. */
+export const PAGE_FILES: readonly PageFile[] = [
+  {
+    path: "/",
+    media: "text/html",
+    summary: "The sign-in page: log in, see your account and sessions, change your password, log out",
+    source: own("sign-in.html"),
+  },
+  { path: "/assets/sign-in.css", media: "text/css", summary: "The sign-in page's style sheet", source: own("sign-in.css") },
+  { path: "/assets/sign-in.js", media: "text/javascript", summary: "The sign-in page's script", source: own("sign-in.js") },
+  { path: "/assets/favicon.svg", media: "image/svg+xml", summary: "The pages' icon", source: own("favicon.svg") },
+  {
+    path: "/api/v1/docs",
+    media: "text/html",
+    summary: "The API reference: this document, rendered by Swagger UI",
+    source: own("docs.html"),
+  },
+  { path: "/api/v1/docs/docs.js", media: "text/javascript", summary: "Starts Swagger UI on the reference page", source: own("docs.js") },
+  { path: "/api/v1/docs/swagger-ui.css", media: "text/css", summary: "Swagger UI's style sheet", source: swaggerUi("swagger-ui.css") },
+  {
+    path: "/api/v1/docs/swagger-ui-bundle.js",
+    media: "text/javascript",
+    summary: "Swagger UI",
+    source: swaggerUi("swagger-ui-bundle.js"),
+  },
+];
+
+/** The files' contents, by the path they are served at. */
+export type PageContents = ReadonlyMap<string, Uint8Array<ArrayBuffer>>;
+
+/** The headers of every page and file: the policy above, no sniffing, no referrer, no framing. */
+export function pageHeaders(media: string): Record<string, string> {
+  return {
+    "content-type": media.startsWith("text/") || media === "image/svg+xml" ? `${media}; charset=utf-8` : media,
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    // Revalidated at each use (a 304 when unchanged): an upgrade shows at once.
+    "cache-control": "no-cache",
+  };
+}
+
+/**
+ * The routes of the pages. Without `contents` (unit tests of the API that
+ * build the app without reading files) they are still declared, so the
+ * route list and the document stay the same, and answer 404.
+ */
+export function pageRoutes(contents: PageContents | undefined): Route[] {
+  return PAGE_FILES.map((f) => {
+    const body = contents?.get(f.path);
+    const etag = body ? `"${body.byteLength.toString(36)}-${crc32(body).toString(36)}"` : "";
+    const headers = { ...pageHeaders(f.media), etag };
+    return {
+      method: "GET",
+      path: f.path,
+      public: true,
+      summary: f.summary,
+      media: f.media,
+      responses: { 200: f.media === "text/html" ? "The page" : "The file", 304: "Unchanged since the copy named by If-None-Match" },
+      handler: (c) => {
+        if (!body) {
+          return new Response(JSON.stringify({ error: "Not found" }), { status: 404, headers: { "content-type": "application/json" } });
+        }
+        if (c.req.header("if-none-match") === etag) return new Response(null, { status: 304, headers });
+        return new Response(body, { headers });
+      },
+    } satisfies Route;
+  });
+}
