@@ -134,7 +134,8 @@ async function loadSessions() {
   }
   const ul = $("sessions");
   ul.replaceChildren();
-  for (const s of list) {
+  // This browser's session first, then the others, newest first.
+  for (const s of [...list.filter((s) => s.current), ...list.filter((s) => !s.current)]) {
     const li = document.createElement("li");
     const title = document.createElement("p");
     title.className = "session-title";
