@@ -61,6 +61,7 @@ describe(`the pages in Chromium, served on ${RUNTIME}`, { skip, timeout: 120_000
   }
 
   before(async () => {
+    browser = await launchBrowser();
     const dir = mkdtempSync(join(tmpdir(), "browser-data-"));
     dirs.push(dir);
     const env = { STORAGE: "file", DATA_DIR: dir };
@@ -71,7 +72,6 @@ describe(`the pages in Chromium, served on ${RUNTIME}`, { skip, timeout: 120_000
     [evil, friend] = await Promise.all([startSite(), startSite()]);
     api = await startServer({ ...env, AUTH_TYPE: "session_db_auth", CORS_ORIGINS: friend.origin }, startCommand());
     servers.push(api);
-    browser = await launchBrowser();
   });
 
   after(async () => {
