@@ -87,6 +87,32 @@ describe("the pages", () => {
     assert.equal(await head.text(), "");
   });
 
+  it("are sent gzipped to clients that accept it, and as they are to the others", async () => {
+    const t = testApp();
+    const original = installed().pages.get("/api/v1/docs/swagger-ui-bundle.js")!;
+    const r = await t.request("/api/v1/docs/swagger-ui-bundle.js", { headers: { "Accept-Encoding": "gzip, deflate, br" } });
+    assert.equal(r.headers.get("content-encoding"), "gzip");
+    assert.equal(r.headers.get("vary"), "Accept-Encoding");
+    const zipped = new Uint8Array(await r.arrayBuffer());
+    assert.ok(zipped.byteLength < original.byteLength / 2, `${zipped.byteLength} bytes gzipped`);
+    const unzipped = new Uint8Array(
+      await new Response(new Blob([zipped]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer(),
+    );
+    assert.deepEqual(unzipped, original);
+    const etag = r.headers.get("etag")!;
+    assert.notEqual(etag, (await t.request("/api/v1/docs/swagger-ui-bundle.js")).headers.get("etag"), "one ETag per encoding");
+    const again = await t.request("/api/v1/docs/swagger-ui-bundle.js", { headers: { "Accept-Encoding": "gzip", "If-None-Match": etag } });
+    assert.equal(again.status, 304);
+    for (const header of ["identity", "gzip;q=0", "br"]) {
+      const plain = await t.request("/api/v1/docs/swagger-ui-bundle.js", { headers: { "Accept-Encoding": header } });
+      assert.equal(plain.headers.get("content-encoding"), null, header);
+      assert.equal((await plain.arrayBuffer()).byteLength, original.byteLength, header);
+    }
+    // Too small to gain anything.
+    const icon = await t.request("/assets/favicon.svg", { headers: { "Accept-Encoding": "gzip" } });
+    assert.equal(icon.headers.get("content-encoding"), null);
+  });
+
   it("GET /api/v1/auth_type tells the sign-in page how the server authenticates", async () => {
     const expected: Record<string, unknown> = {
       "": { auth_type: null, sessions: false },
