@@ -1,4 +1,5 @@
 import { crc32 } from "../lib/crc32.ts";
+import { json } from "./respond.ts";
 import type { Route } from "./routes.ts";
 
 /**
@@ -101,6 +102,15 @@ async function gzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuf
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+const etags = new WeakMap<Uint8Array, string>();
+
+/** A file's ETag, from its size and CRC-32: computed at its first request, once per file content. */
+function etagOf(body: Uint8Array): string {
+  let tag = etags.get(body);
+  if (tag === undefined) etags.set(body, tag = `"${body.byteLength.toString(36)}-${crc32(body).toString(36)}"`);
+  return tag;
+}
+
 /** Files smaller than this are sent as they are: gzip would save next to nothing. (Every file of the pages is text.) */
 const GZIP_FROM_BYTES = 1024;
 
@@ -116,10 +126,9 @@ const GZIP_FROM_BYTES = 1024;
 export function pageRoutes(contents: PageContents | undefined): Route[] {
   return PAGE_FILES.map((f) => {
     const body = contents?.get(f.path);
-    const etag = body ? `"${body.byteLength.toString(36)}-${crc32(body).toString(36)}"` : "";
     const compressible = body !== undefined && body.byteLength >= GZIP_FROM_BYTES;
-    const plain = { ...pageHeaders(f.media), etag, ...(compressible ? { vary: "Accept-Encoding" } : {}) };
-    const zipped = { ...plain, etag: etag.replace(/"$/, '-gz"'), "content-encoding": "gzip" };
+    const plain: Record<string, string> = { ...pageHeaders(f.media), ...(compressible ? { vary: "Accept-Encoding" } : {}) };
+    const zipped: Record<string, string> = { ...plain, "content-encoding": "gzip" };
     let gzipped: Promise<Uint8Array<ArrayBuffer>> | null = null;
     return {
       method: "GET",
@@ -129,10 +138,12 @@ export function pageRoutes(contents: PageContents | undefined): Route[] {
       media: f.media,
       responses: { 200: f.media === "text/html" ? "The page" : "The file", 304: "Unchanged since the copy named by If-None-Match" },
       handler: async (c) => {
-        if (!body) {
-          return new Response(JSON.stringify({ error: "Not found" }), { status: 404, headers: { "content-type": "application/json" } });
-        }
+        if (!body) return json(c, { error: "Not found" }, 404);
         const headers = compressible && acceptsGzip(c.req.header("accept-encoding")) ? zipped : plain;
+        if (!headers.etag) {
+          plain.etag = etagOf(body);
+          zipped.etag = plain.etag.replace(/"$/, '-gz"');
+        }
         if (c.req.header("if-none-match") === headers.etag) return new Response(null, { status: 304, headers });
         if (headers === plain) return new Response(body, { headers });
         gzipped ??= gzip(body).catch((e) => {
