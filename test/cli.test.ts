@@ -456,6 +456,12 @@ describe(`cli: real processes on ${RUNTIME}`, () => {
     }
   });
 
+  it("--version prints the package's name and version, and exits 0", async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; version: string };
+    const r = await run({}, ["--version"]);
+    assert.deepEqual([r.code, r.stdout], [0, `${pkg.name} ${pkg.version}\n`], r.stderr);
+  });
+
   it("imports an original data folder once, then skips it; exports it back", async () => {
     const env = { STORAGE: "file", DATA_DIR: tempDir() };
     const seed = seedFolder();

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RUNTIME, runToEnd, type Server, startCommand, startServer, tsCommand } from "./helpers/server.ts";
+import { ROOT, RUNTIME, runToEnd, type Server, startCommand, startServer, tsCommand } from "./helpers/server.ts";
 import { BOB, LEGACY_SESSION, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
 
 const basic = (e: string, p: string) => "Basic " + btoa(String.fromCharCode(...new TextEncoder().encode(`${e}:${p}`)));
@@ -22,6 +22,12 @@ describe(`end to end on ${RUNTIME}`, () => {
     const s = await startServer({ AUTH_TYPE: "session_db_auth", DATA_DIR: dir, SESSION_NAME: "_my_session_id" }, startCommand());
     servers.push(s);
     assert.match(s.output(), new RegExp(`\\(${RUNTIME} `), "the runtime that answers is the one asked for");
+    const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    assert.match(
+      s.output(),
+      new RegExp(`, pid \\d+, v${version.replaceAll(".", "\\.")}, AUTH_TYPE=`),
+      "the version is in the startup line",
+    );
     const api = (p: string, init?: RequestInit) => fetch(s.url + "/api/v1" + p, init);
 
     assert.deepEqual(await (await api("/status")).json(), { status: "OK" });

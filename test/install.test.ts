@@ -1,6 +1,6 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, RUNTIME, runToEnd, startServer } from "./helpers/server.ts";
@@ -24,6 +24,13 @@ describe("a production install", { skip: RUNTIME !== "node" && "npm start is Nod
     try {
       const r = await fetch(`${s.url}/api/v1/status`);
       assert.deepEqual(await r.json(), { status: "OK" });
+      // The pages' files, swagger-ui-dist's included, come with a production install.
+      for (const page of ["/", "/assets/sign-in.js", "/api/v1/docs", "/api/v1/docs/swagger-ui-bundle.js"]) {
+        assert.equal((await fetch(`${s.url}${page}`)).status, 200, page);
+      }
+      const { version } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string };
+      assert.match(s.output(), new RegExp(`, v${version.replaceAll(".", "\\.")}, `));
+      assert.equal(((await (await fetch(`${s.url}/api/v1/openapi.json`)).json()) as { info: { version: string } }).info.version, version);
     } finally {
       assert.equal(await s.stop("SIGTERM"), 0);
     }

@@ -1,10 +1,13 @@
 import type { Context } from "hono";
 import { createPasswordHasher } from "../auth/password.ts";
+import { PAGE_FILES, type PageContents } from "../http/page-routes.ts";
+import { StartupError } from "../domain/errors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { type Config, parseConfig } from "./config.ts";
 import { type App, createApp } from "./create-app.ts";
 import { openStorage, type StorageContext } from "./open-storage.ts";
+import { type PackageInfo, packageInfo, readPackageFile } from "./package-files.ts";
 
 /** What an entry file hands the runtime-neutral startup. */
 export type BootOptions = StorageContext & {
@@ -20,7 +23,7 @@ export type BootOptions = StorageContext & {
   peerAddress?: (c: Context) => string | undefined;
 };
 
-export type Booted = { app: App; config: Config; driver: StorageDriver; log: Logger };
+export type Booted = { app: App; config: Config; driver: StorageDriver; log: Logger; version: string };
 
 /**
  * Everything between reading the environment and serving: configuration,
@@ -31,10 +34,21 @@ export async function boot(options: BootOptions): Promise<Booted> {
   const log = createLogger(config.logLevel, options.writeLog, config.logFormat);
   const exposed = exposureWarning(config);
   if (exposed) log.warn(exposed);
+  // Read before anything is opened, so that a broken install fails at once rather than on a page request.
+  const { service, pages } = readInstall();
   const driver = await openStorage(config, options, log);
   const hasher = createPasswordHasher({ concurrency: config.hashConcurrency ?? options.cores ?? 2 });
-  const app = createApp({ config, driver, log, hasher, peerAddress: options.peerAddress, schedule: options.schedule });
-  return { app, config, driver, log };
+  const app = createApp({ config, driver, log, hasher, peerAddress: options.peerAddress, schedule: options.schedule, service, pages });
+  return { app, config, driver, log, version: service.version };
+}
+
+/** The package's name and version and the files of its pages (boot; tests building the app themselves). */
+export function readInstall(): { service: PackageInfo; pages: PageContents } {
+  try {
+    return { service: packageInfo(), pages: new Map(PAGE_FILES.map((f) => [f.path, readPackageFile(f.source)])) };
+  } catch (e) {
+    throw new StartupError(`Cannot read the service's own files (${(e as Error).message}): reinstall it with npm ci`);
+  }
 }
 
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|\[::1\]|localhost)$/i;

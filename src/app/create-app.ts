@@ -11,6 +11,8 @@ import type { AppEnv } from "../http/context.ts";
 import { HttpError, toHttpError } from "../http/errors.ts";
 import { accessLog, createAudit } from "../http/audit.ts";
 import { gate } from "../http/gate.ts";
+import { openApiDocument, openApiRoute } from "../http/openapi.ts";
+import { type PageContents, pageRoutes } from "../http/page-routes.ts";
 import { json } from "../http/respond.ts";
 import type { Route } from "../http/routes.ts";
 import { serviceRoutes } from "../http/service-routes.ts";
@@ -54,6 +56,10 @@ export type AppDeps = {
    * call what they need directly.
    */
   schedule?: (name: string, everyMs: number, task: () => Promise<unknown>) => void;
+  /** The package's name and version, for the OpenAPI document (boot reads package.json). */
+  service?: { name: string; version: string };
+  /** The files of the sign-in page and the API reference (boot reads them); without them those routes answer 404. */
+  pages?: PageContents;
 };
 
 /**
@@ -78,7 +84,7 @@ export function forwardedEntry(header: string | undefined, hops: number): string
  * @example const app = createApp({ config, driver: createMemoryDriver(), log: silentLogger, hasher: createPasswordHasher() });
  *          await app.request("/api/v1/status");
  */
-export function createApp({ config, driver, log, hasher, now = Date.now, peerAddress, schedule }: AppDeps) {
+export function createApp({ config, driver, log, hasher, now = Date.now, peerAddress, schedule, service, pages }: AppDeps) {
   const { auth } = config;
   const sessionStore = auth.sessions === "memory"
     ? createMemorySessionStore(async (id) => (await driver.getUser(id)) !== null)
@@ -148,13 +154,23 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     now,
     audit,
   };
+  let openapi = "";
   const routes: Route[] = [
     ...serviceRoutes(users, unauthorized),
     // Before /users/:id, whose pattern does not match /users/me/password anyway.
     ...accountRoutes(sessionOptions),
     ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes, accessPolicy: config.accessPolicy, adminEmails: config.adminEmails, audit }),
     ...sessionRoutes(sessionOptions),
+    openApiRoute(() => openapi),
+    ...pageRoutes(pages),
   ];
+  // Once per app, from the complete list (the document's own route included).
+  openapi = JSON.stringify(openApiDocument(routes, {
+    title: service?.name ?? "session-auth-api",
+    version: service?.version ?? "0.0.0",
+    sessionName: config.sessionName,
+    authLabel: auth.label,
+  }));
 
   const app = new Hono<AppEnv>({ strict: false });
   app.use("*", accessLog(log, clientOf));

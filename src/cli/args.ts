@@ -8,6 +8,7 @@
 /** What the user asked for, fully parsed. */
 export type Command =
   | { name: "help" }
+  | { name: "version" }
   | { name: "user-add"; email: string; firstName: string | null; lastName: string | null }
   | { name: "user-list"; json: boolean }
   | { name: "user-passwd"; who: string }
@@ -58,6 +59,7 @@ Commands:
                           .db_UserSession.json in the original's format
                           (--force: overwrite existing files)
   help, --help            this text
+  --version               the package's name and version
 
 The storage is the server's: STORAGE (file or kv), DATA_DIR, KV_PATH,
 KV_URL, PASSWORD_MIN_LENGTH; relative paths are taken from the folder the
@@ -126,6 +128,10 @@ export function parseArgs(argv: string[]): Command {
   const head = end === -1 ? argv : argv.slice(0, end);
   if (argv.length === 0) throw new UsageError("no command given");
   if (head.includes("--help") || head.includes("-h") || argv[0] === "help") return { name: "help" };
+  if (argv[0] === "--version" || argv[0] === "version") {
+    if (argv.length > 1) throw new UsageError(`unexpected argument "${argv[1]}" for "--version"`);
+    return { name: "version" };
+  }
 
   const [cmd, ...rest] = argv;
   if (cmd === "import") {

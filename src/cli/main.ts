@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { hostname } from "node:os";
 import { type Config, parseConfig } from "../app/config.ts";
 import { openStorage, type StorageContext } from "../app/open-storage.ts";
+import { packageInfo } from "../app/package-files.ts";
 import { createPasswordHasher } from "../auth/password.ts";
 import { InvalidInputError, NotFoundError, StartupError, StorageUnavailableError } from "../domain/errors.ts";
 import type { PasswordHasher } from "../domain/passwords.ts";
@@ -52,6 +53,11 @@ export async function runCli(argv: string[], o: CliOptions): Promise<number> {
     o.io.out(USAGE);
     return EXIT.ok;
   }
+  if (cmd.name === "version") {
+    const { name, version } = packageInfo();
+    o.io.out(`${name} ${version}`);
+    return EXIT.ok;
+  }
   try {
     await execute(cmd, o);
     return EXIT.ok;
@@ -78,7 +84,7 @@ function report(e: unknown, io: CliIo): number {
 /** Commands that only read: with STORAGE=file they work beside a server holding the folder. */
 const READ_ONLY = new Set<Command["name"]>(["user-list", "sessions-list", "export"]);
 
-async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): Promise<void> {
+async function execute(cmd: Exclude<Command, { name: "help" | "version" }>, o: CliOptions): Promise<void> {
   const config = parseConfig(o.env, o.cwd);
   // The CLI's changes are for a server to serve later: a memory store would vanish with the command.
   if (config.storage === "memory") {
@@ -120,7 +126,12 @@ async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): 
  * server is read without its lock for read-only commands; other commands
  * are told what to do instead.
  */
-async function openForCommand(cmd: Exclude<Command, { name: "help" }>, config: Config, o: CliOptions, log: Logger): Promise<StorageDriver> {
+async function openForCommand(
+  cmd: Exclude<Command, { name: "help" | "version" }>,
+  config: Config,
+  o: CliOptions,
+  log: Logger,
+): Promise<StorageDriver> {
   if (o.openDriver) return await o.openDriver(config);
   try {
     // Brought up to date below, where "import --abort" can skip it.
@@ -141,7 +152,7 @@ async function openForCommand(cmd: Exclude<Command, { name: "help" }>, config: C
 }
 
 function dispatch(
-  cmd: Exclude<Command, { name: "help" }>,
+  cmd: Exclude<Command, { name: "help" | "version" }>,
   ctx: CommandContext,
   imports: ImportContext,
   password: string,

@@ -62,7 +62,7 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
     }
     throw e;
   }
-  const { config, driver, log } = booted;
+  const { config, driver, log, version } = booted;
   let served: Served;
   try {
     served = await serve(booted, (line) => log.warn(line));
@@ -99,7 +99,7 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
   const users = await driver.countUsers().then((n) => `${n} user${n === 1 ? "" : "s"}`, () => "users not counted");
   const auth = config.auth.type === null ? "AUTH_TYPE unset (no authentication)" : `AUTH_TYPE=${config.auth.type}`;
   log.info(
-    `listening on http://${shown}:${served.port} (${o.runtime}, pid ${process.pid}, ${auth}, STORAGE=${driver.kind} at ${driver.location}, ${users})`,
+    `listening on http://${shown}:${served.port} (${o.runtime}, pid ${process.pid}, v${version}, ${auth}, STORAGE=${driver.kind} at ${driver.location}, ${users})`,
   );
   log.debug(
     `connections: at most ${served.maxConnections || "unlimited"}, request head within ${config.headersTimeout} s, ` +

@@ -7,7 +7,8 @@ import { clearedCookie } from "./cookies.ts";
 import { HttpError } from "./errors.ts";
 import type { Route } from "./routes.ts";
 import { json, jsonWithCookies } from "./respond.ts";
-import { parseBody, PasswordChangeBody } from "./schemas.ts";
+import { z } from "zod";
+import { EmptyAnswer, EndedAnswer, parseBody, PasswordChangeBody, SessionAnswer } from "./schemas.ts";
 import { auditedCheck, deviceCookie, noSessions, type SessionRoutesOptions, whoIsAsking } from "./session-routes.ts";
 
 /**
@@ -29,6 +30,7 @@ export function accountRoutes(o: SessionRoutesOptions): Route[] {
       path: "/api/v1/auth_session/sessions",
       summary: "The current user's live sessions, newest first",
       responses: { 200: "The sessions; `current` marks the one this request used", 400: "Sessions are not enabled" },
+      answer: z.array(SessionAnswer),
       async handler(c) {
         const { sessions, user, current } = sessionsOf(c);
         const list = await sessions.list(user.id);
@@ -43,6 +45,7 @@ export function accountRoutes(o: SessionRoutesOptions): Route[] {
       path: "/api/v1/auth_session/sessions",
       summary: "End every other session of the current user",
       responses: { 200: '{"ended": <count>}', 400: "Sessions are not enabled" },
+      answer: EndedAnswer,
       async handler(c) {
         const { sessions, user, current } = sessionsOf(c);
         const ended = await sessions.endOthers(user.id, current?.tokenHash ?? null);
@@ -59,6 +62,7 @@ export function accountRoutes(o: SessionRoutesOptions): Route[] {
         400: "Sessions are not enabled",
         404: "No such session of this user",
       },
+      answer: EmptyAnswer,
       async handler(c) {
         const { sessions, user, current } = sessionsOf(c);
         const id = c.req.param("id")!;
@@ -79,8 +83,11 @@ export function accountRoutes(o: SessionRoutesOptions): Route[] {
         200: "{}",
         400: "Wrong format, a field missing, or Can't update User: <reason> (the sign-up rules)",
         401: "invalid email or password (the current password is wrong)",
+        404: "No authenticated user (no auth type)",
+        413: "Body too large",
         429: "Too many failed attempts (Retry-After)",
       },
+      answer: EmptyAnswer,
       async handler(c) {
         const user = c.get("user");
         // Without an auth type nobody is "me".

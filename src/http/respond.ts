@@ -45,6 +45,11 @@ export const SECURITY_HEADERS = {
 /** A JSON error written by the server around the app, with the headers every answer has. */
 export const SERVER_ERROR_HEADERS = { "content-type": "application/json", ...SECURITY_HEADERS } as const;
 
+/** A JSON answer whose text is made already (the OpenAPI document, serialized once per app). */
+export function jsonText(c: Context, text: string): Response {
+  return new Response(text, { status: 200, headers: apiHeaders(c) });
+}
+
 /** The headers `json` sends, for the few responses without a body. */
 function apiHeaders(c: Context, extra?: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = { "content-type": "application/json", ...SECURITY_HEADERS };

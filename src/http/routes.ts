@@ -19,8 +19,16 @@ export type Route = {
   summary: string;
   /** The JSON (or form) body it reads, if any. */
   body?: z.ZodType;
+  /** The media types it reads that body as; default: JSON only. */
+  bodyTypes?: readonly string[];
   /** What it answers, status → description (statuses every route may answer are documented once). */
   responses: Record<number, string>;
+  /** The JSON its successful answer carries (an error is always `{"error": string}`). */
+  answer?: z.ZodType;
+  /** The media type of a successful answer that is not JSON (the pages and their files). */
+  media?: string;
+  /** Needs the session cookie, which its handler checks itself on a public path (the logout alias). */
+  sessionOnly?: boolean;
   handler: (c: Context<AppEnv>) => Response | Promise<Response>;
 };
 

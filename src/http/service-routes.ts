@@ -2,6 +2,7 @@ import type { UsersRepo } from "../repos/users.ts";
 import { HttpError } from "./errors.ts";
 import type { Route } from "./routes.ts";
 import { json } from "./respond.ts";
+import { StatsAnswer, StatusAnswer } from "./schemas.ts";
 
 /** The routes about the service itself: status, counts, and the original's two error demos. */
 export function serviceRoutes(users: UsersRepo, unauthorized: () => HttpError): Route[] {
@@ -12,6 +13,7 @@ export function serviceRoutes(users: UsersRepo, unauthorized: () => HttpError): 
       public: true,
       summary: "Whether the service is up",
       responses: { 200: '{"status": "OK"}' },
+      answer: StatusAnswer,
       handler: (c) => json(c, { status: "OK" }),
     },
     {
@@ -19,6 +21,7 @@ export function serviceRoutes(users: UsersRepo, unauthorized: () => HttpError): 
       path: "/api/v1/stats",
       summary: "How many users there are",
       responses: { 200: '{"users": <count>}' },
+      answer: StatsAnswer,
       handler: async (c) => json(c, { users: await users.count() }),
     },
     {

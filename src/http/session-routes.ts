@@ -16,7 +16,7 @@ import { clearedCookie, readCookie, sessionCookie } from "./cookies.ts";
 import { HttpError } from "./errors.ts";
 import type { Route } from "./routes.ts";
 import { json, jsonWithCookies } from "./respond.ts";
-import { LoginBody } from "./schemas.ts";
+import { AuthTypeAnswer, EmptyAnswer, LoginBody, UserAnswer } from "./schemas.ts";
 
 /** What the login, logout and session-management routes need. */
 export type SessionRoutesOptions = {
@@ -147,19 +147,40 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
   const loginDoc = {
     summary: "Log in: start a session",
     body: LoginBody,
+    bodyTypes: ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"],
     responses: {
       200: "The user; Set-Cookie carries the session",
       400: "email missing, password missing, Wrong format, or sessions are not enabled",
       401: "invalid email or password",
       403: "A cross-site request",
+      413: "Body too large",
       429: "Too many failed logins (Retry-After)",
     },
+    answer: UserAnswer,
   };
   const logoutDoc = {
     summary: "Log out: end the current session",
-    responses: { 200: "{}; the cookie is cleared", 400: "Sessions are not enabled" },
+    responses: {
+      200: "{}; the cookie is cleared",
+      400: "Sessions are not enabled",
+      401: "No session cookie",
+      403: "An unknown or ended session, or a cross-site request",
+    },
+    answer: EmptyAnswer,
+    sessionOnly: true,
   };
   return [
+    {
+      method: "GET",
+      path: "/api/v1/auth_type",
+      public: true,
+      summary: "How this server authenticates: its AUTH_TYPE, and whether logging in starts a session",
+      responses: { 200: '{"auth_type": "session_db_auth", "sessions": true}' },
+      answer: AuthTypeAnswer,
+      // What the sign-in page needs to know before anyone logs in; the
+      // login's own 400 would only tell after a correct password.
+      handler: (c) => json(c, { auth_type: o.auth.type, sessions: o.sessions !== null }),
+    },
     { method: "POST", path: "/api/v1/auth_session/login", public: true, ...loginDoc, handler: login },
     { method: "DELETE", path: "/api/v1/auth_session/logout", ...logoutDoc, handler: logout },
     {

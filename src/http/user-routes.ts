@@ -8,7 +8,8 @@ import { HttpError } from "./errors.ts";
 import type { Audit } from "./audit.ts";
 import type { Route } from "./routes.ts";
 import { json } from "./respond.ts";
-import { NewUserBody, parseBody, UserPatchBody } from "./schemas.ts";
+import { z } from "zod";
+import { EmptyAnswer, NewUserBody, parseBody, UserAnswer, UserPatchBody } from "./schemas.ts";
 
 export type UserRoutesOptions = {
   users: UsersRepo;
@@ -33,8 +34,9 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
     {
       method: "GET",
       path: "/api/v1/users",
-      summary: "Every user, in storage order",
+      summary: "Every user, in storage order (under ACCESS_POLICY=self, only the current user unless an admin)",
       responses: { 200: "The users" },
+      answer: z.array(UserAnswer),
       handler: async (c) => {
         if (actsOnAll(c)) return json(c, (await users.list()).map(toUserJson));
         const me = c.get("user");
@@ -51,6 +53,7 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
         400: "Wrong format, email missing, password missing, or Can't create User: <reason>",
         413: "Body too large",
       },
+      answer: UserAnswer,
       async handler(c) {
         const body = parseBody(NewUserBody, await readJsonObject(c.req.raw, maxBodyBytes), "create");
         const user = await users.create({
@@ -69,6 +72,7 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
       path: "/api/v1/users/me",
       summary: "The authenticated user",
       responses: { 200: "The user", 404: "No authenticated user (no auth type)" },
+      answer: UserAnswer,
       handler(c) {
         const me = c.get("user");
         if (!me) throw new NotFoundError();
@@ -79,7 +83,8 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
       method: "GET",
       path: "/api/v1/users/:id",
       summary: "One user",
-      responses: { 200: "The user", 404: "No such user" },
+      responses: { 200: "The user", 403: "Another user, under ACCESS_POLICY=self", 404: "No such user" },
+      answer: UserAnswer,
       async handler(c) {
         mayReach(c, c.req.param("id")!);
         const user = await users.get(c.req.param("id")!);
@@ -95,9 +100,11 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
       responses: {
         200: "The updated user",
         400: "Wrong format or Can't update User: <reason>",
+        403: "Another user, under ACCESS_POLICY=self",
         404: "No such user (checked before the body)",
         413: "Body too large",
       },
+      answer: UserAnswer,
       async handler(c) {
         mayReach(c, c.req.param("id")!);
         // The id is checked before the body, as in the original.
@@ -114,7 +121,8 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
       method: "DELETE",
       path: "/api/v1/users/:id",
       summary: "Delete a user and end its sessions",
-      responses: { 200: "{}", 404: "No such user" },
+      responses: { 200: "{}", 403: "Another user, under ACCESS_POLICY=self", 404: "No such user" },
+      answer: EmptyAnswer,
       async handler(c) {
         mayReach(c, c.req.param("id")!);
         if (!(await users.delete(c.req.param("id")!))) throw new NotFoundError();

@@ -1,5 +1,6 @@
 import { createPasswordHasher } from "../../src/auth/password.ts";
 import { createApp } from "../../src/app/create-app.ts";
+import { readInstall } from "../../src/app/boot.ts";
 import { parseConfig } from "../../src/app/config.ts";
 import { createLogger, silentLogger } from "../../src/lib/log.ts";
 import type { PasswordHasher } from "../../src/domain/passwords.ts";
@@ -28,6 +29,10 @@ export type TestAppOptions = {
   logLines?: string[];
 };
 
+let install: ReturnType<typeof readInstall> | null = null;
+/** The package's version and the pages' files, read once per test process. */
+export const installed = () => (install ??= readInstall());
+
 /** The app in-process on a memory driver, configured as the env would. */
 export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.now, hasher = testHasher, logLines }: TestAppOptions = {}) {
   const config = parseConfig(env, "/nonexistent");
@@ -40,6 +45,7 @@ export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.no
     now,
     hasher,
     schedule: (name, _every, task) => void tasks.set(name, task),
+    ...installed(),
   });
   const base = "http://localhost";
   const request = (path: string, init?: RequestInit) => app.request(base + path, init);
