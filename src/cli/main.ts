@@ -123,7 +123,7 @@ async function openForCommand(cmd: Exclude<Command, { name: "help" }>, config: C
   if (o.openDriver) return await o.openDriver(config);
   try {
     // Brought up to date below, where "import --abort" can skip it.
-    return await openStorage(config, o, log, false);
+    return await openStorage(config, { ...o, batch: true }, log, false);
   } catch (e) {
     if (!(e instanceof FolderInUseError)) throw e;
     const holder = e.holder ? `process ${e.holder.pid} on ${e.holder.hostname}` : "another process";

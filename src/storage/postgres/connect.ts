@@ -91,7 +91,10 @@ export async function openPostgres(url: string, o: OpenPostgresOptions): Promise
     return { sql, target, migration };
   } catch (e) {
     await sql.end({ timeout: 0 }).catch(() => {});
-    throw e instanceof StartupError ? e : fail(describeDbError(e));
+    if (e instanceof StartupError) throw e;
+    // A server without TLS hangs up on a client that asks for it.
+    const tls = /[?&]sslmode=(require|verify-ca|verify-full)/.test(url) && (e as { code?: string }).code === "ECONNRESET";
+    throw fail(describeDbError(e) + (tls ? " (the URL asks for TLS: does the server offer it?)" : ""));
   } finally {
     clearTimeout(timer);
   }

@@ -43,8 +43,8 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
   const host = u.hostname || u.searchParams.get("host") || "";
   const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
   const user = decodeURIComponent(u.username);
-  const missing = [!host && "a host", !user && "a user", !database && "a database"].filter(Boolean);
-  if (missing.length) throw new Error(`DATABASE_URL names no ${missing.join(", ")}; expected ${SHAPE}`);
+  const missing = [!host && "host", !user && "user", !database && "database"].filter(Boolean);
+  if (missing.length) throw new Error(`DATABASE_URL has no ${missing.join(", no ")}; expected ${SHAPE}`);
   if (database.includes("/")) throw new Error(`DATABASE_URL has a path after the database name; expected ${SHAPE}`);
   const port = u.port ? Number(u.port) : 5432;
   const shownHost = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
