@@ -110,13 +110,17 @@ export function postgresDriverTests(): void {
       try {
         const bump = (s: StorageDriver) =>
           s.counters!.update(
-            ["a", "b"],
+            ["a", "b\0c"],
             ([x, y]) => ({ records: [((x as number) ?? 0) + 1, ((y as number) ?? 0) + 2], result: null }),
             60_000,
           );
         await Promise.all(Array.from({ length: 30 }, (_, i) => bump(i % 2 ? d : other)));
-        const read = await d.counters!.update(["b", "a"], (r) => ({ records: r, result: r }), 60_000);
+        const read = await d.counters!.update(["b\0c", "a"], (r) => ({ records: r, result: r }), 60_000);
         assert.deepEqual(read, [60, 30]);
+        // The throttle's keys join parts with NUL and may be long (an email, a client address).
+        const long = `ca\0${"k".repeat(3000)}`;
+        await d.counters!.update([long], () => ({ records: [7], result: null }), 60_000);
+        assert.deepEqual(await other.counters!.update([long], (r) => ({ records: r, result: r }), 60_000), [7]);
         await d.counters!.update(["a"], () => ({ records: [null], result: null }), 60_000);
         assert.deepEqual(await other.counters!.update(["a"], (r) => ({ records: r, result: r }), 60_000), [null]);
         // A record past its time reads as absent.

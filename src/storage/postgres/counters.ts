@@ -1,8 +1,18 @@
+import { sha256Hex } from "../../lib/sha256.ts";
 import type { CounterStore } from "../driver.ts";
 import type { Run, Sql } from "./query.ts";
 
-/** Keys are cut as Deno KV's counters cut them: an index entry has a size limit, and 512 characters are plenty. */
-const counterKey = (key: string): string => (key.length <= 512 ? key : key.slice(0, 512));
+/**
+ * A counter's key as stored: the throttle's keys join their parts with NUL,
+ * which PostgreSQL text cannot hold, so they are stored JSON-encoded
+ * (readable, and distinct keys stay distinct); a key too long for an index
+ * entry is stored as its SHA-256 instead (JSON always starts with a quote,
+ * so the two forms never meet).
+ */
+function counterKey(key: string): string {
+  const json = JSON.stringify(key);
+  return json.length <= 600 ? json : `sha256:${sha256Hex(key)}`;
+}
 
 const SWEEP_EVERY_MS = 60_000;
 
