@@ -13,6 +13,7 @@ import { ImportBusyError, type StorageDriver } from "../storage/driver.ts";
 import { type Command, parseArgs, USAGE, UsageError } from "./args.ts";
 import { CliError, type CliIo, type CommandContext } from "./context.ts";
 import { PasswordAborted, PasswordInputError } from "./password.ts";
+import { migrateStorage, migrationTarget } from "./migrate.ts";
 import { abortImport, checkExportTarget, exportData, importData, readImportSource } from "./transfer.ts";
 import { userAdd, userDelete, userList, userPasswd } from "./user-commands.ts";
 
@@ -75,13 +76,13 @@ function report(e: unknown, io: CliIo): number {
 }
 
 /** Commands that only read: with STORAGE=file they work beside a server holding the folder. */
-const READ_ONLY = new Set<Command["name"]>(["user-list", "export"]);
+const READ_ONLY = new Set<Command["name"]>(["user-list", "export", "migrate"]);
 
 async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): Promise<void> {
   const config = parseConfig(o.env, o.cwd);
   // The CLI's changes are for a server to serve later: a memory store would vanish with the command.
   if (config.storage === "memory") {
-    throw new CliError("STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file or kv)");
+    throw new CliError("STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file, kv or postgres)");
   }
   const log = createLogger(config.logLevel, (line) => o.io.err(line));
   const now = o.now ?? Date.now;
@@ -96,6 +97,7 @@ async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): 
     return;
   }
   if (cmd.name === "export") await checkExportTarget(config, folder, cmd.force);
+  const target = cmd.name === "migrate" ? migrationTarget(config, cmd.to, o.cwd) : null;
 
   const driver = await openForCommand(cmd, config, o, log);
   log.info(`using ${driver.kind} storage at ${driver.location}`);
@@ -104,7 +106,7 @@ async function execute(cmd: Exclude<Command, { name: "help" }>, o: CliOptions): 
   const imports: ImportContext = { driver, pid: o.pid, hostname: hostname(), now, say: (line) => o.io.err(line) };
   try {
     if (cmd.name !== "import-abort") await prepareStore({ ...imports, say: (line) => log.info(line) }, config.dataDir);
-    await dispatch(cmd, ctx, imports, password, data, folder);
+    await dispatch(cmd, ctx, imports, { password, data, folder, target, storage: o });
   } catch (e) {
     // The command's error is the one to report; a failing close is only logged.
     await driver.close().catch((ce) => log.error("closing the storage failed", ce));
@@ -139,13 +141,14 @@ async function openForCommand(cmd: Exclude<Command, { name: "help" }>, config: C
   }
 }
 
+/** What `execute` prepared for the command before opening the storage. */
+type Prepared = { password: string; data: FolderData | null; folder: string; target: Config | null; storage: StorageContext };
+
 function dispatch(
   cmd: Exclude<Command, { name: "help" }>,
   ctx: CommandContext,
   imports: ImportContext,
-  password: string,
-  data: FolderData | null,
-  folder: string,
+  { password, data, folder, target, storage }: Prepared,
 ): Promise<void> {
   switch (cmd.name) {
     case "user-add":
@@ -162,5 +165,7 @@ function dispatch(
       return abortImport(ctx, imports);
     case "export":
       return exportData(ctx, folder);
+    case "migrate":
+      return migrateStorage(ctx, imports, storage, target!);
   }
 }
