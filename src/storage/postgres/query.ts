@@ -21,7 +21,6 @@ const HINTS: Record<string, string> = {
   EAI_AGAIN: "the host name does not resolve",
   CONNECT_TIMEOUT: "no answer to the connection in time",
   CONNECTION_CLOSED: "the server closed the connection",
-  "28P01": "wrong password",
   "28000": "the role does not exist or may not connect",
   "57P01": "the server is shutting down",
   "57P03": "the server is starting up",
