@@ -3,8 +3,7 @@
  * refuse a URL it cannot use: an empty one, `postgres://` or an http:// URL
  * silently become "the local server as the current OS user" (PGHOST, PGUSER
  * and friends), which would start a service on a database nobody chose. So
- * the host (or a socket folder in `?host=`), the user and the database must
- * all be spelled out.
+ * the host, the user and the database must all be spelled out.
  */
 
 /** The parts of a DATABASE_URL worth showing: never the password. */
@@ -39,8 +38,7 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
   if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") {
     throw new Error(`DATABASE_URL must start with postgres:// or postgresql:// (not ${u.protocol}//); expected ${SHAPE}`);
   }
-  // A Unix socket folder goes in ?host= (postgres://user@/db?host=/var/run/postgresql).
-  const host = u.hostname || u.searchParams.get("host") || "";
+  const host = u.hostname;
   const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
   const user = decodeURIComponent(u.username);
   const missing = [!host && "host", !user && "user", !database && "database"].filter(Boolean);
