@@ -113,7 +113,10 @@ export function postgresFaultTests(): void {
       const pid = server.proc.pid;
       const traffic = load(server, cookie, 6);
 
+      // Load first reaches a steady state, with at least one sign-up acknowledged.
       await sleep(1000);
+      const warm = Date.now();
+      while (!traffic.answers.some((a) => a.status === 201) && Date.now() - warm < 20_000) await sleep(100);
       cluster.stop();
       const down = Date.now();
       await sleep(1500);
