@@ -1,4 +1,4 @@
-import postgres from "postgres";
+import type postgres from "postgres";
 import { StartupError } from "../../domain/errors.ts";
 import { describeDbError, type Sql } from "./query.ts";
 import { migrate, type Migration, type MigrationResult } from "./schema.ts";
@@ -8,7 +8,8 @@ import { type DatabaseTarget, parseDatabaseUrl } from "./url.ts";
  * Connecting to PostgreSQL with postgres.js, the one client that runs
  * unchanged on Node, on Deno (through `npm:`) and on Bun. Kept apart from
  * the driver: only this file loads the package, and only when
- * STORAGE=postgres.
+ * STORAGE=postgres (a dynamic import, which Node's startup bundle keeps
+ * dynamic too).
  */
 
 export type OpenPostgresOptions = {
@@ -40,8 +41,8 @@ export type OpenedPostgres = { sql: Sql; target: DatabaseTarget; migration: Migr
  * - prepared statements (`prepare: true`): one round trip per query.
  * TLS and other connection settings come from the URL (`?sslmode=require`).
  */
-function createPool(url: string, o: OpenPostgresOptions): Sql {
-  return postgres(url, {
+function createPool(connect: typeof postgres, url: string, o: OpenPostgresOptions): Sql {
+  return connect(url, {
     max: o.poolSize,
     connect_timeout: 2,
     idle_timeout: 30,
@@ -77,7 +78,8 @@ export async function openPostgres(url: string, o: OpenPostgresOptions): Promise
   const fail = (why: string) => new StartupError(`Cannot open PostgreSQL database ${target.display}: ${why}`);
   let sql: Sql;
   try {
-    sql = createPool(url, o);
+    const { default: connect } = await import("postgres");
+    sql = createPool(connect, url, o);
   } catch (e) {
     throw fail(describeDbError(e));
   }
