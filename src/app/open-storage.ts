@@ -1,7 +1,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { StartupError } from "../domain/errors.ts";
+import { StartupError, StorageUnavailableError } from "../domain/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { ImportBusyError, type StorageDriver } from "../storage/driver.ts";
 import { PRIVATE_FOLDER } from "../storage/fs.ts";
@@ -48,7 +48,10 @@ export async function openStorage(config: Config, context: StorageContext, log: 
     await prepareStore({ driver, pid: context.pid, hostname: hostname(), now: Date.now, say: (line) => log.info(line) }, config.dataDir);
   } catch (e) {
     await driver.close();
-    throw e instanceof ImportBusyError ? new StartupError(e.message) : e;
+    if (e instanceof ImportBusyError) throw new StartupError(e.message);
+    // The storage failing right after it opened (a database going down): still one line, not a crash.
+    if (e instanceof StorageUnavailableError) throw new StartupError(`${e.message}: ${e.detail}`);
+    throw e;
   }
   return driver;
 }

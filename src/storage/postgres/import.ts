@@ -61,6 +61,10 @@ async function importIn(
   o: ImportOptions,
   now: () => number,
 ): Promise<ImportSummary> {
+  // A large import, or one waiting for another process's (servers starting
+  // together on one data folder), may take longer than the 5 s a request's
+  // statement may: the caller's deadline bounds it instead.
+  await tx`set local statement_timeout = 0`;
   await tx`select pg_advisory_xact_lock(${IMPORT_LOCK}::bigint)`;
   const { planned, conflicted, counts } = await planUsers(tx, users);
   for (let i = 0; i < planned.length; i += CHUNK) {
