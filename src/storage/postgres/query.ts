@@ -84,7 +84,10 @@ export function createRunner(defaultDeadlineMs: number) {
         try {
           const r = await Promise.race([pending, deadline]);
           if (r !== DEADLINE) return r;
-          (pending as { cancel?: () => void }).cancel?.();
+          // A queued query leaves the queue; a running one gets a cancel
+          // request, on a connection of its own that may fail in turn.
+          const cancelled = (pending as { cancel?: () => unknown }).cancel?.();
+          if (cancelled instanceof Promise) cancelled.catch(() => {});
           pending.catch(() => {});
           throw new StorageUnavailableError(`PostgreSQL did not answer within ${ms} ms (${what})`);
         } catch (e) {
