@@ -2,10 +2,12 @@
  * `npm run bench [-- --quick] [-- --runtimes node,bun]`: the service against
  * the best it could be, on this machine, in this run. Per runtime:
  *  - GET /api/v1/users/me with a session cookie vs bench/ceiling.ts (a bare
- *    Hono app and a Map), with Basic auth, on Deno KV, and with an idle
- *    timeout, A/B interleaved;
+ *    Hono app and a Map), with Basic auth, on Deno KV, on PostgreSQL
+ *    (a fresh database on the server DATABASE_URL names, by default the
+ *    local one) and with an idle timeout, A/B interleaved;
  *  - logins/s vs raw PBKDF2 hashes/s of the same runtime on the same core,
- *    with a light /status probe during the login storm;
+ *    with a light /status probe during the login storm; sign-ups/s on
+ *    PostgreSQL against the same raw figure;
  *  - file-store creates at 1k, 10k, 100k users, end to end and storage only;
  *  - startup time and RSS with 100k users.
  * Servers run on core 0, the load generator on core 1 (taskset). Prints a
@@ -34,6 +36,7 @@ import {
   tsCommand,
 } from "./lib/procs.ts";
 import { type CreateRow, median, NOISY, noisy, quantile, renderReport, type RuntimeResult } from "./lib/report.ts";
+import { type BenchDatabase, benchDatabase } from "./lib/postgres.ts";
 import { basicHeader, BENCH_USER, writeSeed } from "./lib/seed.ts";
 
 const argv = process.argv.slice(2);
@@ -82,7 +85,7 @@ const SIZES = quick ? [1_000, 100_000] : [1_000, 10_000, 100_000];
 const EXTRA_REPS = quick ? 0 : 1;
 const CONNECTIONS = 32;
 // A hard bound on the whole run, whatever hangs.
-const WATCHDOG_MS = (quick ? 6 : 16) * 60_000 * (runtimes.length / 3);
+const WATCHDOG_MS = (quick ? 7 : 17) * 60_000 * (runtimes.length / 3);
 setTimeout(() => {
   console.error(`bench exceeded ${WATCHDOG_MS / 60_000} minutes: aborting`);
   cleanupAll();
@@ -98,6 +101,12 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
   const dir = tempDir("http");
   await writeSeed(dir, 1_000);
   const servers: Server[] = [];
+  let db: BenchDatabase | null = null;
+  try {
+    db = await benchDatabase();
+  } catch (e) {
+    res.errors.push(`PostgreSQL figures: ${(e as Error).message}`);
+  }
   try {
     const env = { STORAGE: "memory", DATA_DIR: dir };
     // A login storm comes from many clients (each loop worker names its own
@@ -113,6 +122,10 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     const kv = await service(rt, { STORAGE: "kv", DATA_DIR: dir, KV_PATH: join(dir, "bench.kv"), AUTH_TYPE: "session_db_auth" });
     servers.push(kv);
     const kvCookie = await sessionCookie(kv.url);
+    // The same on PostgreSQL: a fresh database, the seed imported at startup.
+    const pg = db ? await service(rt, { STORAGE: "postgres", DATABASE_URL: db.url, DATA_DIR: dir, AUTH_TYPE: "session_db_auth" }) : null;
+    if (pg) servers.push(pg);
+    const pgCookie = pg ? await sessionCookie(pg.url) : "";
     const cookie = await sessionCookie(session.url);
     const idleCookie = await sessionCookie(idle.url);
     const ceiling = await startServer(pinned(0, tsCommand("bench/ceiling.ts", rt)), { CEILING_TOKEN: cookie.split("=")[1] });
@@ -129,8 +142,14 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       basic: { server: basic, headers: { authorization: basicHeader() } },
       kv: { server: kv, headers: { cookie: kvCookie } },
       idle: { server: idle, headers: { cookie: idleCookie } },
+      postgres: { server: pg ?? session, headers: { cookie: pgCookie } },
     };
-    for (const [name, t] of Object.entries(targets)) await expectOk(`${t.server.url}/api/v1/users/me`, t.headers, name);
+    for (const [name, t] of Object.entries(targets)) {
+      if (name !== "postgres" || pg) await expectOk(`${t.server.url}/api/v1/users/me`, t.headers, name);
+    }
+    // PostgreSQL's backends serving the service count as its CPU (they are not pinned: either core).
+    let pgBackends: number[] = [];
+    const pids = (name: keyof typeof targets) => [...groupPids(targets[name].server.pid), ...(name === "postgres" ? pgBackends : [])];
     const job = (name: keyof typeof targets, seconds: number) => ({
       kind: "cannon" as const,
       label: name,
@@ -138,13 +157,14 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       headers: targets[name].headers,
       connections: CONNECTIONS,
       seconds,
-      cpuPids: groupPids(targets[name].server.pid),
+      cpuPids: pids(name),
     });
-    const order: (keyof typeof targets)[] = ["session", "ceiling", "basic", "kv", "idle"];
+    const order: (keyof typeof targets)[] = ["session", "ceiling", "basic", "kv", "idle", ...(pg ? ["postgres" as const] : [])];
     await loadgen(
       order.map((n) => ({ label: `warm-up ${n}`, jobs: [job(n, P.warmSec)] })),
       (label, [r]) => log(`${rt}: GET /users/me ${label}: ${fmt(r)}`),
     );
+    if (db) pgBackends = await db.backendPids();
     // A repetition is clean when other tenants took <= NOISY cores during each of its three runs. Noisy ones
     // are kept and shown, and extra repetitions (bounded by a time budget for the whole run) try for `reps` clean ones.
     const get = {
@@ -153,6 +173,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       basic: [] as JobResult[],
       kv: [] as JobResult[],
       idle: [] as JobResult[],
+      postgres: [] as JobResult[],
       clean: [] as boolean[],
     };
     for (let rep = 0; rep < P.reps || (get.clean.filter(Boolean).length < P.reps && rep < P.reps + EXTRA_REPS); rep++) {
@@ -165,7 +186,8 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       await loadgen(steps, (label, [r]) => {
         log(`${rt}: GET /users/me ${label}: ${fmt(r)}`);
         get[r.label as keyof typeof targets].push(r);
-        clean &&= !noisy(r);
+        // PostgreSQL's own processes run beside the server and look like other tenants: its figure is not a sign of noise.
+        clean &&= r.label === "postgres" || !noisy(r);
       });
       get.clean.push(clean);
       const more = rep + 1 >= P.reps && rep + 1 < P.reps + EXTRA_REPS && get.clean.filter(Boolean).length < P.reps;
@@ -189,6 +211,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       logins: [] as JobResult[],
       status: [] as JobResult[],
       idleStatus: [] as JobResult[],
+      signups: [] as JobResult[],
     };
     // The same /status probe without the storm first: the floor that noise alone gives the storm's p99.
     const probe = (seconds: number) => ({
@@ -237,11 +260,32 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
         login.status.push(s);
         log(`${rt}: ${label}: ${fmt(l)}; /status meanwhile: ${fmt(s)}`);
       });
+      if (pg) {
+        // Sign-ups hash a password each, then write one row: bounded by PBKDF2 if the database keeps up.
+        const signup = {
+          kind: "loop" as const,
+          label: "signup",
+          url: `${pg.url}/api/v1/users`,
+          method: "POST",
+          headers: { "content-type": "application/json", cookie: pgCookie },
+          body: JSON.stringify({ email: `signup-${rep}-{i}@bench.io`, password: BENCH_USER.password }),
+          concurrency: 8,
+          count: 100_000,
+          seconds: P.loginSec,
+          expect: 201,
+          cpuPids: pids("postgres"),
+        };
+        await loadgen([{ label: `sign-ups on PostgreSQL #${rep + 1}`, jobs: [signup] }], (label, [r]) => {
+          login.signups.push(r);
+          log(`${rt}: ${label}: ${fmt(r)}`);
+        });
+      }
     }
     res.login = login;
   } finally {
     for (const s of servers) await s.stop();
     removeDir(dir);
+    await db?.drop().catch((e) => res.errors.push(`dropping the bench database: ${(e as Error).message}`));
   }
 }
 

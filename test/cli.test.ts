@@ -90,10 +90,41 @@ describe("cli: arguments", () => {
         ["sessions", "end", "a@b.io"],
         ["sessions", "end", "a@b.io", "s-1", "--all"],
         ["sessions", "kill", "a@b.io"],
+        ["migrate"],
+        ["migrate", "--to", "redis"],
+        ["migrate", "--to", "file"],
+        ["migrate", "--to", "file", "--kv-path", "x.kv"],
+        ["migrate", "--to", "kv", "--kv-path", "x.kv", "--folder", "f"],
+        ["migrate", "--to", "postgres", "--database-url"],
+        ["migrate", "--to", "postgres", "postgres://a@h/d"],
       ]
     ) {
       assert.throws(() => parseArgs(bad), UsageError, JSON.stringify(bad));
     }
+  });
+
+  it("parses migrate: --to and the one flag saying where that storage is", () => {
+    assert.deepEqual(parseArgs(["migrate", "--to", "file", "--folder", "out"]), {
+      name: "migrate",
+      to: { storage: "file", folder: "out" },
+    });
+    assert.deepEqual(parseArgs(["migrate", "--to=kv", "--kv-path=a.kv"]), { name: "migrate", to: { storage: "kv", kvPath: "a.kv" } });
+    assert.deepEqual(parseArgs(["migrate", "--database-url", "postgres://a@h/d", "--to", "postgres"]), {
+      name: "migrate",
+      to: { storage: "postgres", databaseUrl: "postgres://a@h/d" },
+    });
+  });
+
+  it("migrate refuses a database URL with a password, and a target that is the source, before opening anything", async () => {
+    const kvPath = join(tempDir(), "never-created.kv");
+    const c = cli({ STORAGE: "kv", KV_PATH: kvPath });
+    const withPassword = await c.run("migrate", "--to", "postgres", "--database-url", "postgres://app:s3cret@db/auth");
+    assert.equal(withPassword.code, 1);
+    assert.match(withPassword.err, /must not hold a password.*PGPASSWORD/);
+    const same = await c.run("migrate", "--to", "kv", "--kv-path", kvPath);
+    assert.equal(same.code, 1);
+    assert.match(same.err, /the target is the configured storage itself/);
+    assert.equal(existsSync(kvPath), false);
   });
 });
 
@@ -346,7 +377,7 @@ describe("cli: import and export (memory driver, in-process)", () => {
     const memory = await cli({ STORAGE: "memory" }).run("user", "list");
     assert.deepEqual([memory.code, memory.err], [
       1,
-      "error: STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file or kv)",
+      "error: STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file, kv or postgres)",
     ]);
     const file = join(tempDir(), "passwd");
     writeFileSync(file, "root:x:0:0\n");

@@ -49,7 +49,7 @@ describe("configuration", () => {
       [{ AUTH_TYPE: "Basic_Auth" }, /AUTH_TYPE/],
       [{ SESSION_DURATION: "abc" }, /SESSION_DURATION "abc".*integer/],
       [{ SESSION_DURATION: "1.5" }, /SESSION_DURATION "1.5"/],
-      [{ STORAGE: "redis" }, /STORAGE "redis".*file, kv, memory/],
+      [{ STORAGE: "redis" }, /STORAGE "redis".*file, kv, postgres, memory/],
       [{ API_PORT: "http" }, /API_PORT "http"/],
       [{ API_PORT: "70000" }, /API_PORT "70000"/],
       [{ API_PORT: "-1" }, /API_PORT/],
@@ -59,6 +59,31 @@ describe("configuration", () => {
     ];
     for (const [env, re] of cases) {
       assert.throws(() => parseConfig(env, "/"), (e: unknown) => e instanceof StartupError && re.test(e.message), JSON.stringify(env));
+    }
+  });
+
+  it("STORAGE=postgres needs a complete DATABASE_URL, never repeated in a message (it may hold a password)", () => {
+    const pg = (env: Record<string, string>) => parseConfig({ STORAGE: "postgres", ...env }, "/");
+    const c = pg({ DATABASE_URL: " postgres://app:s3cret@db.internal:6543/auth?sslmode=require " });
+    assert.equal(c.databaseUrl, "postgres://app:s3cret@db.internal:6543/auth?sslmode=require");
+    assert.equal(c.databasePoolSize, null);
+    assert.equal(pg({ DATABASE_URL: "postgres://a@h/d", DATABASE_POOL_SIZE: "12" }).databasePoolSize, 12);
+    assert.equal(parseConfig({ DATABASE_URL: "not checked" }, "/").databaseUrl, null, "only read with STORAGE=postgres");
+    const cases: [Record<string, string>, RegExp][] = [
+      [{}, /STORAGE=postgres needs DATABASE_URL/],
+      [{ DATABASE_URL: "s3cret garbage" }, /DATABASE_URL is not a valid URL/],
+      [{ DATABASE_URL: "http://app:s3cret@db/auth" }, /postgres:\/\/ or postgresql:\/\/ \(not http:\/\/\)/],
+      [{ DATABASE_URL: "postgres://" }, /DATABASE_URL has no host, no user, no database/],
+      [{ DATABASE_URL: "postgres://:s3cret@db/auth" }, /DATABASE_URL has no user;/],
+      [{ DATABASE_URL: "postgres://app:s3cret@db" }, /DATABASE_URL has no database;/],
+      [{ DATABASE_URL: "postgres://a@h/d", DATABASE_POOL_SIZE: "0" }, /DATABASE_POOL_SIZE "0"/],
+    ];
+    for (const [env, re] of cases) {
+      assert.throws(
+        () => pg(env),
+        (e: unknown) => e instanceof StartupError && re.test(e.message) && !e.message.includes("s3cret"),
+        JSON.stringify(env),
+      );
     }
   });
 

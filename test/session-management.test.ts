@@ -10,6 +10,9 @@ import { openFileDriver } from "../src/storage/file/index.ts";
 import { createKvDriver } from "../src/storage/kv/index.ts";
 import { openKvStore } from "../src/storage/kv/open.ts";
 import type { StorageDriver } from "../src/storage/driver.ts";
+import { openPostgres } from "../src/storage/postgres/connect.ts";
+import { createPostgresDriver } from "../src/storage/postgres/index.ts";
+import { createDatabase, SERVER_URL, type TestDatabase } from "./helpers/postgres.ts";
 
 /**
  * Session management through the API, on every storage the driver contract
@@ -20,6 +23,9 @@ import type { StorageDriver } from "../src/storage/driver.ts";
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const deno = (globalThis as { Deno?: { openKv(path?: string): Promise<unknown> } }).Deno;
+
+const databases: TestDatabase[] = [];
+after(() => Promise.all(databases.map((db) => db.drop())));
 
 const storages: Record<string, (now: () => number) => Promise<StorageDriver>> = {
   memory: () => Promise.resolve(createMemoryDriver()),
@@ -34,6 +40,17 @@ const storages: Record<string, (now: () => number) => Promise<StorageDriver>> = 
     const kv = await openKvStore(join(dir, "s.kv"), { denoOpenKv: deno ? (p) => deno.openKv(p) : undefined });
     return createKvDriver(kv, { now });
   },
+  // With a PostgreSQL server (DATABASE_URL, as in CI): a database of its own per store.
+  ...(SERVER_URL
+    ? {
+      postgres: async (now: () => number) => {
+        const db = await createDatabase("sessions");
+        databases.push(db);
+        const { sql, target } = await openPostgres(db.url, { poolSize: 4 });
+        return createPostgresDriver(sql, { now, location: target.display });
+      },
+    }
+    : {}),
 };
 
 const PASSWORD = "correct-Horse-9";

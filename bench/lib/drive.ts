@@ -23,6 +23,7 @@ const BASE_ENV = {
   LOG_LEVEL: "info",
   KV_URL: "",
   KV_PATH: "",
+  DATABASE_POOL_SIZE: "",
   COOKIE_SECURE: "",
   TRUSTED_ORIGINS: "",
   PASSWORD_MIN_LENGTH: "",

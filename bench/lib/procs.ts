@@ -16,6 +16,12 @@ export { ROOT, type Runtime, tsCommand };
 
 const live = new Set<ChildProcess>();
 const temps = new Set<string>();
+const hooks: (() => void)[] = [];
+
+/** Runs `hook` (synchronous) when the bench cleans up: at exit, on Ctrl-C, on a crash. */
+export function onCleanup(hook: () => void): void {
+  hooks.push(hook);
+}
 
 /** `taskset` pinning needs the binary and both cores 0 and 1 in our CPU set (containers may restrict it). */
 export const PINNING: boolean = spawnSync("taskset", ["-c", "0", "true"]).status === 0 &&
@@ -140,6 +146,13 @@ export function cleanupAll(): void {
   live.clear();
   for (const d of temps) rmSync(d, { recursive: true, force: true });
   temps.clear();
+  for (const hook of hooks.splice(0)) {
+    try {
+      hook();
+    } catch {
+      // best effort, like the rest of the clean-up
+    }
+  }
 }
 
 /** Our parent, its parent... up to 3 levels (npm, sh, tsx), as "pid<-ppid" pairs. */

@@ -8,8 +8,16 @@ export type RuntimeResult = {
   runtime: Runtime;
   version: string;
   /** Repetition i of each target; `clean[i]`: nobody else took more than a quarter core meanwhile. */
-  get?: { session: JobResult[]; ceiling: JobResult[]; basic: JobResult[]; kv: JobResult[]; idle: JobResult[]; clean: boolean[] };
-  login?: { raw: number[]; rawOther: number[]; logins: JobResult[]; status: JobResult[]; idleStatus: JobResult[] };
+  get?: {
+    session: JobResult[];
+    ceiling: JobResult[];
+    basic: JobResult[];
+    kv: JobResult[];
+    idle: JobResult[];
+    postgres?: JobResult[];
+    clean: boolean[];
+  };
+  login?: { raw: number[]; rawOther: number[]; logins: JobResult[]; status: JobResult[]; idleStatus: JobResult[]; signups?: JobResult[] };
   creates: CreateRow[];
   startup: { ms: number[]; rssMiB: number[] };
   errors: string[];
@@ -69,6 +77,10 @@ function caveats(rs: JobResult[], clean?: boolean[]): string {
   return notes.join("; ");
 }
 
+/** How the PostgreSQL figures are taken. */
+const PG_NOTE =
+  "PostgreSQL runs on this machine, not pinned: its backends serving the service count in the server CPU and may run on either core";
+
 export function renderReport(results: RuntimeResult[], meta: Meta): string {
   const L: string[] = [];
   L.push(`# Benchmark: the service against its ceiling`, "");
@@ -119,6 +131,14 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
           verdict(i, 0.95, clean)
         } | ${caveats(r.get.idle, clean)} |`,
       );
+      if (r.get.postgres?.length) {
+        const p = pairRatios(r.get.postgres, r.get.session, (x) => x.rps, clean);
+        L.push(
+          `| ${r.runtime} | session GET on PostgreSQL ÷ on memory, req/s | ${spread(p, 2)} | ≥ 0.50 | ${verdict(p, 0.5, clean)} | ${
+            [caveats(r.get.postgres, clean), PG_NOTE].join("; ")
+          } |`,
+        );
+      }
     }
     if (r.login) {
       const lr = r.login.logins.map((x, i) => x.rps / (r.login!.raw[i] ?? NaN)).filter(Number.isFinite);
@@ -135,6 +155,14 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
           mark(p99.length ? median(p99) <= 10 : null)
         } | ${[caveats(r.login.status), `same probe without the storm: p99 ${spread(idle, 1)} ms`].filter(Boolean).join("; ")} |`,
       );
+      if (r.login.signups?.length) {
+        const sr = r.login.signups.map((x, i) => x.rps / (r.login!.raw[i] ?? NaN)).filter(Number.isFinite);
+        L.push(
+          `| ${r.runtime} | sign-ups/s on PostgreSQL ÷ raw PBKDF2 hashes/s (c=8) | ${spread(sr, 2)} | ≥ 0.85 | ${
+            mark(sr.length ? median(sr) >= 0.85 : null)
+          } | ${[caveats(r.login.signups), rawNoisy].filter(Boolean).join("; ")} |`,
+        );
+      }
     }
   }
 
@@ -160,8 +188,10 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
         ],
         ["service, session_db_auth on Deno KV", r.get.kv],
         ["service, session_db_auth, SESSION_IDLE_TIMEOUT=1800", r.get.idle],
+        ["service, session_db_auth on PostgreSQL", r.get.postgres ?? []],
       ] as const
     ) {
+      if (!rs.length) continue;
       L.push(
         `| ${r.runtime} | ${name} | ${spread(rs.map((x) => x.rps))} | ${spread(rs.map((x) => x.p50Ms), 2)} | ${
           spread(rs.map((x) => x.p99Ms), 2)
@@ -189,6 +219,29 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
         spread(r.login.rawOther, 2)
       } / ${spread(logins.map((x) => x.otherCpu), 2)} |`,
     );
+  }
+
+  const withSignups = results.filter((r) => r.login?.signups?.length);
+  if (withSignups.length) {
+    L.push("", `## Sign-ups on PostgreSQL: POST /api/v1/users, 8 concurrent clients`, "");
+    L.push(
+      `Each sign-up hashes its password (PBKDF2) and inserts one row; compared with raw PBKDF2 of the same repetition. ${PG_NOTE}.`,
+      "",
+    );
+    L.push(
+      `| runtime | raw PBKDF2 hashes/s | sign-ups/s | ratio | p50 / p99 ms | server CPU (cores) |`,
+      `| --- | --- | --- | --- | --- | --- |`,
+    );
+    for (const r of withSignups) {
+      const { raw, signups } = r.login!;
+      L.push(
+        `| ${r.runtime} | ${spread(raw, 2)} | ${spread(signups!.map((x) => x.rps), 2)} | ${
+          spread(signups!.map((x, i) => x.rps / (raw[i] ?? NaN)), 2)
+        } | ${spread(signups!.map((x) => x.p50Ms))} / ${spread(signups!.map((x) => x.p99Ms))} | ${
+          spread(signups!.map((x) => x.serverCpu ?? NaN), 2)
+        } |`,
+      );
+    }
   }
 
   L.push("", `## File store: create latency (STORAGE=file, no auth, one create at a time)`, "");

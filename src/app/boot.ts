@@ -15,8 +15,6 @@ export type BootOptions = StorageContext & {
   cwd: string;
   runtime: string;
   writeLog: (line: string) => void;
-  /** Cores this process may use (the default PBKDF2 concurrency). */
-  cores?: number;
   /** Background tasks of the app (see AppDeps.schedule). */
   schedule?: (name: string, everyMs: number, task: () => Promise<unknown>) => void;
   /** Peer address of a request, from the runtime's server (see the entry files). */

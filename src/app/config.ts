@@ -3,6 +3,7 @@ import { z } from "zod";
 import { AUTH_TYPES, type AuthMode, authMode, type AuthType } from "../domain/auth-mode.ts";
 import { StartupError } from "../domain/errors.ts";
 import type { SessionLifetime } from "../domain/records.ts";
+import { parseDatabaseUrl } from "../storage/postgres/url.ts";
 
 /**
  * The service's configuration, parsed from environment variables in one
@@ -11,7 +12,7 @@ import type { SessionLifetime } from "../domain/records.ts";
  * non-integer SESSION_DURATION; here the process refuses to start instead.
  */
 
-const STORAGES = ["file", "kv", "memory"] as const;
+const STORAGES = ["file", "kv", "postgres", "memory"] as const;
 export type StorageKind = (typeof STORAGES)[number];
 
 export type Config = {
@@ -30,6 +31,10 @@ export type Config = {
   dataDir: string;
   kvPath: string | null;
   kvUrl: string | null;
+  /** DATABASE_URL, checked (STORAGE=postgres only; null otherwise). */
+  databaseUrl: string | null;
+  /** DATABASE_POOL_SIZE: connections at most per process; null: from the cores (see defaultPoolSize). */
+  databasePoolSize: number | null;
   passwordMinLength: number;
   maxBodyBytes: number;
   /** "auto": `Secure` when the request came over HTTPS. */
@@ -143,6 +148,9 @@ export function parseConfig(env: Env, cwd: string): Config {
   // Origins allowed to use the cookie from a browser are also trusted to send changes with it.
   const origins = [...new Set([...originList("TRUSTED_ORIGINS"), ...corsOrigins])];
 
+  const storage = enumVar(env, "STORAGE", STORAGES, "file");
+  const databaseUrl = storage === "postgres" ? checkDatabaseUrl(env.DATABASE_URL) : null;
+
   const auth = authMode(authType);
   const accessPolicy = enumVar(env, "ACCESS_POLICY", ["open", "self"] as const, "open");
   // "self" means nothing without identities: refuse rather than lock everyone out (or pretend).
@@ -164,10 +172,14 @@ export function parseConfig(env: Env, cwd: string): Config {
     sessionIdleTimeout,
     // session_auth sessions never expire, whatever the settings say (as in the original).
     sessionLifetime: auth.expiring ? { absolute: sessionDuration, idle: sessionIdleTimeout } : { absolute: 0, idle: 0 },
-    storage: enumVar(env, "STORAGE", STORAGES, "file"),
+    storage,
     dataDir,
     kvPath: kvPath === null || kvPath === ":memory:" ? kvPath : resolve(cwd, kvPath),
     kvUrl,
+    databaseUrl,
+    databasePoolSize: env.DATABASE_POOL_SIZE?.trim()
+      ? intVar(env, "DATABASE_POOL_SIZE", 1, 1, 1000, "an integer number of connections from 1 to 1000")
+      : null,
     passwordMinLength: intVar(env, "PASSWORD_MIN_LENGTH", 8, 1, 1024, "an integer from 1 to 1024"),
     maxBodyBytes: intVar(env, "MAX_BODY_BYTES", 65536, 1024, 64 * 1024 * 1024, "an integer number of bytes from 1024 to 67108864"),
     cookieSecure: secure,
@@ -185,4 +197,20 @@ export function parseConfig(env: Env, cwd: string): Config {
     logLevel: enumVar(env, "LOG_LEVEL", ["debug", "info", "warn", "error", "silent"] as const, "info"),
     logFormat: enumVar(env, "LOG_FORMAT", ["text", "json"] as const, "text"),
   };
+}
+
+/**
+ * DATABASE_URL for STORAGE=postgres: present and a complete postgres:// URL.
+ * The message never repeats the URL, which may hold a password.
+ */
+function checkDatabaseUrl(raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === "") {
+    throw new StartupError("STORAGE=postgres needs DATABASE_URL, e.g. postgres://user:password@host:5432/database");
+  }
+  try {
+    parseDatabaseUrl(raw);
+  } catch (e) {
+    throw new StartupError((e as Error).message);
+  }
+  return raw.trim();
 }

@@ -1,12 +1,13 @@
 import { mkdir, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { StartupError } from "../domain/errors.ts";
+import { StartupError, StorageUnavailableError } from "../domain/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { ImportBusyError, type StorageDriver } from "../storage/driver.ts";
 import { PRIVATE_FOLDER } from "../storage/fs.ts";
 import { prepareStore } from "../storage/import.ts";
 import { createMemoryDriver } from "../storage/memory/index.ts";
+import { defaultPoolSize } from "../storage/postgres/url.ts";
 import type { Config } from "./config.ts";
 
 /**
@@ -21,6 +22,14 @@ export type StorageContext = {
   pid: number;
   /** Deno's built-in `Deno.openKv`; absent on Node and Bun (they use `@deno/kv`). */
   denoOpenKv?: (path?: string) => Promise<unknown>;
+  /** Cores this process may use (PostgreSQL's pool size by default; the server's PBKDF2 concurrency). */
+  cores?: number;
+  /**
+   * A command-line run rather than a server: a remote storage may take
+   * its time (exports of large stores) instead of failing within the 2 s a
+   * request may wait.
+   */
+  batch?: boolean;
 };
 
 /**
@@ -39,13 +48,17 @@ export async function openStorage(config: Config, context: StorageContext, log: 
     await prepareStore({ driver, pid: context.pid, hostname: hostname(), now: Date.now, say: (line) => log.info(line) }, config.dataDir);
   } catch (e) {
     await driver.close();
-    throw e instanceof ImportBusyError ? new StartupError(e.message) : e;
+    if (e instanceof ImportBusyError) throw new StartupError(e.message);
+    // The storage failing right after it opened (a database going down): still one line, not a crash.
+    if (e instanceof StorageUnavailableError) throw new StartupError(`${e.message}: ${e.detail}`);
+    throw e;
   }
   return driver;
 }
 
 async function openDriver(config: Config, context: StorageContext, log: Logger): Promise<StorageDriver> {
   if (config.storage === "memory") return createMemoryDriver();
+  if (config.storage === "postgres") return await openPostgresDriver(config, context);
   await ensureDataDir(config.dataDir, log);
   if (config.storage === "file") {
     const { openFileDriver } = await import("../storage/file/index.ts");
@@ -59,6 +72,23 @@ async function openDriver(config: Config, context: StorageContext, log: Logger):
     now: Date.now,
     sessionLifetime: config.sessionLifetime,
     location: /^https?:/i.test(target) ? target : resolve(target),
+  });
+}
+
+/** PostgreSQL: the pool sized from the cores unless DATABASE_POOL_SIZE says, the schema brought up to date. */
+async function openPostgresDriver(config: Config, context: StorageContext): Promise<StorageDriver> {
+  const { openPostgres } = await import("../storage/postgres/connect.ts");
+  const { createPostgresDriver } = await import("../storage/postgres/index.ts");
+  const { sql, target } = await openPostgres(config.databaseUrl ?? "", {
+    poolSize: config.databasePoolSize ?? defaultPoolSize(context.cores ?? 1),
+    applicationName: context.batch ? "session-auth-api cli" : "session-auth-api",
+    statementTimeoutMs: context.batch ? 10 * 60_000 : 5000,
+  });
+  return createPostgresDriver(sql, {
+    now: Date.now,
+    location: target.display,
+    sessionLifetime: config.sessionLifetime,
+    deadlineMs: context.batch ? 10 * 60_000 : undefined,
   });
 }
 

@@ -18,7 +18,14 @@ export type Command =
   | { name: "sessions-end"; who: string; session: string | null }
   | { name: "import"; folder: string }
   | { name: "import-abort" }
-  | { name: "export"; folder: string; force: boolean };
+  | { name: "export"; folder: string; force: boolean }
+  | { name: "migrate"; to: MigrateTarget };
+
+/** Where `migrate` copies the configured storage to. */
+export type MigrateTarget =
+  | { storage: "file"; folder: string }
+  | { storage: "kv"; kvPath: string }
+  | { storage: "postgres"; databaseUrl: string };
 
 /** Bad arguments: the message names what is wrong. */
 export class UsageError extends Error {
@@ -58,14 +65,24 @@ Commands:
                           write the storage to <folder>/.db_User.json and
                           .db_UserSession.json in the original's format
                           (--force: overwrite existing files)
+  migrate --to file --folder <folder>
+  migrate --to kv --kv-path <file>
+  migrate --to postgres --database-url <url>
+                          copy every user and session of the configured
+                          storage into another one, all or nothing; the
+                          target must be empty or hold only part of this
+                          storage (then what is missing is added). The URL
+                          takes no password (argv is visible to every user
+                          of the machine): set PGPASSWORD instead
   help, --help            this text
   --version               the package's name and version
 
-The storage is the server's: STORAGE (file or kv), DATA_DIR, KV_PATH,
-KV_URL, PASSWORD_MIN_LENGTH; relative paths are taken from the folder the
-command runs in. With STORAGE=file and a server running on the folder,
-"user list" and "export" read a consistent copy; changes need the server
-stopped (or go through the API). Exit status: 0 done, 1 failed, 2 bad arguments.`;
+The storage is the server's: STORAGE (file, kv or postgres), DATA_DIR,
+KV_PATH, KV_URL, DATABASE_URL, PASSWORD_MIN_LENGTH; relative paths are
+taken from the folder the command runs in. With STORAGE=file and a server
+running on the folder, "user list", "sessions list" and "export" read a
+consistent copy; changes need the server stopped (or go through the API).
+Exit status: 0 done, 1 failed, 2 bad arguments.`;
 
 type Spec = {
   positionals: string[];
@@ -143,6 +160,7 @@ export function parseArgs(argv: string[]): Command {
     return { name: "export", folder: p.positionals[0], force: p.flags.has("force") };
   }
   if (cmd === "sessions") return parseSessions(rest);
+  if (cmd === "migrate") return { name: "migrate", to: migrateTarget(rest) };
   if (cmd !== "user") throw new UsageError(`unknown command "${cmd}"`);
 
   const [sub, ...args] = rest;
@@ -188,4 +206,28 @@ function parseSessions([sub, ...args]: string[]): Command {
     default:
       throw new UsageError(`unknown command "sessions ${sub}"`);
   }
+}
+
+const TARGET_FLAGS = { file: "folder", kv: "kv-path", postgres: "database-url" } as const;
+
+/** `--to <storage>` and the one flag that says where that storage is. */
+function migrateTarget(args: string[]): MigrateTarget {
+  const p = parseWith(args, { positionals: [], flags: { to: true, folder: true, "kv-path": true, "database-url": true } }, "migrate");
+  const to = str(p.flags.get("to"));
+  if (to === null) throw new UsageError(`"migrate" needs --to file, kv or postgres`);
+  if (!Object.hasOwn(TARGET_FLAGS, to)) throw new UsageError(`--to takes file, kv or postgres (not "${to}")`);
+  const storage = to as keyof typeof TARGET_FLAGS;
+  const wanted = TARGET_FLAGS[storage];
+  for (const flag of Object.values(TARGET_FLAGS)) {
+    if (flag !== wanted && p.flags.has(flag)) throw new UsageError(`--${flag} is not for --to ${storage} (it takes --${wanted})`);
+  }
+  const where = str(p.flags.get(wanted));
+  if (!where) {
+    throw new UsageError(
+      `"migrate --to ${storage}" needs --${wanted} <${wanted === "database-url" ? "url" : wanted === "folder" ? "folder" : "file"}>`,
+    );
+  }
+  if (storage === "file") return { storage, folder: where };
+  if (storage === "kv") return { storage, kvPath: where };
+  return { storage, databaseUrl: where };
 }

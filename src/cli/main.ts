@@ -14,6 +14,7 @@ import { ImportBusyError, type StorageDriver } from "../storage/driver.ts";
 import { type Command, parseArgs, USAGE, UsageError } from "./args.ts";
 import { CliError, type CliIo, type CommandContext } from "./context.ts";
 import { PasswordAborted, PasswordInputError } from "./password.ts";
+import { migrateStorage, migrationTarget } from "./migrate.ts";
 import { abortImport, checkExportTarget, exportData, importData, readImportSource } from "./transfer.ts";
 import { sessionsEnd, sessionsList, userUnlock } from "./session-commands.ts";
 import { userAdd, userDelete, userList, userPasswd } from "./user-commands.ts";
@@ -82,13 +83,13 @@ function report(e: unknown, io: CliIo): number {
 }
 
 /** Commands that only read: with STORAGE=file they work beside a server holding the folder. */
-const READ_ONLY = new Set<Command["name"]>(["user-list", "sessions-list", "export"]);
+const READ_ONLY = new Set<Command["name"]>(["user-list", "sessions-list", "export", "migrate"]);
 
 async function execute(cmd: Exclude<Command, { name: "help" | "version" }>, o: CliOptions): Promise<void> {
   const config = parseConfig(o.env, o.cwd);
   // The CLI's changes are for a server to serve later: a memory store would vanish with the command.
   if (config.storage === "memory") {
-    throw new CliError("STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file or kv)");
+    throw new CliError("STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file, kv or postgres)");
   }
   const log = createLogger(config.logLevel, (line) => o.io.err(line), config.logFormat);
   const now = o.now ?? Date.now;
@@ -103,6 +104,7 @@ async function execute(cmd: Exclude<Command, { name: "help" | "version" }>, o: C
     return;
   }
   if (cmd.name === "export") await checkExportTarget(config, folder, cmd.force);
+  const target = cmd.name === "migrate" ? migrationTarget(config, cmd.to, o.cwd) : null;
 
   const driver = await openForCommand(cmd, config, o, log);
   log.info(`using ${driver.kind} storage at ${driver.location}`);
@@ -111,7 +113,7 @@ async function execute(cmd: Exclude<Command, { name: "help" | "version" }>, o: C
   const imports: ImportContext = { driver, pid: o.pid, hostname: hostname(), now, say: (line) => o.io.err(line) };
   try {
     if (cmd.name !== "import-abort") await prepareStore({ ...imports, say: (line) => log.info(line) }, config.dataDir);
-    await dispatch(cmd, ctx, imports, password, data, folder);
+    await dispatch(cmd, ctx, imports, { password, data, folder, target, storage: o });
   } catch (e) {
     // The command's error is the one to report; a failing close is only logged.
     await driver.close().catch((ce) => log.error("closing the storage failed", ce));
@@ -135,7 +137,7 @@ async function openForCommand(
   if (o.openDriver) return await o.openDriver(config);
   try {
     // Brought up to date below, where "import --abort" can skip it.
-    return await openStorage(config, o, log, false);
+    return await openStorage(config, { ...o, batch: true }, log, false);
   } catch (e) {
     if (!(e instanceof FolderInUseError)) throw e;
     const holder = e.holder ? `process ${e.holder.pid} on ${e.holder.hostname}` : "another process";
@@ -151,13 +153,14 @@ async function openForCommand(
   }
 }
 
+/** What `execute` prepared for the command before opening the storage. */
+type Prepared = { password: string; data: FolderData | null; folder: string; target: Config | null; storage: StorageContext };
+
 function dispatch(
   cmd: Exclude<Command, { name: "help" | "version" }>,
   ctx: CommandContext,
   imports: ImportContext,
-  password: string,
-  data: FolderData | null,
-  folder: string,
+  { password, data, folder, target, storage }: Prepared,
 ): Promise<void> {
   switch (cmd.name) {
     case "user-add":
@@ -180,5 +183,7 @@ function dispatch(
       return abortImport(ctx, imports);
     case "export":
       return exportData(ctx, folder);
+    case "migrate":
+      return migrateStorage(ctx, imports, storage, target!);
   }
 }

@@ -244,6 +244,41 @@ export function runDriverContract(
       assert.deepEqual(await d.getUser(u.id), u);
     });
 
+    it("shared counters (drivers that have them): updates are atomic, records expire, a prefix clears", async (t) => {
+      const c = d.counters;
+      if (!c) return t.skip("keeps no counters (the throttle counts in process memory)");
+      const bump = () =>
+        c.update(
+          [["a", "x"], ["b"]],
+          ([x, y]) => ({ records: [((x as number) ?? 0) + 1, ((y as number) ?? 0) + 2], result: null }),
+          60_000,
+        );
+      await Promise.all(Array.from({ length: 20 }, bump));
+      assert.deepEqual(await c.update([["b"], ["a", "x"]], (r) => ({ records: r, result: r }), 60_000), [40, 20]);
+      // Parts may hold anything a login sends: LIKE wildcards, NUL, thousands of characters.
+      const long = "k".repeat(3000);
+      const keys = [
+        ["ca", "bob_1%@x.io", "10.0.0.1"],
+        ["ca", "bob_1%@x.io", long],
+        ["ca", "bob_1%@x.io"],
+        ["ca", "bob_10%@x.io", "1"],
+        ["ca", "bobx1%@x.io", "1"],
+        ["c", "bob_1%@x.io"],
+        ["ca", "n\0ul", "\0"],
+      ];
+      await c.update(keys, () => ({ records: keys.map((_, i) => ({ n: i })), result: null }), 60_000);
+      assert.equal(await c.clear(["ca", "bob_1%@x.io"]), 3);
+      const after = await c.update(keys, (r) => ({ records: r, result: r }), 60_000);
+      assert.deepEqual(after, [null, null, null, { n: 3 }, { n: 4 }, { n: 5 }, { n: 6 }]);
+      assert.equal(await c.clear(["ca", "nobody@x.io"]), 0);
+      // A record past its time reads as absent; null deletes.
+      await c.update([["short"]], () => ({ records: [{ n: 1 }], result: null }), 1);
+      await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(await c.update([["short"]], (r) => ({ records: r, result: r }), 1), [null]);
+      await c.update([["b"]], () => ({ records: [null], result: null }), 60_000);
+      assert.deepEqual(await c.update([["b"]], (r) => ({ records: r, result: r }), 60_000), [null]);
+    });
+
     it("keeps everything across a reopen (durable drivers)", async (t) => {
       if (!ctx.reopen) return t.skip("not a durable driver");
       const u = makeUser({ first_name: "Persist" });

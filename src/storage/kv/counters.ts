@@ -1,9 +1,14 @@
+import { sha256Hex } from "../../lib/sha256.ts";
 import type { CounterStore } from "../driver.ts";
 import { batches, CONFLICT, type KvStore, retry } from "./store.ts";
 import type { KvKey } from "./types.ts";
 
-/** Where counters live: `["counters", ...parts]`, each written with `expireIn` (parts cut to fit a key). */
-const counterKey = (parts: string[]): KvKey => ["counters", ...parts.map((p) => (p.length <= 300 ? p : p.slice(0, 300)))];
+/**
+ * Where counters live: `["counters", ...parts]`, each written with
+ * `expireIn`. A part too long for a key is stored as its SHA-256
+ * (`sha256:<hex>`), the same in a key and in a prefix.
+ */
+const counterKey = (parts: string[]): KvKey => ["counters", ...parts.map((p) => (p.length <= 300 ? p : `sha256:${sha256Hex(p)}`))];
 
 /**
  * Counters shared by every process on one Deno KV (the login throttle's):
