@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import process from "node:process";
 import { boot, type Booted, type BootOptions } from "../app/boot.ts";
 import { StartupError } from "../domain/errors.ts";
 import { invocationDir, usableCores } from "./process.ts";
 import { createLogSink } from "./log-sink.ts";
 import { createScheduler } from "./scheduler.ts";
+import { useNativeSha256Hex } from "../lib/sha256.ts";
 
 /** A running HTTP server as an entry file sees it. */
 export type Served = {
@@ -28,6 +30,8 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
   // A log reader that goes away (a closed pipe) must not crash the server
   // mid-request or mid-shutdown: log lines are then dropped.
   process.stderr.on("error", () => {});
+  // Session tokens are hashed on every request: node:crypto's SHA-256 (all three runtimes have it) is the cheapest.
+  useNativeSha256Hex((s) => createHash("sha256").update(s).digest("hex"));
   const sink = createLogSink((text) => process.stderr.write(text));
   const writeLog = sink.line;
   const exit: (code: number) => never = (code) => {
