@@ -59,3 +59,21 @@ describe("ApiRouter", () => {
     assert.equal((await app.request("/users/me", { method: "HEAD" })).status, 200);
   });
 });
+
+describe("ApiRouter's kept answers", () => {
+  it("stay bounded whatever methods and paths clients send", () => {
+    const r = new ApiRouter<string>();
+    r.add("ALL", "*", "mw");
+    r.add("GET", "/a", "a");
+    r.add("GET", "/a/:id", "one");
+    for (let i = 0; i < 1000; i++) {
+      r.match(`M${i}`, "/a");
+      r.match("GET", `/a/${i}`);
+      r.match("GET", `/x${i}`);
+    }
+    assert.deepEqual(r.match("GET", "/a")[0], [["mw", {}], ["a", {}]]);
+    assert.deepEqual(r.match("M7", "/a")[0], [["mw", {}]]);
+    assert.deepEqual(r.match("GET", "/a/7")[0], [["mw", {}], ["one", { id: "7" }]]);
+    assert.equal(r.keptAnswers, 1, "only GET /a is kept");
+  });
+});

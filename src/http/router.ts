@@ -16,6 +16,12 @@ export class ApiRouter<T> implements Router<T> {
   #routes: { method: string; path: string; segments: string[] | null; dynamic: boolean; handler: T }[] = [];
   /** Answers for static paths, made at their first request (bounded by the route table). */
   #cache = new Map<string, Result<T>>();
+  #methods = new Set<string>();
+
+  /** How many answers are kept (at most one per method and static path of the table). */
+  get keptAnswers(): number {
+    return this.#cache.size;
+  }
 
   add(method: string, path: string, handler: T): void {
     if (path === "/*") path = "*";
@@ -25,6 +31,7 @@ export class ApiRouter<T> implements Router<T> {
       segments = path.split("/");
     }
     this.#routes.push({ method, path, segments, dynamic: path.includes("/:"), handler });
+    this.#methods.add(method);
     this.#cache.clear();
   }
 
@@ -33,7 +40,6 @@ export class ApiRouter<T> implements Router<T> {
     const cached = this.#cache.get(key);
     if (cached) return cached;
     const found: [T, Params][] = [];
-    let dynamic = false;
     let parts: string[] | null = null;
     for (const r of this.#routes) {
       if (r.method !== method && r.method !== "ALL") continue;
@@ -57,12 +63,13 @@ export class ApiRouter<T> implements Router<T> {
         } else ok = s === parts[i];
       }
       if (!ok) continue;
-      dynamic = true;
       found.push([r.handler, params]);
     }
     const result: Result<T> = [found];
-    // Kept: answers without request values, for the paths of the table (a bounded set).
-    if (!dynamic && this.#isKnownStatic(path)) this.#cache.set(key, result);
+    // Kept for the static paths and the methods of the table (a bounded set,
+    // whatever methods and paths clients send): their answer, parameters of
+    // a pattern they also match included, never changes.
+    if (this.#methods.has(method) && this.#isKnownStatic(path)) this.#cache.set(key, result);
     return result;
   }
 
