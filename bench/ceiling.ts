@@ -8,7 +8,9 @@
  *   deno run -A bench/ceiling.ts | bun bench/ceiling.ts | node --import tsx bench/ceiling.ts
  *
  * Env: API_HOST (127.0.0.1), API_PORT (0: a free port), CEILING_TOKEN (the
- * cookie value that maps to the user), SESSION_NAME (_my_session_id).
+ * cookie value that maps to the user), SESSION_NAME (_my_session_id),
+ * CEILING_SERVER (`service`: serve through the service's own server code,
+ * src/entry/deno-http.ts or node-http.ts, instead of the runtime's plain one).
  */
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
@@ -51,7 +53,20 @@ app.get("/api/v1/status", (c) => c.json({ status: "OK" }));
 
 const listening = (p: number, runtime: string) => process.stderr.write(`listening on http://${host}:${p} (ceiling, ${runtime})\n`);
 
-if (typeof Deno !== "undefined") {
+if (process.env.CEILING_SERVER === "service") {
+  // The same app on the service's own server code (timeouts, connection cap):
+  // what the service pays for its server rather than for its app.
+  const { parseConfig } = await import("../src/app/config.ts");
+  const config = { ...parseConfig({}, process.cwd()), host, port };
+  const log = (line: string) => process.stderr.write(line + "\n");
+  type Serve = (f: typeof app.fetch, c: typeof config, l: typeof log) => Promise<{ port: number }>;
+  // deno-http.ts is type-checked by `deno check` only: a specifier in a variable keeps tsc out of it.
+  const denoHttp = "../src/entry/deno-http.ts";
+  const served = typeof Deno !== "undefined"
+    ? await ((await import(denoHttp)) as { serveDeno: Serve }).serveDeno(app.fetch, config, log)
+    : await (await import("../src/entry/node-http.ts")).serveNodeHttp(app.fetch, config, log);
+  listening(served.port, `${typeof Deno !== "undefined" ? "deno" : typeof Bun !== "undefined" ? "bun" : "node"}, the service's server`);
+} else if (typeof Deno !== "undefined") {
   Deno.serve({ hostname: host, port, onListen: ({ port: p }) => listening(p, `deno ${Deno.version.deno}`) }, app.fetch);
 } else if (typeof Bun !== "undefined") {
   const server = Bun.serve({ hostname: host, port, fetch: app.fetch });

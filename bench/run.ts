@@ -130,6 +130,12 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     const idleCookie = await sessionCookie(idle.url);
     const ceiling = await startServer(pinned(0, tsCommand("bench/ceiling.ts", rt)), { CEILING_TOKEN: cookie.split("=")[1] });
     servers.push(ceiling);
+    // The same bare app served by the service's own server code: the part of the gap that is the server's.
+    const served = await startServer(pinned(0, tsCommand("bench/ceiling.ts", rt)), {
+      CEILING_TOKEN: cookie.split("=")[1],
+      CEILING_SERVER: "service",
+    });
+    servers.push(served);
     log(
       `${rt}: servers up (session ${session.startupMs.toFixed(0)} ms, basic ${basic.startupMs.toFixed(0)} ms, ceiling ${
         ceiling.startupMs.toFixed(0)
@@ -139,6 +145,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     const targets = {
       session: { server: session, headers: { cookie } },
       ceiling: { server: ceiling, headers: { cookie } },
+      served: { server: served, headers: { cookie } },
       basic: { server: basic, headers: { authorization: basicHeader() } },
       kv: { server: kv, headers: { cookie: kvCookie } },
       idle: { server: idle, headers: { cookie: idleCookie } },
@@ -159,7 +166,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       seconds,
       cpuPids: pids(name),
     });
-    const order: (keyof typeof targets)[] = ["session", "ceiling", "basic", "kv", "idle", ...(pg ? ["postgres" as const] : [])];
+    const order: (keyof typeof targets)[] = ["session", "ceiling", "served", "basic", "kv", "idle", ...(pg ? ["postgres" as const] : [])];
     await loadgen(
       order.map((n) => ({ label: `warm-up ${n}`, jobs: [job(n, P.warmSec)] })),
       (label, [r]) => log(`${rt}: GET /users/me ${label}: ${fmt(r)}`),
@@ -170,6 +177,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     const get = {
       session: [] as JobResult[],
       ceiling: [] as JobResult[],
+      served: [] as JobResult[],
       basic: [] as JobResult[],
       kv: [] as JobResult[],
       idle: [] as JobResult[],
@@ -201,6 +209,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     }
     res.get = get;
     await ceiling.stop();
+    await served.stop();
     await basic.stop();
     await kv.stop();
     await idle.stop();
@@ -289,6 +298,23 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
   }
 }
 
+/** The floor a start is measured against: a fresh process of the same runtime reading and parsing the same data files. */
+async function parseFloor(rt: Runtime, dir: string, res: RuntimeResult): Promise<void> {
+  try {
+    const o = await helper(rt, "bench/json-parse.ts", [dir], 60_000);
+    res.startup.parseMs.push(o.parseMs as number);
+    res.startup.fileMiB = (o.bytes as number) / 2 ** 20;
+    res.startup.parseRssMiB.push(o.rssMiB as number);
+    log(
+      `${rt}: reading + JSON.parse of the same files: ${(o.parseMs as number).toFixed(0)} ms (${res.startup.fileMiB.toFixed(1)} MiB; RSS ${
+        (o.rssMiB as number).toFixed(0)
+      } MiB)`,
+    );
+  } catch (e) {
+    res.errors.push(`JSON.parse floor: ${(e as Error).message}`);
+  }
+}
+
 /** Creates through HTTP at each size, then through the driver alone; startup and RSS of each file-store server. */
 async function filePhase(rt: Runtime, res: RuntimeResult): Promise<void> {
   for (const users of SIZES) {
@@ -302,7 +328,10 @@ async function filePhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       await sleep(P.settleMs);
       row.startupMs = srv.startupMs;
       row.rssMiB = rssMiB(srv.pid);
-      if (users === 100_000) res.startup.ms.push(srv.startupMs), res.startup.rssMiB.push(row.rssMiB ?? NaN);
+      if (users === 100_000) {
+        res.startup.ms.push(srv.startupMs), res.startup.rssMiB.push(row.rssMiB ?? NaN);
+        await parseFloor(rt, dir, res);
+      }
       const body = JSON.stringify({ email: `new{i}@bench.io`, password: BENCH_USER.password, first_name: "New", last_name: "User" });
       await loadgen([{
         label: "creates",
@@ -367,6 +396,7 @@ async function filePhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       res.startup.rssMiB.push(rssMiB(srv.pid) ?? NaN);
       log(`${rt}: startup at 100k users #${i + 1}: ${srv.startupMs.toFixed(0)} ms, RSS ${res.startup.rssMiB.at(-1)!.toFixed(0)} MiB`);
       await srv.stop();
+      await parseFloor(rt, dir, res);
     } finally {
       removeDir(dir);
     }
@@ -387,7 +417,13 @@ if (nproc < 2) log("warning: fewer than 2 cores, the load generator competes wit
 
 const results: RuntimeResult[] = [];
 for (const rt of runtimes) {
-  const res: RuntimeResult = { runtime: rt, version: runtimeVersion(rt), creates: [], startup: { ms: [], rssMiB: [] }, errors: [] };
+  const res: RuntimeResult = {
+    runtime: rt,
+    version: runtimeVersion(rt),
+    creates: [],
+    startup: { ms: [], rssMiB: [], parseMs: [], parseRssMiB: [], fileMiB: NaN },
+    errors: [],
+  };
   results.push(res);
   log(`=== ${res.version} ===`);
   await httpPhase(rt, res).catch((e) => res.errors.push(`HTTP figures: ${(e as Error).message}`));

@@ -19,7 +19,10 @@ describe(`end to end on ${RUNTIME}`, () => {
   it("the README's start command serves the seed's curl walkthrough on a data folder of the original", async () => {
     const dir = writeOriginalDataFolder();
     dirs.push(dir);
-    const s = await startServer({ AUTH_TYPE: "session_db_auth", DATA_DIR: dir, SESSION_NAME: "_my_session_id" }, startCommand());
+    const s = await startServer(
+      { AUTH_TYPE: "session_db_auth", DATA_DIR: dir, SESSION_NAME: "_my_session_id", LOG_LEVEL: "debug" },
+      startCommand(),
+    );
     servers.push(s);
     assert.match(s.output(), new RegExp(`\\(${RUNTIME} `), "the runtime that answers is the one asked for");
     const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
@@ -31,6 +34,9 @@ describe(`end to end on ${RUNTIME}`, () => {
     const api = (p: string, init?: RequestInit) => fetch(s.url + "/api/v1" + p, init);
 
     assert.deepEqual(await (await api("/status")).json(), { status: "OK" });
+    // The garbage of loading is collected once after the start, with the permissions the start command grants.
+    for (let i = 0; i < 50 && !s.output().includes("released the memory of loading"); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(s.output(), /debug released the memory of loading in \d+ ms/);
     assert.equal((await api("/users")).status, 401);
 
     // A legacy session of the original still works (stored hashed from now on).

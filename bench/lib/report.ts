@@ -11,6 +11,8 @@ export type RuntimeResult = {
   get?: {
     session: JobResult[];
     ceiling: JobResult[];
+    /** The ceiling's app on the service's own server code (timeouts, connection cap). */
+    served?: JobResult[];
     basic: JobResult[];
     kv: JobResult[];
     idle: JobResult[];
@@ -19,7 +21,8 @@ export type RuntimeResult = {
   };
   login?: { raw: number[]; rawOther: number[]; logins: JobResult[]; status: JobResult[]; idleStatus: JobResult[]; signups?: JobResult[] };
   creates: CreateRow[];
-  startup: { ms: number[]; rssMiB: number[] };
+  /** Spawn → listening and RSS with 100k users; `parseMs`: reading + JSON.parse of the same files in a fresh process. */
+  startup: { ms: number[]; rssMiB: number[]; parseMs: number[]; parseRssMiB: number[]; fileMiB: number };
   errors: string[];
 };
 export type Meta = { date: string; nproc: number; cpu: string; pinning: boolean; mode: string; params: string };
@@ -113,6 +116,20 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
           verdict(cr, 0.8, clean)
         } | does not depend on the load generator keeping up |`,
       );
+      if (r.get.served?.length) {
+        const sv = pairRatios(r.get.session, r.get.served, (x) => x.rps, clean);
+        const svc = pairRatios(r.get.served, r.get.session, cpuPerReq, clean);
+        const srv = pairRatios(r.get.served, r.get.ceiling, (x) => x.rps, clean);
+        L.push(
+          `| ${r.runtime} | where the gap is: session GET ÷ the ceiling's app on the service's own server, req/s (CPU cross-check) | ${
+            spread(sv, 2)
+          } (${
+            spread(svc, 2)
+          }) | — | info | the app's share; the server's share: the ceiling's app on the service's server ÷ on the runtime's plain server, req/s ${
+            spread(srv, 2)
+          } |`,
+        );
+      }
       const b = pairRatios(r.get.basic, r.get.session, (x) => x.rps, clean);
       L.push(
         `| ${r.runtime} | Basic GET /users/me ÷ session GET, req/s | ${spread(b, 2)} | ≥ 0.50 | ${verdict(b, 0.5, clean)} | ${
@@ -166,6 +183,23 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
     }
   }
 
+  for (const r of results) {
+    const s = r.startup;
+    if (!s.ms.length || !s.parseMs.length) continue;
+    const ratio = median(s.ms) / median(s.parseMs);
+    L.push(
+      `| ${r.runtime} | start with 100k users: spawn → listening ÷ read + JSON.parse of the same files | ${num(ratio, 2)} | ≤ 2 | ${
+        mark(ratio <= 2)
+      } | ${num(median(s.ms))} ms ÷ ${num(median(s.parseMs))} ms |`,
+    );
+    const mem = median(s.rssMiB) / s.fileMiB;
+    L.push(
+      `| ${r.runtime} | start with 100k users: RSS ÷ size of the files | ${num(mem, 2)} | ≤ 3 | ${mark(mem <= 3)} | ${
+        num(median(s.rssMiB))
+      } MiB ÷ ${num(s.fileMiB, 1)} MiB |`,
+    );
+  }
+
   L.push("", `## GET /api/v1/users/me (A/B interleaved)`, "");
   L.push(
     `CPU µs/req is server CPU time per answered request: unlike req/s it does not depend on whether the load generator kept the server busy.`,
@@ -182,6 +216,7 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
       const [name, rs] of [
         ["service, session_db_auth", r.get.session],
         ["ceiling (bare Hono + Map)", r.get.ceiling],
+        ["ceiling's app on the service's server", r.get.served ?? []],
         [
           "service, basic_auth",
           r.get.basic,
@@ -269,9 +304,23 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
   }
 
   L.push("", `## Startup and memory with 100,000 users (STORAGE=file)`, "");
-  L.push(`| runtime | spawn → listening ms | RSS MiB | samples |`, `| --- | --- | --- | --- |`);
+  L.push(
+    `The floor is a fresh process of the same runtime reading and \`JSON.parse\`-ing the same two files (\`.db_User.json\`, \`.db_UserSession.json\`), nothing else.`,
+    "",
+  );
+  L.push(
+    `| runtime | spawn → listening ms | read + JSON.parse ms | ratio | RSS MiB | files MiB | RSS ÷ files | RSS of the JSON.parse process MiB | samples |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+  );
   for (const r of results) {
-    if (r.startup.ms.length) L.push(`| ${r.runtime} | ${spread(r.startup.ms)} | ${spread(r.startup.rssMiB)} | ${r.startup.ms.length} |`);
+    const s = r.startup;
+    if (s.ms.length) {
+      L.push(
+        `| ${r.runtime} | ${spread(s.ms)} | ${spread(s.parseMs)} | ${num(median(s.ms) / median(s.parseMs), 2)} | ${spread(s.rssMiB)} | ${
+          num(s.fileMiB, 1)
+        } | ${num(median(s.rssMiB) / s.fileMiB, 2)} | ${spread(s.parseRssMiB)} | ${s.ms.length} |`,
+      );
+    }
   }
 
   const errs = results.flatMap((r) => r.errors.map((e) => `- ${r.runtime}: ${e.split("\n")[0]}`));

@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPasswordHasher } from "../../src/auth/password.ts";
-import type { UserRecord } from "../../src/domain/records.ts";
-import { serializeUsers, USER_FILE } from "../../src/storage/data-files/format.ts";
+import type { SessionRecord, UserRecord } from "../../src/domain/records.ts";
+import { serializeSessions, serializeUsers, SESSION_FILE, USER_FILE } from "../../src/storage/data-files/format.ts";
 
 /**
  * Data folders for the bench, written the way the original project writes
@@ -45,11 +45,34 @@ export async function usersFileText(n: number): Promise<string> {
   return serializeUsers(users);
 }
 
-const cache = new Map<number, string>();
-/** Writes a seed `.db_User.json` of `n` users into `dir` (the text is built once per size). */
+/**
+ * `.db_UserSession.json` text with one session for each of the first
+ * `n / 10` filler users: the two files a real folder holds, in the original's
+ * format (`session_id` is the SHA-256 of a token, as the service stores it).
+ */
+export function sessionsFileText(n: number): string {
+  const ts = "2024-03-01T10:00:00";
+  const sessions: SessionRecord[] = [];
+  for (let i = 1; i <= Math.floor(n / 10); i++) {
+    const hex = i.toString(16).padStart(12, "0");
+    sessions.push({
+      id: `10000000-0000-4000-8000-${hex}`,
+      created_at: ts,
+      updated_at: ts,
+      user_id: `00000000-0000-4000-8000-${hex}`,
+      session_id: hex.padStart(64, "a"),
+    });
+  }
+  return serializeSessions(sessions);
+}
+
+const cache = new Map<number, [string, string]>();
+/** Writes seed `.db_User.json` (`n` users) and `.db_UserSession.json` (`n / 10` sessions) into `dir`; texts built once per size. */
 export async function writeSeed(dir: string, n: number): Promise<void> {
-  if (!cache.has(n)) cache.set(n, await usersFileText(n));
-  writeFileSync(join(dir, USER_FILE), cache.get(n)!);
+  if (!cache.has(n)) cache.set(n, [await usersFileText(n), sessionsFileText(n)]);
+  const [users, sessions] = cache.get(n)!;
+  writeFileSync(join(dir, USER_FILE), users);
+  writeFileSync(join(dir, SESSION_FILE), sessions);
 }
 
 export function basicHeader(): string {

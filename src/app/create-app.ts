@@ -11,6 +11,7 @@ import type { AppEnv } from "../http/context.ts";
 import { HttpError, toHttpError } from "../http/errors.ts";
 import { accessLog, createAudit } from "../http/audit.ts";
 import { gate } from "../http/gate.ts";
+import { ApiRouter } from "../http/router.ts";
 import { openApiDocument, openApiRoute } from "../http/openapi.ts";
 import { type PageContents, pageRoutes } from "../http/page-routes.ts";
 import { json } from "../http/respond.ts";
@@ -172,7 +173,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     authLabel: auth.label,
   }));
 
-  const app = new Hono<AppEnv>({ strict: false });
+  const app = new Hono<AppEnv>({ strict: false, router: new ApiRouter() });
   app.use("*", accessLog(log, clientOf));
   app.use("*", gate(routes, authOptions, unauthorized, config.corsOrigins));
   for (const r of routes) app.on(r.method, r.path, r.handler);

@@ -80,13 +80,26 @@ export function createSessionManager({ store, lifetime, now, maxPerUser }: Sessi
   // - exact times of sessions made or used here: stored timestamps have
   //   whole seconds only (the original's format), and the last use is only
   //   written now and then.
-  const known = new BoundedMap<string, { userId: string; createdMs?: number; seenMs?: number; writtenMs?: number }>(100_000);
+  const known = new BoundedMap<
+    string,
+    { userId: string; createdMs?: number; seenMs?: number; writtenMs?: number; storedSeen?: string; storedSeenMs?: number }
+  >(100_000);
 
   const ms = (text: string | undefined) => (text === undefined ? NaN : parseTimestamp(text));
+  const unlimited = !(lifetime.absolute > 0) && !(lifetime.idle > 0);
   function endOf(s: SessionRecord): number | null {
+    if (unlimited) return null; // nothing to parse on the hot path
     const k = known.get(s.session_id);
     const created = k?.createdMs ?? ms(s.created_at);
-    const seen = Math.max(k?.seenMs ?? -Infinity, ms(s.last_seen_at ?? s.created_at));
+    // The stored last use is parsed once per value (it changes at most once a minute).
+    const storedText = s.last_seen_at ?? s.created_at;
+    let stored: number;
+    if (k && k.storedSeen === storedText) stored = k.storedSeenMs!;
+    else {
+      stored = ms(storedText);
+      if (k) (k.storedSeen = storedText), (k.storedSeenMs = stored);
+    }
+    const seen = Math.max(k?.seenMs ?? -Infinity, stored);
     let end: number | null = null;
     if (lifetime.absolute > 0) end = created + lifetime.absolute * 1000;
     if (lifetime.idle > 0) end = Math.min(end ?? Infinity, seen + lifetime.idle * 1000);
@@ -105,7 +118,11 @@ export function createSessionManager({ store, lifetime, now, maxPerUser }: Sessi
     let k = known.get(s.session_id);
     if (!k) known.set(s.session_id, k = { userId: s.user_id });
     k.seenMs = Math.max(k.seenMs ?? 0, t);
+    // The stored time of the last use is parsed once per session and process,
+    // then kept: most requests come back here within `touchEvery`.
+    if (k.writtenMs !== undefined && t - k.writtenMs < touchEvery) return;
     const written = Math.max(k.writtenMs ?? -Infinity, ms(s.last_seen_at ?? s.created_at));
+    k.writtenMs = Number.isNaN(written) ? undefined : written;
     if (!(t - written >= touchEvery)) return;
     k.writtenMs = t;
     const touched = { ...s, last_seen_at: formatTimestamp(t) };

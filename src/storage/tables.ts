@@ -12,7 +12,12 @@ export type Change =
   | { op: "putSession"; session: SessionRecord }
   | { op: "delSession"; session_id: string };
 
-const emailKey = (email: string | null): string => (email ?? "").toLowerCase();
+/** The email index key; an email already in lower case is its own key (no second copy of 100k strings). */
+const emailKey = (email: string | null): string => {
+  if (email === null) return "";
+  const lower = email.toLowerCase();
+  return lower === email ? email : lower;
+};
 
 /**
  * The in-memory state shared by the memory and file drivers: users in
@@ -110,6 +115,33 @@ export class Tables {
         this.sessions.delete(c.session_id);
         return { op: "putSession", session: old };
       }
+    }
+  }
+
+  /**
+   * Adds the records of a folder's data files to empty tables: what
+   * `apply` does for each, without the change and undo records it makes
+   * (100k users load in about half the time).
+   */
+  loadRecords(users: readonly UserRecord[], sessions: readonly SessionRecord[]): void {
+    if (this.users.size || this.sessions.size) {
+      for (const user of users) this.apply({ op: "putUser", user });
+      for (const session of sessions) this.apply({ op: "putSession", session });
+      return;
+    }
+    for (const u of users) {
+      const old = this.users.get(u.id);
+      if (old) this.#unindexEmail(old);
+      this.users.set(u.id, u);
+      this.#indexEmail(u);
+    }
+    for (const s of sessions) {
+      const old = this.sessions.get(s.session_id);
+      if (old) this.#unindexSession(old);
+      this.sessions.set(s.session_id, s);
+      let set = this.#sessionsByUser.get(s.user_id);
+      if (!set) this.#sessionsByUser.set(s.user_id, set = new Set());
+      set.add(s.session_id);
     }
   }
 

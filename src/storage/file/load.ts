@@ -44,8 +44,7 @@ export async function loadFolder(
   readOnly = false,
 ): Promise<Loaded> {
   const snap = await readDataFiles(fs, dir, nowIso);
-  for (const user of snap.users) tables.apply({ op: "putUser", user });
-  for (const session of snap.sessions) tables.apply({ op: "putSession", session });
+  tables.loadRecords(snap.users, snap.sessions);
   if (snap.legacy) log(`Took over ${snap.legacy} legacy session(s) from ${join(dir, SESSION_FILE)}; they are now stored hashed`);
 
   const generations = await listGenerations(fs, dir);

@@ -23,6 +23,7 @@ import { batches, type Check, CONFLICT, createKvStore, type Entry, type Mutation
 import type { ImportOptions, ImportSummary, SessionLifetime, StorageDriver } from "../driver.ts";
 import type { KvKey, KvLike } from "./types.ts";
 import { BoundedMap } from "../../lib/bounded-map.ts";
+import { createReadBatcher } from "../read-batcher.ts";
 
 export type { KvKey, KvLike } from "./types.ts";
 
@@ -68,6 +69,15 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
     if (userCacheMs <= 0) return;
     recentUsers.set(user.id, { user, until: options.now() + userCacheMs });
   };
+
+  // Session and user reads of authenticated requests, batched (see
+  // read-batcher.ts): ten keys per getMany cost about three single gets.
+  const read = createReadBatcher<KvKey, Entry<unknown>>({
+    readMany: (keys) => db.getMany<unknown>(keys),
+    id: (key) => `${String(key[0])}\u0000${String(key[1])}`,
+    maxBatch: 10,
+    maxInFlight: 1,
+  });
 
   return {
     kind: "kv",
@@ -198,7 +208,7 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
 
     async getSession(tokenHash: string): Promise<SessionRecord | null> {
       if (!keyable(tokenHash)) return null;
-      const e = await db.get<StoredSession>(sessionKey(tokenHash));
+      const e = (await read(sessionKey(tokenHash))) as Entry<StoredSession>;
       return e.value && live(e.value) ? e.value.session : null;
     },
 
@@ -212,11 +222,14 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
       const known = recentUsers.get(userIdHint);
       if (known && known.until > options.now()) {
         // The common case: one KV read, the session (always fresh).
-        const e = await db.get<StoredSession>(sessionKey(tokenHash));
+        const e = (await read(sessionKey(tokenHash))) as Entry<StoredSession>;
         return { session: e.value && live(e.value) ? e.value.session : null, user: known.user };
       }
-      // Otherwise both in one getMany: one round trip to a remote KV.
-      const [s, u] = (await db.getMany<unknown>([sessionKey(tokenHash), userKey(userIdHint)])) as [Entry<StoredSession>, Entry<StoredUser>];
+      // Otherwise both, asked for together: they go out in one getMany (one round trip to a remote KV).
+      const [s, u] = (await Promise.all([read(sessionKey(tokenHash)), read(userKey(userIdHint))])) as [
+        Entry<StoredSession>,
+        Entry<StoredUser>,
+      ];
       const user = u.value?.user ?? null;
       if (user) remember(user);
       return { session: s.value && live(s.value) ? s.value.session : null, user };

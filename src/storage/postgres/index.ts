@@ -38,7 +38,8 @@ export type PostgresDriverOptions = {
  * const driver = createPostgresDriver(sql, { now: Date.now, location: target.display });
  */
 export function createPostgresDriver(sql: Sql, options: PostgresDriverOptions): StorageDriver {
-  const run = createRunner(options.deadlineMs ?? 1500);
+  const deadlineMs = options.deadlineMs ?? 1500;
+  const run = createRunner(deadlineMs);
   const lifetime = options.sessionLifetime ?? { absolute: 0, idle: 0 };
   let closing: Promise<void> | null = null;
   return {
@@ -46,7 +47,7 @@ export function createPostgresDriver(sql: Sql, options: PostgresDriverOptions): 
     location: options.location,
     counters: createPostgresCounters(sql, run),
     ...userMethods(sql, run),
-    ...sessionMethods(sql, run, options.now),
+    ...sessionMethods(sql, run, options.now, deadlineMs),
 
     importRecords(users, sessions, o) {
       const deadline = options.importDeadlineMs ?? 5 * 60_000;

@@ -1,6 +1,7 @@
-import { UserGoneError } from "../../domain/errors.ts";
+import { StorageUnavailableError, UserGoneError } from "../../domain/errors.ts";
 import { canonicalSession, sessionEnd, type SessionLifetime, type SessionRecord } from "../../domain/records.ts";
 import type { StorageDriver } from "../driver.ts";
+import { createReadBatcher } from "../read-batcher.ts";
 import { checkText, type Run, type Sql, sqlState } from "./query.ts";
 import { expiry, type SessionRow, toSession, toUser, type UserRow } from "./rows.ts";
 
@@ -30,8 +31,34 @@ type Joined = Partial<SessionRow> & { u_id: string | null; u_created_at: string;
  * yet: every read compares it with `now()` (the driver's clock, so tests
  * need not sleep).
  */
-export function sessionMethods(sql: Sql, run: Run, now: () => number): SessionMethods {
+export function sessionMethods(sql: Sql, run: Run, now: () => number, deadlineMs: number, readsInFlight = 2): SessionMethods {
   const at = () => new Date(now());
+  // The hot path of session authentication: one statement for a batch of
+  // (token hash, user id) pairs asked for together (see read-batcher.ts),
+  // each answered with its live session and the user it names.
+  const readPairs = createReadBatcher<[string, string], Joined | undefined>({
+    id: ([h, u]) => `${h}\u0000${u}`,
+    maxBatch: 256,
+    maxInFlight: readsInFlight,
+    // A request waiting behind reads of a PostgreSQL that stopped answering gets its 503 in time too.
+    timeoutMs: deadlineMs,
+    timeoutError: () => new StorageUnavailableError(`PostgreSQL did not answer within ${deadlineMs} ms (read a session and its user)`),
+    async readMany(pairs) {
+      const t = at();
+      const rows = await run("read a session and its user", () =>
+        sql<(Joined & { k: number })[]>`
+        select k.k, s.token_hash, s.id, s.user_id, s.created_at, s.updated_at, s.last_seen_at, s.ip, s.user_agent, s.has_ip,
+          s.has_user_agent, u.id as u_id, u.created_at as u_created_at, u.updated_at as u_updated_at, u.email as u_email,
+          u.password as u_password, u.first_name as u_first_name, u.last_name as u_last_name
+        from unnest(${sql.array(pairs.map((p) => p[0]))}::text[], ${sql.array(pairs.map((p) => p[1]))}::text[])
+          with ordinality as k(h, uid, k)
+        left join sessions s on s.token_hash = k.h and (s.expires_at is null or s.expires_at >= ${t})
+        left join users u on u.id = k.uid`);
+      const out: (Joined | undefined)[] = new Array(pairs.length);
+      for (const r of rows) out[Number(r.k) - 1] = r;
+      return out;
+    },
+  });
   return {
     async getSession(tokenHash) {
       const t = at();
@@ -43,16 +70,10 @@ export function sessionMethods(sql: Sql, run: Run, now: () => number): SessionMe
     },
 
     async getSessionAndUser(tokenHash, userIdHint) {
-      const t = at();
-      // One statement, one round trip: the hot path of session authentication.
-      const [r] = await run("read a session and its user", () =>
-        sql<Joined[]>`
-        select s.token_hash, s.id, s.user_id, s.created_at, s.updated_at, s.last_seen_at, s.ip, s.user_agent, s.has_ip, s.has_user_agent,
-          u.id as u_id, u.created_at as u_created_at, u.updated_at as u_updated_at, u.email as u_email, u.password as u_password,
-          u.first_name as u_first_name, u.last_name as u_last_name
-        from (select 1) as one
-        left join sessions s on s.token_hash = ${tokenHash} and (s.expires_at is null or s.expires_at >= ${t})
-        left join users u on u.id = ${userIdHint}`);
+      // PostgreSQL text cannot hold NUL: no such key is stored, and one in a batch would fail the others' reads.
+      if (tokenHash.includes("\0") || userIdHint.includes("\0")) return { session: null, user: null };
+      const r = await readPairs([tokenHash, userIdHint]);
+      if (!r) return { session: null, user: null };
       const user: UserRow | null = r.u_id === null ? null : {
         id: r.u_id,
         created_at: r.u_created_at,
