@@ -81,6 +81,35 @@ describe("file driver: the original's data folder", () => {
     await removeDir(dir);
   });
 
+  it("refuses a data file that is not UTF-8 and leaves it byte for byte; reads one that starts with a byte order mark", async () => {
+    const dir = await tempDir();
+    // "Zo\xeb": Latin-1, as an editor may save it.
+    const latin1 = new Uint8Array([
+      ...new TextEncoder().encode('{"u1": {"id": "u1", "email": "a@b.c", "first_name": "Zo'),
+      0xeb,
+      0x22,
+      0x7d,
+      0x7d,
+    ]);
+    await writeFile(join(dir, ".db_User.json"), latin1);
+    await assert.rejects(openOn(dir), (e: Error) => {
+      assert.ok(e instanceof StartupError);
+      assert.match(e.message, /not valid UTF-8/);
+      assert.ok(e.message.includes(join(dir, ".db_User.json")), e.message);
+      return true;
+    });
+    assert.deepEqual(new Uint8Array(await readFile(join(dir, ".db_User.json"))), latin1);
+    await removeDir(dir);
+
+    const bom = await tempDir();
+    const text = '{"u1": {"id": "u1", "email": "a@b.c", "first_name": "Zo\u00eb"}}';
+    await writeFile(join(bom, ".db_User.json"), new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)]));
+    const d = await openOn(bom);
+    assert.equal((await d.getUser("u1"))?.first_name, "Zoë");
+    await d.close();
+    await removeDir(bom);
+  });
+
   for (const file of [".db_User.json", ".db_UserSession.json"]) {
     it(`refuses an unparsable ${file}, naming it and the position, and leaves it byte for byte`, async () => {
       const dir = await tempDir();
