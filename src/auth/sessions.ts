@@ -58,6 +58,17 @@ export type SessionManager = {
   sweep(): Promise<number>;
 };
 
+/** What a process knows of a session it has seen (see createSessionManager). */
+type KnownSession = {
+  userId: string;
+  createdMs?: number;
+  seenMs?: number;
+  writtenMs?: number;
+  /** The stored last use as text, and parsed. */
+  storedSeen?: string;
+  storedSeenMs?: number;
+};
+
 const TOKEN_SHAPE = /^[A-Za-z0-9_\-]{1,512}$/;
 const USER_AGENT_MAX = 256;
 
@@ -80,26 +91,23 @@ export function createSessionManager({ store, lifetime, now, maxPerUser }: Sessi
   // - exact times of sessions made or used here: stored timestamps have
   //   whole seconds only (the original's format), and the last use is only
   //   written now and then.
-  const known = new BoundedMap<
-    string,
-    { userId: string; createdMs?: number; seenMs?: number; writtenMs?: number; storedSeen?: string; storedSeenMs?: number }
-  >(100_000);
+  const known = new BoundedMap<string, KnownSession>(100_000);
 
   const ms = (text: string | undefined) => (text === undefined ? NaN : parseTimestamp(text));
+  /** The stored last use in ms, parsed once per stored value (it changes at most once a minute). */
+  function storedSeen(s: SessionRecord, k: KnownSession | undefined): number {
+    const text = s.last_seen_at ?? s.created_at;
+    if (k?.storedSeen === text) return k.storedSeenMs!;
+    const parsed = ms(text);
+    if (k) (k.storedSeen = text), (k.storedSeenMs = parsed);
+    return parsed;
+  }
   const unlimited = !(lifetime.absolute > 0) && !(lifetime.idle > 0);
   function endOf(s: SessionRecord): number | null {
     if (unlimited) return null; // nothing to parse on the hot path
     const k = known.get(s.session_id);
     const created = k?.createdMs ?? ms(s.created_at);
-    // The stored last use is parsed once per value (it changes at most once a minute).
-    const storedText = s.last_seen_at ?? s.created_at;
-    let stored: number;
-    if (k && k.storedSeen === storedText) stored = k.storedSeenMs!;
-    else {
-      stored = ms(storedText);
-      if (k) (k.storedSeen = storedText), (k.storedSeenMs = stored);
-    }
-    const seen = Math.max(k?.seenMs ?? -Infinity, stored);
+    const seen = Math.max(k?.seenMs ?? -Infinity, storedSeen(s, k));
     let end: number | null = null;
     if (lifetime.absolute > 0) end = created + lifetime.absolute * 1000;
     if (lifetime.idle > 0) end = Math.min(end ?? Infinity, seen + lifetime.idle * 1000);
@@ -118,11 +126,7 @@ export function createSessionManager({ store, lifetime, now, maxPerUser }: Sessi
     let k = known.get(s.session_id);
     if (!k) known.set(s.session_id, k = { userId: s.user_id });
     k.seenMs = Math.max(k.seenMs ?? 0, t);
-    // The stored time of the last use is parsed once per session and process,
-    // then kept: most requests come back here within `touchEvery`.
-    if (k.writtenMs !== undefined && t - k.writtenMs < touchEvery) return;
-    const written = Math.max(k.writtenMs ?? -Infinity, ms(s.last_seen_at ?? s.created_at));
-    k.writtenMs = Number.isNaN(written) ? undefined : written;
+    const written = Math.max(k.writtenMs ?? -Infinity, storedSeen(s, k));
     if (!(t - written >= touchEvery)) return;
     k.writtenMs = t;
     const touched = { ...s, last_seen_at: formatTimestamp(t) };

@@ -17,6 +17,7 @@ export class ApiRouter<T> implements Router<T> {
   /** Answers for static paths, made at their first request (bounded by the route table). */
   #cache = new Map<string, Result<T>>();
   #methods = new Set<string>();
+  #staticPaths = new Set<string>();
 
   /** How many answers are kept (at most one per method and static path of the table). */
   get keptAnswers(): number {
@@ -30,8 +31,10 @@ export class ApiRouter<T> implements Router<T> {
       if (!path.startsWith("/") || /[*?{}()]/.test(path)) throw new Error(`ApiRouter cannot serve the path ${path}`);
       segments = path.split("/");
     }
-    this.#routes.push({ method, path, segments, dynamic: path.includes("/:"), handler });
+    const dynamic = path.includes("/:");
+    this.#routes.push({ method, path, segments, dynamic, handler });
     this.#methods.add(method);
+    if (segments !== null && !dynamic) this.#staticPaths.add(path);
     this.#cache.clear();
   }
 
@@ -69,11 +72,7 @@ export class ApiRouter<T> implements Router<T> {
     // Kept for the static paths and the methods of the table (a bounded set,
     // whatever methods and paths clients send): their answer, parameters of
     // a pattern they also match included, never changes.
-    if (this.#methods.has(method) && this.#isKnownStatic(path)) this.#cache.set(key, result);
+    if (this.#methods.has(method) && this.#staticPaths.has(path)) this.#cache.set(key, result);
     return result;
-  }
-
-  #isKnownStatic(path: string): boolean {
-    return this.#routes.some((r) => r.segments !== null && !r.dynamic && r.path === path);
   }
 }

@@ -30,6 +30,13 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
   const mayReach = (c: Context<AppEnv>, id: string) => {
     if (!actsOnAll(c) && c.get("user")?.id !== id) throw new HttpError(403, "Forbidden");
   };
+  /** The user of the path's `:id`: 403 when the access policy keeps it from the caller, 404 when there is none. */
+  const userAt = async (c: Context<AppEnv>) => {
+    mayReach(c, c.req.param("id")!);
+    const user = await users.get(c.req.param("id")!);
+    if (!user) throw new NotFoundError();
+    return user;
+  };
   return [
     {
       method: "GET",
@@ -86,10 +93,7 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
       responses: { 200: "The user", 403: "Another user, under ACCESS_POLICY=self", 404: "No such user" },
       answer: UserAnswer,
       async handler(c) {
-        mayReach(c, c.req.param("id")!);
-        const user = await users.get(c.req.param("id")!);
-        if (!user) throw new NotFoundError();
-        return json(c, toUserJson(user));
+        return json(c, toUserJson(await userAt(c)));
       },
     },
     {
@@ -106,10 +110,8 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
       },
       answer: UserAnswer,
       async handler(c) {
-        mayReach(c, c.req.param("id")!);
         // The id is checked before the body, as in the original.
-        const user = await users.get(c.req.param("id")!);
-        if (!user) throw new NotFoundError();
+        const user = await userAt(c);
         const body = parseBody(UserPatchBody, await readJsonObject(c.req.raw, maxBodyBytes), "update");
         const patch: { first_name?: string; last_name?: string } = {};
         if (typeof body.first_name === "string") patch.first_name = body.first_name;
