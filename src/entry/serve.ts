@@ -1,11 +1,10 @@
-import * as nodeCrypto from "node:crypto";
 import process from "node:process";
 import { boot, type Booted, type BootOptions } from "../app/boot.ts";
 import { StartupError } from "../domain/errors.ts";
 import { collectGarbage, invocationDir, usableCores } from "./process.ts";
 import { createLogSink } from "./log-sink.ts";
 import { createScheduler } from "./scheduler.ts";
-import { useNativeSha256Hex } from "../lib/sha256.ts";
+import { useNodeCryptoSha256 } from "./native-hash.ts";
 
 /** A running HTTP server as an entry file sees it. */
 export type Served = {
@@ -30,10 +29,7 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
   // A log reader that goes away (a closed pipe) must not crash the server
   // mid-request or mid-shutdown: log lines are then dropped.
   process.stderr.on("error", () => {});
-  // Session tokens are hashed on every request: node:crypto's SHA-256 (all three runtimes have it) is the cheapest.
-  // The one-shot `hash` (Node 20.12+, Deno, Bun) costs 0.2-0.7 µs a token against 0.4-0.7 for `createHash`, 0.7-1 in JavaScript.
-  const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string) => string }).hash;
-  useNativeSha256Hex(oneShot ? (s) => oneShot("sha256", s) : (s) => nodeCrypto.createHash("sha256").update(s).digest("hex"));
+  useNodeCryptoSha256();
   const sink = createLogSink((text) => process.stderr.write(text));
   const writeLog = sink.line;
   const exit: (code: number) => never = (code) => {
