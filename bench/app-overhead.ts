@@ -9,12 +9,11 @@
  *   node_modules/deno/deno run -A bench/app-overhead.ts
  *   node_modules/bun/bin/bun.exe bench/app-overhead.ts
  *
- * Variants: session (default: memory storage, session_db_auth, access log
- * on into a sink that drops lines), quiet (LOG_LEVEL=warn), idle
- * (SESSION_IDLE_TIMEOUT=1800), basic, kv.
+ * Variants: duties (the ceiling plus the duties of every answer, see
+ * bench/lib/ceiling-apps.ts), session (memory storage, session_db_auth,
+ * access log on into a sink that drops lines), quiet (LOG_LEVEL=warn),
+ * idle (SESSION_IDLE_TIMEOUT=1800), basic, kv. Default: all.
  */
-import { Hono } from "hono";
-import { getCookie } from "hono/cookie";
 import process from "node:process";
 import { createApp } from "../src/app/create-app.ts";
 import { parseConfig } from "../src/app/config.ts";
@@ -25,29 +24,15 @@ import { createKvDriver } from "../src/storage/kv/index.ts";
 import { openKvStore } from "../src/storage/kv/open.ts";
 import { createUsersRepo } from "../src/repos/users.ts";
 import type { StorageDriver } from "../src/storage/driver.ts";
+import { useNodeCryptoSha256 } from "../src/entry/native-hash.ts";
+import { denoResponseBuilder } from "../src/entry/deno-respond.ts";
+import { useResponseBuilder } from "../src/http/respond.ts";
+import { ceilingApp, dutiesApp } from "./lib/ceiling-apps.ts";
 
 const deno = (globalThis as { Deno?: { openKv(path?: string): Promise<unknown> } }).Deno;
 const RUNTIME = typeof deno !== "undefined" ? "deno" : "Bun" in globalThis ? "bun" : "node";
 const EMAIL = "bench@hbtn.io";
 const PASSWORD = "Tr0mbone-Sky-4";
-
-function ceiling(token: string) {
-  const user = {
-    created_at: "2024-03-01T10:00:00",
-    email: EMAIL,
-    first_name: "Bench",
-    id: "5c8d5c0c-1b5a-4b7e-9a45-1f1a0f6c8a11",
-    last_name: "Mark",
-    updated_at: "2024-03-01T10:00:00",
-  };
-  const sessions = new Map([[token, user]]);
-  const app = new Hono();
-  app.get("/api/v1/users/me", (c) => {
-    const u = sessions.get(getCookie(c, "_my_session_id") ?? "");
-    return u ? c.json(u) : c.json({ error: "Forbidden" }, 403);
-  });
-  return app;
-}
 
 async function service(
   variant: string,
@@ -77,6 +62,10 @@ async function service(
   return { app, headers: { cookie } };
 }
 
+// The token hash and (on Deno) the response builder the served app uses.
+useNodeCryptoSha256();
+if (deno) useResponseBuilder(denoResponseBuilder);
+
 const cpuMicros = () => process.cpuUsage().user + process.cpuUsage().system;
 
 async function run(fetch: (r: Request) => Response | Promise<Response>, headers: Record<string, string>, n: number): Promise<number> {
@@ -90,14 +79,21 @@ async function run(fetch: (r: Request) => Response | Promise<Response>, headers:
   return (cpuMicros() - t0) / n;
 }
 
-const variants = process.argv.slice(2).length ? process.argv.slice(2) : ["session", "quiet", "idle", "basic", "kv"];
+const variants = process.argv.slice(2).length ? process.argv.slice(2) : ["duties", "session", "quiet", "idle", "basic", "kv"];
 const N = 20_000;
 const ROUNDS = 5;
 const svc = new Map<string, Awaited<ReturnType<typeof service>>>();
-for (const v of variants) svc.set(v, await service(v));
-const first = svc.get(variants[0])!;
-const ceil = ceiling(first.headers.cookie?.split("=")[1] ?? "x");
+const services = variants.filter((v) => v !== "duties");
+for (const v of services) svc.set(v, await service(v));
+const first = svc.get(services[0] ?? "session") ?? await service("session");
+const token = first.headers.cookie?.split("=")[1] ?? "x";
+const ceil = ceilingApp(token, "_my_session_id");
 const ceilHeaders = { cookie: first.headers.cookie ?? "_my_session_id=x" };
+if (variants.includes("duties")) {
+  // Its access log into a sink that drops lines, as the service variants'.
+  const log = createLogger("info", () => {}, "text");
+  svc.set("duties", { app: dutiesApp(token, "_my_session_id", log, () => "127.0.0.1"), headers: ceilHeaders });
+}
 // Warm-up: every code path compiled before anything is measured.
 await run(ceil.fetch, ceilHeaders, N);
 for (const [, s] of svc) await run(s.app.fetch, s.headers, N);

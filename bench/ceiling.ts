@@ -10,11 +10,13 @@
  * Env: API_HOST (127.0.0.1), API_PORT (0: a free port), CEILING_TOKEN (the
  * cookie value that maps to the user), SESSION_NAME (_my_session_id),
  * CEILING_SERVER (`service`: serve through the service's own server code,
- * src/entry/deno-http.ts or node-http.ts, instead of the runtime's plain one).
+ * src/entry/deno-http.ts or node-http.ts, instead of the runtime's plain one),
+ * CEILING_DUTIES (`1`: add the duties every answer of the service has, see
+ * bench/lib/ceiling-apps.ts).
  */
-import { Hono } from "hono";
-import { getCookie } from "hono/cookie";
+import type { Context } from "hono";
 import process from "node:process";
+import { ceilingApp, dutiesApp } from "./lib/ceiling-apps.ts";
 
 declare const Deno: {
   version: { deno: string };
@@ -32,24 +34,30 @@ const host = process.env.API_HOST || "127.0.0.1";
 const port = Number(process.env.API_PORT || 0);
 const cookieName = process.env.SESSION_NAME || "_my_session_id";
 const token = process.env.CEILING_TOKEN || "ceiling-token";
+const withDuties = process.env.CEILING_DUTIES === "1";
+const runtime = typeof Deno !== "undefined" ? "deno" : typeof Bun !== "undefined" ? "bun" : "node";
 
-// The same JSON shape (and about the same size) as the service's user.
-const user = {
-  created_at: "2024-03-01T10:00:00",
-  email: "bench@hbtn.io",
-  first_name: "Bench",
-  id: "5c8d5c0c-1b5a-4b7e-9a45-1f1a0f6c8a11",
-  last_name: "Mark",
-  updated_at: "2024-03-01T10:00:00",
-};
-const sessions = new Map([[token, user]]);
-
-const app = new Hono();
-app.get("/api/v1/users/me", (c) => {
-  const u = sessions.get(getCookie(c, cookieName) ?? "");
-  return u ? c.json(u) : c.json({ error: "Forbidden" }, 403);
-});
-app.get("/api/v1/status", (c) => c.json({ status: "OK" }));
+let app = ceilingApp(token, cookieName);
+if (withDuties) {
+  // The service's own pieces, installed as its entry files install them.
+  const { createLogger } = await import("../src/lib/log.ts");
+  const { createLogSink } = await import("../src/entry/log-sink.ts");
+  const { useNodeCryptoSha256 } = await import("../src/entry/native-hash.ts");
+  useNodeCryptoSha256();
+  let clientOf: (c: Context) => string;
+  if (runtime === "deno") {
+    const { useResponseBuilder } = await import("../src/http/respond.ts");
+    const { denoResponseBuilder } = await import("../src/entry/deno-respond.ts");
+    useResponseBuilder(denoResponseBuilder);
+    const { getConnInfo } = await import("hono/deno");
+    clientOf = (c) => getConnInfo(c).remote.address ?? "unknown";
+  } else {
+    const { peerAddress } = await import("../src/entry/node-http.ts");
+    clientOf = (c) => peerAddress(c) ?? "unknown";
+  }
+  const sink = createLogSink((text) => process.stderr.write(text));
+  app = dutiesApp(token, cookieName, createLogger("info", sink.line), clientOf);
+}
 
 const listening = (p: number, runtime: string) => process.stderr.write(`listening on http://${host}:${p} (ceiling, ${runtime})\n`);
 
@@ -65,7 +73,7 @@ if (process.env.CEILING_SERVER === "service") {
   const served = typeof Deno !== "undefined"
     ? await ((await import(denoHttp)) as { serveDeno: Serve }).serveDeno(app.fetch, config, log)
     : await (await import("../src/entry/node-http.ts")).serveNodeHttp(app.fetch, config, log);
-  listening(served.port, `${typeof Deno !== "undefined" ? "deno" : typeof Bun !== "undefined" ? "bun" : "node"}, the service's server`);
+  listening(served.port, `${runtime}, the service's server${withDuties ? ", with the duties" : ""}`);
 } else if (typeof Deno !== "undefined") {
   Deno.serve({ hostname: host, port, onListen: ({ port: p }) => listening(p, `deno ${Deno.version.deno}`) }, app.fetch);
 } else if (typeof Bun !== "undefined") {

@@ -136,6 +136,14 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       CEILING_SERVER: "service",
     });
     servers.push(served);
+    // That app with the duties every answer of the service has (access log, hashed token, security and CORS headers):
+    // the most the service could reach without dropping one of them.
+    const duties = await startServer(pinned(0, tsCommand("bench/ceiling.ts", rt)), {
+      CEILING_TOKEN: cookie.split("=")[1],
+      CEILING_SERVER: "service",
+      CEILING_DUTIES: "1",
+    });
+    servers.push(duties);
     log(
       `${rt}: servers up (session ${session.startupMs.toFixed(0)} ms, basic ${basic.startupMs.toFixed(0)} ms, ceiling ${
         ceiling.startupMs.toFixed(0)
@@ -146,6 +154,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       session: { server: session, headers: { cookie } },
       ceiling: { server: ceiling, headers: { cookie } },
       served: { server: served, headers: { cookie } },
+      duties: { server: duties, headers: { cookie } },
       basic: { server: basic, headers: { authorization: basicHeader() } },
       kv: { server: kv, headers: { cookie: kvCookie } },
       idle: { server: idle, headers: { cookie: idleCookie } },
@@ -166,7 +175,16 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       seconds,
       cpuPids: pids(name),
     });
-    const order: (keyof typeof targets)[] = ["session", "ceiling", "served", "basic", "kv", "idle", ...(pg ? ["postgres" as const] : [])];
+    const order: (keyof typeof targets)[] = [
+      "session",
+      "ceiling",
+      "served",
+      "duties",
+      "basic",
+      "kv",
+      "idle",
+      ...(pg ? ["postgres" as const] : []),
+    ];
     await loadgen(
       order.map((n) => ({ label: `warm-up ${n}`, jobs: [job(n, P.warmSec)] })),
       (label, [r]) => log(`${rt}: GET /users/me ${label}: ${fmt(r)}`),
@@ -178,6 +196,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       session: [] as JobResult[],
       ceiling: [] as JobResult[],
       served: [] as JobResult[],
+      duties: [] as JobResult[],
       basic: [] as JobResult[],
       kv: [] as JobResult[],
       idle: [] as JobResult[],
@@ -210,6 +229,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     res.get = get;
     await ceiling.stop();
     await served.stop();
+    await duties.stop();
     await basic.stop();
     await kv.stop();
     await idle.stop();

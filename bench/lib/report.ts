@@ -13,6 +13,8 @@ export type RuntimeResult = {
     ceiling: JobResult[];
     /** The ceiling's app on the service's own server code (timeouts, connection cap). */
     served?: JobResult[];
+    /** That app with the duties every answer of the service has (bench/lib/ceiling-apps.ts). */
+    duties?: JobResult[];
     basic: JobResult[];
     kv: JobResult[];
     idle: JobResult[];
@@ -130,6 +132,19 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
           } |`,
         );
       }
+      if (r.get.duties?.length) {
+        const dc = pairRatios(r.get.duties, r.get.ceiling, (x) => x.rps, clean);
+        const sd = pairRatios(r.get.session, r.get.duties, (x) => x.rps, clean);
+        const sdc = pairRatios(r.get.duties, r.get.session, cpuPerReq, clean);
+        L.push(
+          `| ${r.runtime} | the most the contract leaves: the ceiling with every answer's duties (access log, hashed token, security and CORS headers) on the service's server ÷ ceiling, req/s | ${
+            spread(dc, 2)
+          } | — | info | above the 0.80 goal only if the duties and the hardened server together cost under a fifth |`,
+          `| ${r.runtime} | session GET ÷ that, req/s (CPU cross-check) | ${spread(sd, 2)} (${
+            spread(sdc, 2)
+          }) | — | info | what the service's own code (gate, router, session policy, storage layer) costs above the duties |`,
+        );
+      }
       const b = pairRatios(r.get.basic, r.get.session, (x) => x.rps, clean);
       L.push(
         `| ${r.runtime} | Basic GET /users/me ÷ session GET, req/s | ${spread(b, 2)} | ≥ 0.50 | ${verdict(b, 0.5, clean)} | ${
@@ -217,6 +232,7 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
         ["service, session_db_auth", r.get.session],
         ["ceiling (bare Hono + Map)", r.get.ceiling],
         ["ceiling's app on the service's server", r.get.served ?? []],
+        ["that app with every answer's duties", r.get.duties ?? []],
         [
           "service, basic_auth",
           r.get.basic,
