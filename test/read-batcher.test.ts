@@ -1,7 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createReadBatcher } from "../src/storage/read-batcher.ts";
-import { isoNow } from "../src/lib/log.ts";
+import { createLogger, isoNow } from "../src/lib/log.ts";
+import { readCookie } from "../src/http/cookies.ts";
 import { sha256, sha256Hex, toHex, useNativeSha256Hex } from "../src/lib/sha256.ts";
 
 /** A key-value store whose reads take a snapshot when they start and answer when the test releases them. */
@@ -134,6 +135,35 @@ describe("hot-path helpers", () => {
       useNativeSha256Hex(() => ""); // back to this file's hash
     }
     assert.equal(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  });
+
+  it("readCookie finds the first cookie of that exact name, trimmed and unquoted", () => {
+    const name = "_my_session_id";
+    const cases: [string | null, string | null][] = [
+      [null, null],
+      ["", null],
+      [`${name}=abc`, "abc"],
+      [`theme=dark; ${name}=abc; other=1`, "abc"],
+      [`  ${name}  =  abc  ;x=1`, "abc"],
+      [`x${name}=no; ${name}x=no; ${name}=yes`, "yes"],
+      [`${name}=first; ${name}=second`, "first"],
+      [`${name}="quoted"`, "quoted"],
+      [`${name}="`, '"'],
+      [`${name}=`, ""],
+      [`flag; ${name}=abc`, "abc"],
+      [`flag;${name}`, null],
+      [`a=1;; ;${name}=v=w;`, "v=w"],
+      [`${name}`, null],
+      [`other=1; flag`, null],
+    ];
+    for (const [header, want] of cases) assert.equal(readCookie(header, name), want, String(header));
+  });
+
+  it("log lines quote strings that need it and write numbers as they are", () => {
+    const lines: string[] = [];
+    const log = createLogger("info", (l) => lines.push(l));
+    log.record("access", { method: "GET", path: "/a b", status: 200, ms: 0.5, client: 'x"y', n: NaN, e: "" });
+    assert.match(lines[0], / info access method=GET path="\/a b" status=200 ms=0.5 client="x\\"y" n=NaN e=""$/);
   });
 });
 

@@ -65,7 +65,13 @@ export function createLogger(level: LogLevel, write: (line: string) => void, for
       return;
     }
     let text = `${time} ${lvl} ${msg}`;
-    if (fields) { for (const k in fields) if (fields[k] !== undefined) text += ` ${k}=${textValue(fields[k] as string)}`; }
+    if (fields) {
+      for (const k in fields) {
+        const v = fields[k];
+        // Numbers never need quotes: no test of their text (an access line has two).
+        if (v !== undefined) text += ` ${k}=${typeof v === "number" ? v : textValue(v)}`;
+      }
+    }
     write(text);
   };
   return {
