@@ -157,6 +157,9 @@ describe("hot-path helpers", () => {
       [`other=1; flag`, null],
     ];
     for (const [header, want] of cases) assert.equal(readCookie(header, name), want, String(header));
+    // A long header of parts without "=" (the search for the next one is not repeated per part).
+    assert.equal(readCookie(";a".repeat(40_000) + `;${name}=end`, name), "end");
+    assert.equal(readCookie(";a".repeat(40_000), name), null);
   });
 
   it("log lines quote strings that need it and write numbers as they are", () => {

@@ -6,18 +6,13 @@
  */
 export function readCookie(header: string | null, name: string): string | null {
   if (!header) return null;
-  // One pass of indexOf over the header, no array of its parts: this runs on
-  // every cookie-authenticated request.
-  for (let from = 0; from < header.length;) {
-    let end = header.indexOf(";", from);
-    if (end < 0) end = header.length;
-    const eq = header.indexOf("=", from);
-    if (eq >= 0 && eq < end && header.slice(from, eq).trim() === name) {
-      let v = header.slice(eq + 1, end).trim();
-      if (v.length >= 2 && v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34) v = v.slice(1, -1); // "…"
-      return v;
-    }
-    from = end + 1;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() !== name) continue;
+    let v = part.slice(eq + 1).trim();
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    return v;
   }
   return null;
 }
