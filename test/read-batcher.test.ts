@@ -16,12 +16,15 @@ function slowStore() {
   return { data, calls, readMany };
 }
 const tick = () => new Promise((r) => setTimeout(r, 0));
+/** A batcher over a slow store, keys as their own ids. */
+const batcherOf = (s: ReturnType<typeof slowStore>, maxBatch = 10, maxInFlight = 1) =>
+  createReadBatcher({ readMany: s.readMany, id: (k: string) => k, maxBatch, maxInFlight });
 
 describe("read batcher", () => {
   it("sends a read at once when nothing is in flight", async () => {
     const s = slowStore();
     s.data.set("a", "1");
-    const read = createReadBatcher({ readMany: s.readMany, id: (k: string) => k, maxBatch: 10, maxInFlight: 1 });
+    const read = batcherOf(s);
     const a = read("a");
     await tick();
     assert.deepEqual(s.calls.map((c) => c.keys), [["a"]]);
@@ -32,7 +35,7 @@ describe("read batcher", () => {
   it("gathers the reads asked for while one is in flight into one call, one read per key", async () => {
     const s = slowStore();
     for (const k of ["a", "b", "c"]) s.data.set(k, k.toUpperCase());
-    const read = createReadBatcher({ readMany: s.readMany, id: (k: string) => k, maxBatch: 10, maxInFlight: 1 });
+    const read = batcherOf(s);
     const first = read("a");
     await tick();
     const later = [read("b"), read("c"), read("b"), read("a")];
@@ -49,7 +52,7 @@ describe("read batcher", () => {
   it("never answers a request with a read that started before it was asked (a logout is seen by every later request)", async () => {
     const s = slowStore();
     s.data.set("session", "live");
-    const read = createReadBatcher({ readMany: s.readMany, id: (k: string) => k, maxBatch: 10, maxInFlight: 1 });
+    const read = batcherOf(s);
     const before = read("session");
     await tick();
     s.data.set("session", "ended"); // the logout completes while the first read is out
@@ -65,7 +68,7 @@ describe("read batcher", () => {
 
   it("splits batches at maxBatch and keeps up to maxInFlight calls out", async () => {
     const s = slowStore();
-    const read = createReadBatcher({ readMany: s.readMany, id: (k: string) => k, maxBatch: 2, maxInFlight: 2 });
+    const read = batcherOf(s, 2, 2);
     const all = ["a", "b", "c", "d", "e"].map((k) => read(k));
     await tick();
     assert.deepEqual(s.calls.map((c) => c.keys), [["a", "b"], ["c", "d"]]);

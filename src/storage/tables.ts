@@ -82,14 +82,7 @@ export class Tables {
   apply(c: Change): Change | null {
     switch (c.op) {
       case "putUser": {
-        const old = this.users.get(c.user.id) ?? null;
-        // Re-indexing an unchanged email would move the user to the end of its
-        // email's list: after a password re-hash, the second of two legacy
-        // duplicates would start winning the lookups.
-        const sameEmail = old !== null && emailKey(old.email) === emailKey(c.user.email);
-        if (old && !sameEmail) this.#unindexEmail(old);
-        this.users.set(c.user.id, c.user);
-        if (!sameEmail) this.#indexEmail(c.user);
+        const old = this.#putUser(c.user);
         return old ? { op: "putUser", user: old } : { op: "delUser", id: c.user.id };
       }
       case "delUser": {
@@ -100,12 +93,7 @@ export class Tables {
         return { op: "putUser", user: old };
       }
       case "putSession": {
-        const old = this.sessions.get(c.session.session_id) ?? null;
-        if (old) this.#unindexSession(old);
-        this.sessions.set(c.session.session_id, c.session);
-        let set = this.#sessionsByUser.get(c.session.user_id);
-        if (!set) this.#sessionsByUser.set(c.session.user_id, set = new Set());
-        set.add(c.session.session_id);
+        const old = this.#putSession(c.session);
         return old ? { op: "putSession", session: old } : { op: "delSession", session_id: c.session.session_id };
       }
       case "delSession": {
@@ -119,30 +107,13 @@ export class Tables {
   }
 
   /**
-   * Adds the records of a folder's data files to empty tables: what
-   * `apply` does for each, without the change and undo records it makes
-   * (100k users load in about half the time).
+   * Adds the records of a folder's data files: what `apply` does for each,
+   * without the change and undo records it makes (100k users load in about
+   * half the time).
    */
   loadRecords(users: readonly UserRecord[], sessions: readonly SessionRecord[]): void {
-    if (this.users.size || this.sessions.size) {
-      for (const user of users) this.apply({ op: "putUser", user });
-      for (const session of sessions) this.apply({ op: "putSession", session });
-      return;
-    }
-    for (const u of users) {
-      const old = this.users.get(u.id);
-      if (old) this.#unindexEmail(old);
-      this.users.set(u.id, u);
-      this.#indexEmail(u);
-    }
-    for (const s of sessions) {
-      const old = this.sessions.get(s.session_id);
-      if (old) this.#unindexSession(old);
-      this.sessions.set(s.session_id, s);
-      let set = this.#sessionsByUser.get(s.user_id);
-      if (!set) this.#sessionsByUser.set(s.user_id, set = new Set());
-      set.add(s.session_id);
-    }
+    for (const u of users) this.#putUser(u);
+    for (const s of sessions) this.#putSession(s);
   }
 
   /** Applies changes in order; returns the undo list (to apply in order) for rolling them back. */
@@ -154,6 +125,30 @@ export class Tables {
     }
     // push + reverse, not unshift: unshift made a 100k-record import quadratic (2.6 s).
     return undo.reverse();
+  }
+
+  /** Stores a user, keeping the email index; returns the record it replaced. */
+  #putUser(user: UserRecord): UserRecord | null {
+    const old = this.users.get(user.id) ?? null;
+    // Re-indexing an unchanged email would move the user to the end of its
+    // email's list: after a password re-hash, the second of two legacy
+    // duplicates would start winning the lookups.
+    const sameEmail = old !== null && emailKey(old.email) === emailKey(user.email);
+    if (old && !sameEmail) this.#unindexEmail(old);
+    this.users.set(user.id, user);
+    if (!sameEmail) this.#indexEmail(user);
+    return old;
+  }
+
+  /** Stores a session, keeping the index of each user's sessions; returns the record it replaced. */
+  #putSession(session: SessionRecord): SessionRecord | null {
+    const old = this.sessions.get(session.session_id) ?? null;
+    if (old) this.#unindexSession(old);
+    this.sessions.set(session.session_id, session);
+    let set = this.#sessionsByUser.get(session.user_id);
+    if (!set) this.#sessionsByUser.set(session.user_id, set = new Set());
+    set.add(session.session_id);
+    return old;
   }
 
   #indexEmail(u: UserRecord): void {
