@@ -35,6 +35,18 @@ const runtimes = {
   bun: ["node_modules/bun/bin/bun.exe", ["test", "--timeout", "120000", ...files.map((f) => `./${f}`)]],
   node: [realNode(), ["--import", "tsx", "--test", "--test-timeout", "120000", ...files]],
 };
+// A production install (`npm ci --omit=dev`) has no Deno or Bun binary: say
+// so in one line instead of reporting a runtime's failure without a cause.
+const missing = Object.entries(runtimes)
+  .filter(([name, [cmd]]) => (!wanted.length || wanted.includes(name)) && name !== "node" && !existsSync(join(root, cmd)))
+  .map(([name]) => name);
+if (missing.length) {
+  console.error(
+    `The test suite needs the development dependencies (${missing.join(", ")} not installed in node_modules): ` +
+      "run `npm ci` without --omit=dev, then `npm test`.",
+  );
+  process.exit(1);
+}
 const failed = [];
 for (const [name, [cmd, args]] of Object.entries(runtimes)) {
   if (wanted.length && !wanted.includes(name)) continue;

@@ -1,6 +1,6 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, RUNTIME, runToEnd, startServer } from "./helpers/server.ts";
@@ -20,6 +20,8 @@ describe("a production install", { skip: RUNTIME !== "node" && "npm start is Nod
     }
     const install = await runToEnd("npm", ["ci", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"], {}, 150_000, undefined, dir);
     assert.equal(install.code, 0, install.stderr);
+    // The packages whose install scripts run are declared (allowScripts), so npm 11 has nothing to warn about.
+    assert.doesNotMatch(install.stderr + install.stdout, /install-scripts/);
     const s = await startServer({ DATA_DIR: join(dir, "data") }, ["npm", ["start"]], 60_000, dir);
     try {
       const r = await fetch(`${s.url}/api/v1/status`);
@@ -34,5 +36,13 @@ describe("a production install", { skip: RUNTIME !== "node" && "npm start is Nod
     } finally {
       assert.equal(await s.stop("SIGTERM"), 0);
     }
+  });
+
+  it("npm test says that the development dependencies are missing", { timeout: 60_000 }, async () => {
+    mkdirSync(join(dir, "test"), { recursive: true });
+    const r = await runToEnd("npm", ["test"], {}, 50_000, undefined, dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /needs the development dependencies \(deno, bun not installed.*run `npm ci` without --omit=dev/);
+    assert.doesNotMatch(r.stdout + r.stderr, /FAILED \(exit/);
   });
 });
