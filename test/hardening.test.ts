@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { RUNTIME, startServer } from "./helpers/server.ts";
 import assert from "node:assert/strict";
 import { basic, fakeClock, testApp } from "./helpers/app.ts";
-import { forwardedEntry } from "../src/app/create-app.ts";
+import { forwardedEntry } from "../src/http/origin.ts";
 import { createLoginThrottle } from "../src/auth/throttle.ts";
 
 const wrongLogin = (t: ReturnType<typeof testApp>, headers: Record<string, string> = {}) =>

@@ -53,6 +53,8 @@ export type Config = {
    * outwards; 0: none (the peer address is the client).
    */
   trustProxy: number;
+  /** PUBLIC_URL: the one public origin (`https://auth.example.com`), or null: from the request and the trusted proxy. */
+  publicUrl: string | null;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   /** Log lines as text, or one JSON object per line. */
   logFormat: "text" | "json";
@@ -148,6 +150,18 @@ export function parseConfig(env: Env, cwd: string): Config {
   // Origins allowed to use the cookie from a browser are also trusted to send changes with it.
   const origins = [...new Set([...originList("TRUSTED_ORIGINS"), ...corsOrigins])];
 
+  const rawPublic = env.PUBLIC_URL?.trim() || null;
+  // An origin, with at most a bare "/" after it: every link and the cross-site check are built on it.
+  const publicUrl = rawPublic === null
+    ? null
+    : /^https?:\/\/[^/\s?#@]+\/?$/i.test(rawPublic) && URL.canParse(rawPublic)
+    ? new URL(rawPublic).origin
+    : fail(
+      "PUBLIC_URL",
+      env.PUBLIC_URL ?? "",
+      "the service's public origin, like https://auth.example.com (no path, query or credentials)",
+    );
+
   const storage = enumVar(env, "STORAGE", STORAGES, "file");
   const databaseUrl = storage === "postgres" ? checkDatabaseUrl(env.DATABASE_URL) : null;
 
@@ -188,6 +202,7 @@ export function parseConfig(env: Env, cwd: string): Config {
     accessPolicy,
     adminEmails,
     trustProxy,
+    publicUrl,
     headersTimeout: intVar(env, "HEADERS_TIMEOUT", 10, 1, 3600, "an integer number of seconds from 1 to 3600"),
     requestTimeout: intVar(env, "REQUEST_TIMEOUT", 30, 0, 86_400, "an integer number of seconds (0: no limit)"),
     keepAliveTimeout: intVar(env, "KEEP_ALIVE_TIMEOUT", 5, 1, 3600, "an integer number of seconds from 1 to 3600"),

@@ -6,7 +6,8 @@ import { createBasicStrategy, createSessionStrategy, type Strategy } from "../au
 import { createLoginThrottle } from "../auth/throttle.ts";
 import { StorageUnavailableError } from "../domain/errors.ts";
 import type { PasswordHasher } from "../domain/passwords.ts";
-import { authenticate, type AuthOptions, isCrossSite } from "../http/auth.ts";
+import { authenticate, type AuthOptions, crossSiteReason } from "../http/auth.ts";
+import { createOrigins, forwardedEntry } from "../http/origin.ts";
 import type { AppEnv } from "../http/context.ts";
 import { HttpError, toHttpError } from "../http/errors.ts";
 import { accessLog, createAudit } from "../http/audit.ts";
@@ -34,6 +35,7 @@ export type AppConfig = Pick<
   | "maxBodyBytes"
   | "cookieSecure"
   | "trustedOrigins"
+  | "publicUrl"
   | "corsOrigins"
   | "accessPolicy"
   | "adminEmails"
@@ -62,20 +64,6 @@ export type AppDeps = {
   /** The files of the sign-in page and the API reference (boot reads them); without them those routes answer 404. */
   pages?: PageContents;
 };
-
-/**
- * The entry of a forwarding header written by the nearest of `hops` trusted
- * proxies: each proxy appends what it saw, so the client a trusted proxy
- * saw is `hops` entries from the right. Entries further left were written
- * by the client itself and prove nothing (believing the left-most let any
- * client pick a new address per request, or name a victim's). Undefined
- * when no proxy is trusted or the header is absent.
- */
-export function forwardedEntry(header: string | undefined, hops: number): string | undefined {
-  if (hops <= 0 || !header) return undefined;
-  const entries = header.split(",").map((s) => s.trim()).filter(Boolean);
-  return entries.length ? entries[Math.max(0, entries.length - hops)] : undefined;
-}
 
 /**
  * Builds the Hono app. No environment, globals or I/O here: the entry file
@@ -124,19 +112,16 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
   const unauthorized = () => new HttpError(401, "Unauthorized", challenge);
   const clientOf = (c: Context<AppEnv>): string =>
     forwardedEntry(c.req.header("x-forwarded-for"), config.trustProxy) ?? peerAddress?.(c) ?? "unknown";
-  const isHttps = (req: Request) =>
-    config.cookieSecure === "always" ||
-    (config.cookieSecure === "auto" &&
-      (req.url.startsWith("https:") ||
-        forwardedEntry(req.headers.get("x-forwarded-proto") ?? undefined, config.trustProxy)?.toLowerCase() === "https"));
+  const origins = createOrigins({ publicUrl: config.publicUrl, trustProxy: config.trustProxy, cookieSecure: config.cookieSecure });
+  const isHttps = origins.isHttps;
+  const crossSite = (req: Request) => crossSiteReason(req, config.trustedOrigins, origins.publicOrigin(req));
   const audit = createAudit(log, clientOf);
   const authOptions: AuthOptions = {
     auth,
     strategy,
     sessionName: config.sessionName,
-    trustedOrigins: config.trustedOrigins,
     clientOf,
-    isHttps,
+    crossSite,
     audit,
   };
 
@@ -148,7 +133,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     sessionName: config.sessionName,
     maxBodyBytes: config.maxBodyBytes,
     isHttps,
-    isCrossSite: (req) => isCrossSite(req, config.trustedOrigins, isHttps(req)),
+    crossSite,
     authenticate: (c) => authenticate(c, authOptions, unauthorized),
     throttle,
     clientOf,

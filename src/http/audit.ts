@@ -14,7 +14,8 @@ export type AuthEvent =
   | "logout"
   | "session_ended"
   | "password_changed"
-  | "user_deleted";
+  | "user_deleted"
+  | "cross_site_refused";
 
 /** What an auth event line may add to the time, event and client address. */
 export type AuthEventFields = {

@@ -6,57 +6,54 @@ import { readCookie } from "./cookies.ts";
 import { ThrottledError } from "../auth/throttle.ts";
 import type { Audit } from "./audit.ts";
 import { HttpError } from "./errors.ts";
+import { normalOrigin } from "./origin.ts";
 
 export type AuthOptions = {
   auth: AuthMode;
   /** null for `auth` (which finds no user) and for no auth type. */
   strategy: Strategy | null;
   sessionName: string;
-  /** Origins allowed, besides the request's own, to send cookie-authenticated unsafe requests. */
-  trustedOrigins: string[];
   /** Who sends a request (peer address, or the trusted proxy's X-Forwarded-For), for throttling. */
   clientOf: (c: Context<AppEnv>) => string;
-  /** Whether the request came over HTTPS (directly, or through a trusted proxy). */
-  isHttps: (req: Request) => boolean;
+  /** Why a cookie-authenticated unsafe request counts as cross-site (null: it does not); logged, then 403. */
+  crossSite: (req: Request) => string | null;
   /** Records failed and throttled Basic checks. */
   audit?: Audit;
 };
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** `scheme://host[:port]` in lower case, without the scheme's default port. */
-function normalOrigin(scheme: string, host: string): string {
-  const h = host.toLowerCase();
-  const bare = (scheme === "https" && h.endsWith(":443")) || (scheme === "http" && h.endsWith(":80")) ? h.slice(0, h.lastIndexOf(":")) : h;
-  return `${scheme}://${bare}`;
-}
-
 /**
- * True when a browser marks the request as coming from another site. Only
- * browsers send these headers, so curl and scripts are never affected.
- * (Hono's `csrf()` cannot be used: it rejects form posts that carry neither
- * header, which is exactly what curl sends to the login route.)
+ * Why a browser's request counts as coming from another site, or null when
+ * it does not. Only browsers send these headers, so curl and scripts are
+ * never affected. (Hono's `csrf()` cannot be used: it rejects form posts
+ * that carry neither header, which is exactly what curl sends to the login
+ * route.)
  *
  * - `Sec-Fetch-Site: cross-site`, in any of several copies of the header
  *   (a proxy or a client may send two; the runtime joins them with ", "),
  *   unless the `Origin` is listed in `trustedOrigins`.
- * - An `Origin` other than the request's own, scheme included
- *   (`http://` pages of the same host are another origin than `https://`),
- *   unless listed in `trustedOrigins`; `null` or garbage is never ours.
+ * - An `Origin` other than `ownOrigin` (the public origin: see origin.ts),
+ *   scheme included (`http://` pages of the same host are another origin
+ *   than `https://`), unless listed in `trustedOrigins`; `null` or garbage
+ *   is never ours.
+ *
+ * The reason is logged, so that an operator behind a misconfigured proxy
+ * sees why logins fail; it holds only the two origins, never a cookie.
  */
-export function isCrossSite(req: Request, trustedOrigins: readonly string[], https: boolean): boolean {
+export function crossSiteReason(req: Request, trustedOrigins: readonly string[], ownOrigin: string): string | null {
   const origin = req.headers.get("origin");
   // A page of a trusted origin (TRUSTED_ORIGINS, CORS_ORIGINS) is welcome,
   // and its browser marks its requests cross-site when it is another site.
   // Only a browser sets Origin, and it never lets a page choose it.
-  if (origin !== null && trustedOrigins.includes(origin)) return false;
+  if (origin !== null && trustedOrigins.includes(origin)) return null;
   const fetchSite = req.headers.get("sec-fetch-site");
-  if (fetchSite !== null && fetchSite.toLowerCase().split(",").some((v) => v.trim() === "cross-site")) return true;
-  if (origin === null) return false;
+  if (fetchSite !== null && fetchSite.toLowerCase().split(",").some((v) => v.trim() === "cross-site")) return "Sec-Fetch-Site: cross-site";
+  if (origin === null) return null;
   const m = /^(https?):\/\/([^/]+)$/i.exec(origin);
-  if (!m) return true;
-  const host = req.headers.get("host") ?? new URL(req.url).host;
-  return normalOrigin(m[1].toLowerCase(), m[2]) !== normalOrigin(https ? "https" : "http", host);
+  const shown = JSON.stringify(origin.slice(0, 200));
+  if (!m) return `origin ${shown} is not an origin of this service (${ownOrigin})`;
+  return normalOrigin(m[1], m[2]) === ownOrigin ? null : `origin ${shown} does not match ${ownOrigin}`;
 }
 
 /**
@@ -84,8 +81,12 @@ export async function authenticate(c: Context<AppEnv>, opts: AuthOptions, unauth
   if (authorization === null && sessionToken === null) throw unauthorized();
   if (!opts.strategy) throw new HttpError(403, "Forbidden");
   // Cookie-authenticated state changes from another site are CSRF attempts.
-  if (viaCookie && !SAFE_METHODS.has(c.req.method) && isCrossSite(c.req.raw, opts.trustedOrigins, opts.isHttps(c.req.raw))) {
-    throw new HttpError(403, "Forbidden");
+  if (viaCookie && !SAFE_METHODS.has(c.req.method)) {
+    const why = opts.crossSite(c.req.raw);
+    if (why !== null) {
+      opts.audit?.(c, "cross_site_refused", { reason: why });
+      throw new HttpError(403, "Forbidden");
+    }
   }
   // A throttled Basic check throws ThrottledError: 429, in the app's onError.
   let found: Authenticated | null;

@@ -29,8 +29,8 @@ export type SessionRoutesOptions = {
   sessionName: string;
   maxBodyBytes: number;
   isHttps: (req: Request) => boolean;
-  /** Whether a browser says the request comes from another site (see auth.ts). */
-  isCrossSite: (req: Request) => boolean;
+  /** Why a browser's request counts as coming from another site, or null (see auth.ts). */
+  crossSite: (req: Request) => string | null;
   /** Authenticates a request on a path the gate lets through (the logout alias). */
   authenticate: (c: Context<AppEnv>) => Promise<Authenticated>;
   throttle: LoginThrottle;
@@ -97,7 +97,11 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
     // Login CSRF: a hostile page must not log a visitor into the attacker's
     // account (then read what the victim types into it). curl and scripts
     // send neither Origin nor Sec-Fetch-Site and are not affected.
-    if (o.isCrossSite(c.req.raw)) throw new HttpError(403, "Forbidden");
+    const crossSite = o.crossSite(c.req.raw);
+    if (crossSite !== null) {
+      o.audit?.(c, "cross_site_refused", { reason: crossSite });
+      throw new HttpError(403, "Forbidden");
+    }
     // Form fields or a JSON object; the query string is ignored, as in the original.
     const form = await readLoginFields(c.req.raw, o.maxBodyBytes);
     const email = form.get("email");
