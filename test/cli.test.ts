@@ -168,6 +168,10 @@ describe("cli: user commands (memory driver, in-process)", () => {
       assert.deepEqual([r.code, r.out], [2, ""]);
       assert.match(r.err, /^error: .*\n\nUsage: /s);
     }
+    // A forgotten session id names the flag that ends them all, rather than guessing.
+    const end = await c.run("sessions", "end", "bob@hbtn.io");
+    assert.equal(end.code, 2);
+    assert.match(end.err, /^error: "sessions end" needs <session-id> \(see "sessions list bob@hbtn\.io"\) or --all to end every session/);
   });
 
   it("adds users under the API's rules and lists them", async () => {

@@ -198,6 +198,12 @@ function parseSessions([sub, ...args]: string[]): Command {
     }
     case "end": {
       const all = args.includes("--all");
+      // Ending every session is a flag of its own, so that a forgotten id never ends them all: say how.
+      if (!all && args.filter((a) => !a.startsWith("--")).length === 1) {
+        throw new UsageError(
+          `"sessions end" needs <session-id> (see "sessions list ${args[0]}") or --all to end every session of the user`,
+        );
+      }
       const p = parseWith(args, { positionals: all ? ["email|id"] : ["email|id", "session-id"], flags: { all: false } }, "sessions end");
       return { name: "sessions-end", who: p.positionals[0], session: all ? null : p.positionals[1] };
     }
