@@ -4,6 +4,7 @@ import { AUTH_TYPES, type AuthMode, authMode, type AuthType } from "../domain/au
 import { StartupError } from "../domain/errors.ts";
 import type { SessionLifetime } from "../domain/records.ts";
 import { parseDatabaseUrl } from "../storage/postgres/url.ts";
+import { cookieDomainError, cookieDomainOf, hostInCookieDomain } from "../lib/cookie-domain.ts";
 
 /**
  * The service's configuration, parsed from environment variables in one
@@ -53,6 +54,8 @@ export type Config = {
    * outwards; 0: none (the peer address is the client).
    */
   trustProxy: number;
+  /** COOKIE_DOMAIN: the `Domain` of the session cookies (lower case, no leading dot), or null: host-only cookies. */
+  cookieDomain: string | null;
   /** PUBLIC_URL: the one public origin (`https://auth.example.com`), or null: from the request and the trusted proxy. */
   publicUrl: string | null;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -162,6 +165,15 @@ export function parseConfig(env: Env, cwd: string): Config {
       "the service's public origin, like https://auth.example.com (no path, query or credentials)",
     );
 
+  const rawDomain = env.COOKIE_DOMAIN?.trim() || null;
+  const domainError = rawDomain === null ? null : cookieDomainError(rawDomain);
+  if (domainError !== null) fail("COOKIE_DOMAIN", env.COOKIE_DOMAIN ?? "", domainError);
+  const cookieDomain = rawDomain === null ? null : cookieDomainOf(rawDomain);
+  // The browser would drop every cookie the service sets: refuse rather than fail at each login.
+  if (cookieDomain !== null && publicUrl !== null && !hostInCookieDomain(new URL(publicUrl).hostname, cookieDomain)) {
+    fail("COOKIE_DOMAIN", env.COOKIE_DOMAIN ?? "", `a domain that contains PUBLIC_URL's host (${new URL(publicUrl).hostname})`);
+  }
+
   const storage = enumVar(env, "STORAGE", STORAGES, "file");
   const databaseUrl = storage === "postgres" ? checkDatabaseUrl(env.DATABASE_URL) : null;
 
@@ -203,6 +215,7 @@ export function parseConfig(env: Env, cwd: string): Config {
     adminEmails,
     trustProxy,
     publicUrl,
+    cookieDomain,
     headersTimeout: intVar(env, "HEADERS_TIMEOUT", 10, 1, 3600, "an integer number of seconds from 1 to 3600"),
     requestTimeout: intVar(env, "REQUEST_TIMEOUT", 30, 0, 86_400, "an integer number of seconds (0: no limit)"),
     keepAliveTimeout: intVar(env, "KEEP_ALIVE_TIMEOUT", 5, 1, 3600, "an integer number of seconds from 1 to 3600"),

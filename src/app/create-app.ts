@@ -11,6 +11,7 @@ import { createOrigins, forwardedEntry } from "../http/origin.ts";
 import type { AppEnv } from "../http/context.ts";
 import { HttpError, toHttpError } from "../http/errors.ts";
 import { accessLog, createAudit } from "../http/audit.ts";
+import { forwardAuthRoutes } from "../http/forward-auth.ts";
 import { gate } from "../http/gate.ts";
 import { ApiRouter } from "../http/router.ts";
 import { openApiDocument, openApiRoute } from "../http/openapi.ts";
@@ -36,6 +37,7 @@ export type AppConfig = Pick<
   | "cookieSecure"
   | "trustedOrigins"
   | "publicUrl"
+  | "cookieDomain"
   | "corsOrigins"
   | "accessPolicy"
   | "adminEmails"
@@ -133,6 +135,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     sessionName: config.sessionName,
     maxBodyBytes: config.maxBodyBytes,
     isHttps,
+    cookieDomain: config.cookieDomain,
     crossSite,
     authenticate: (c) => authenticate(c, authOptions, unauthorized),
     throttle,
@@ -147,6 +150,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     ...accountRoutes(sessionOptions),
     ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes, accessPolicy: config.accessPolicy, adminEmails: config.adminEmails, audit }),
     ...sessionRoutes(sessionOptions),
+    ...forwardAuthRoutes(sessionOptions),
     openApiRoute(() => openapi),
     ...pageRoutes(pages),
   ];

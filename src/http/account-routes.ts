@@ -9,7 +9,7 @@ import type { Route } from "./routes.ts";
 import { json, jsonWithCookies } from "./respond.ts";
 import { z } from "zod";
 import { EmptyAnswer, EndedAnswer, parseBody, PasswordChangeBody, SessionAnswer } from "./schemas.ts";
-import { auditedCheck, deviceCookie, noSessions, type SessionRoutesOptions, whoIsAsking } from "./session-routes.ts";
+import { auditedCheck, cookieOptionsOf, deviceCookie, noSessions, type SessionRoutesOptions, whoIsAsking } from "./session-routes.ts";
 
 /**
  * What users of session libraries keep asking for: see and end their own
@@ -70,7 +70,7 @@ export function accountRoutes(o: SessionRoutesOptions): Route[] {
         if (!(await sessions.endById(user.id, id))) throw new NotFoundError();
         o.audit(c, "session_ended", { user_id: user.id, target: id });
         const headers: Record<string, string> = {};
-        if (current?.sessionId === id) headers["Set-Cookie"] = clearedCookie(o.sessionName, { secure: o.isHttps(c.req.raw) });
+        if (current?.sessionId === id) headers["Set-Cookie"] = clearedCookie(o.sessionName, cookieOptionsOf(o, c));
         return json(c, {}, 200, headers);
       },
     },

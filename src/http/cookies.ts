@@ -17,7 +17,14 @@ export function readCookie(header: string | null, name: string): string | null {
   return null;
 }
 
-export type CookieOptions = { secure: boolean; maxAgeSeconds?: number | null };
+export type CookieOptions = {
+  secure: boolean;
+  maxAgeSeconds?: number | null;
+  /** COOKIE_DOMAIN: the cookie then reaches every host under it (forward auth of sibling apps); null: this host only. */
+  domain?: string | null;
+};
+
+const domainPart = (domain: string | null | undefined) => (domain ? `; Domain=${domain}` : "");
 
 /**
  * The session cookie: `HttpOnly` (no script can read it), `SameSite=Lax`
@@ -26,11 +33,20 @@ export type CookieOptions = { secure: boolean; maxAgeSeconds?: number | null };
  * `Max-Age`, so the browser drops it when the session ends; the server
  * enforces every limit anyway.
  */
-export function sessionCookie(name: string, token: string, { secure, maxAgeSeconds }: CookieOptions): string {
-  return `${name}=${token}; Path=/${maxAgeSeconds ? `; Max-Age=${maxAgeSeconds}` : ""}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+export function sessionCookie(name: string, token: string, { secure, maxAgeSeconds, domain }: CookieOptions): string {
+  return `${name}=${token}; Path=/${domainPart(domain)}${maxAgeSeconds ? `; Max-Age=${maxAgeSeconds}` : ""}; HttpOnly; SameSite=Lax${
+    secure ? "; Secure" : ""
+  }`;
 }
 
 /** Clears the session cookie in the browser (logout). */
-export function clearedCookie(name: string, { secure }: CookieOptions): string {
-  return `${name}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+export function clearedCookie(name: string, { secure, domain }: CookieOptions): string {
+  return `${name}=; Path=/${domainPart(domain)}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax${
+    secure ? "; Secure" : ""
+  }`;
+}
+
+/** The known-device cookie: sent to the API only (login and password change read it), never to scripts. */
+export function deviceCookieHeader(name: string, value: string, maxAgeSeconds: number, { secure, domain }: CookieOptions): string {
+  return `${name}=${value}; Path=/api/v1${domainPart(domain)}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
 }

@@ -57,6 +57,13 @@ export const SECURITY_HEADERS = {
 /** A JSON error written by the server around the app, with the headers every answer has. */
 export const SERVER_ERROR_HEADERS = { "content-type": "application/json", ...SECURITY_HEADERS } as const;
 
+/** An answer without a body (204) with the API's headers, and `extra`. */
+export function noContent(c: Context, extra?: Record<string, string>): Response {
+  const headers = apiHeaders(c, extra);
+  delete headers["content-type"];
+  return build(null, 204, headers);
+}
+
 /** A JSON answer whose text is made already (the OpenAPI document, serialized once per app). */
 export function jsonText(c: Context, text: string): Response {
   return build(text, 200, apiHeaders(c));

@@ -12,7 +12,7 @@ import { toUserJson, type UserRecord } from "../domain/records.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { readLoginFields } from "./body.ts";
 import type { AppEnv } from "./context.ts";
-import { clearedCookie, readCookie, sessionCookie } from "./cookies.ts";
+import { clearedCookie, type CookieOptions, deviceCookieHeader, readCookie, sessionCookie } from "./cookies.ts";
 import { HttpError } from "./errors.ts";
 import type { Route } from "./routes.ts";
 import { json, jsonWithCookies } from "./respond.ts";
@@ -29,6 +29,8 @@ export type SessionRoutesOptions = {
   sessionName: string;
   maxBodyBytes: number;
   isHttps: (req: Request) => boolean;
+  /** COOKIE_DOMAIN (see cookies.ts), or null. */
+  cookieDomain: string | null;
   /** Why a browser's request counts as coming from another site, or null (see auth.ts). */
   crossSite: (req: Request) => string | null;
   /** Authenticates a request on a path the gate lets through (the logout alias). */
@@ -78,10 +80,12 @@ export async function auditedCheck(
 export function deviceCookie(o: SessionRoutesOptions, c: Context<AppEnv>, user: UserRecord): string {
   const name = deviceCookieName(o.sessionName);
   const value = rememberDevice(readCookie(c.req.header("cookie") ?? null, name), user, o.now());
-  // Sent to the API only (login and password change read it); never to scripts.
-  return `${name}=${value}; Path=/api/v1; Max-Age=${KNOWN_DEVICE_MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax${
-    o.isHttps(c.req.raw) ? "; Secure" : ""
-  }`;
+  return deviceCookieHeader(name, value, KNOWN_DEVICE_MAX_AGE_SECONDS, cookieOptionsOf(o, c));
+}
+
+/** How the session routes set cookies: `Secure` over HTTPS, `Domain` from COOKIE_DOMAIN. */
+export function cookieOptionsOf(o: SessionRoutesOptions, c: Context<AppEnv>): CookieOptions {
+  return { secure: o.isHttps(c.req.raw), domain: o.cookieDomain };
 }
 
 /** The 400 of a session route under an auth type without sessions. */
@@ -91,7 +95,7 @@ export function noSessions(auth: AuthMode): HttpError {
 
 /** Login and logout, with the aliases the original's README names. */
 export function sessionRoutes(o: SessionRoutesOptions): Route[] {
-  const cookieOptions = (c: Context<AppEnv>) => ({ secure: o.isHttps(c.req.raw) });
+  const cookieOptions = (c: Context<AppEnv>) => cookieOptionsOf(o, c);
 
   async function login(c: Context<AppEnv>) {
     // Login CSRF: a hostile page must not log a visitor into the attacker's
