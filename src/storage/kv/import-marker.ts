@@ -8,10 +8,13 @@ import type { KvKey } from "./types.ts";
  * claimed, kept alive, found stopped, and cleared (see import.ts).
  */
 
+/** The marker: the pending import, with its id, its owner (the run importing now) and its batches so far. */
 export type Marker = PendingImport & { id: string; owner: string; batches: number };
 
 export const MARKER_KEY: KvKey = ["import"];
+/** The key of the list of what batch `n` of import `id` added. */
 export const addedKey = (id: string, n: number): KvKey => ["import_added", id, n];
+/** What one batch added (users' ids, sessions' token hashes): what an abort removes. */
 export type Added = { users: string[]; sessions: string[] };
 
 /**
@@ -33,7 +36,7 @@ export type MarkerRun = {
   now: () => number;
 };
 
-/** The unfinished import of this store, if any (see the module comment). */
+/** The unfinished import of this store, if any (see import.ts). */
 export async function readPendingImport(db: KvStore, now: number): Promise<PendingImport | null> {
   const m = (await db.get<Marker>(MARKER_KEY)).value;
   if (!m) return null;
