@@ -1,5 +1,4 @@
-import type { ImportSummary } from "../driver.ts";
-import { ImportBusyError } from "../driver.ts";
+import { ImportBusyError, type ImportSummary } from "../driver.ts";
 import {
   type EmailIds,
   emailKey,
