@@ -2,7 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/app/config.ts";
 import { StartupError } from "../src/domain/errors.ts";
-import { RUNTIME, runToEnd, tsCommand } from "./helpers/server.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, RUNTIME, runToEnd, tsCommand } from "./helpers/server.ts";
 
 describe("configuration", () => {
   it("has the documented defaults", () => {
@@ -62,6 +64,21 @@ describe("configuration", () => {
     }
   });
 
+  it("refuses a negative idle timeout and an admin entry that is not an email address, naming what is accepted", () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ SESSION_IDLE_TIMEOUT: "-5" }, /^Invalid SESSION_IDLE_TIMEOUT "-5": expected a non-negative integer number of seconds/],
+      [{ ADMIN_EMAILS: "notanemail" }, /^Invalid ADMIN_EMAILS "notanemail": expected a comma-separated list of email addresses/],
+      [{ ADMIN_EMAILS: "boss@hbtn.io, nobody" }, /^Invalid ADMIN_EMAILS "boss@hbtn.io, nobody"/],
+    ];
+    for (const [env, re] of cases) {
+      assert.throws(() => parseConfig(env, "/"), (e: unknown) => e instanceof StartupError && re.test(e.message), JSON.stringify(env));
+    }
+    // What stays accepted: no idle limit, and admins listed in any case with spaces around.
+    assert.equal(parseConfig({ SESSION_IDLE_TIMEOUT: "0" }, "/").sessionIdleTimeout, 0);
+    assert.equal(parseConfig({ SESSION_IDLE_TIMEOUT: " 600 " }, "/").sessionIdleTimeout, 600);
+    assert.deepEqual(parseConfig({ ADMIN_EMAILS: " Boss@HBTN.io , ops@localhost,," }, "/").adminEmails, ["boss@hbtn.io", "ops@localhost"]);
+  });
+
   it("STORAGE=postgres needs a complete DATABASE_URL, never repeated in a message (it may hold a password)", () => {
     const pg = (env: Record<string, string>) => parseConfig({ STORAGE: "postgres", ...env }, "/");
     const c = pg({ DATABASE_URL: " postgres://app:s3cret@db.internal:6543/auth?sslmode=require " });
@@ -95,5 +112,42 @@ describe("configuration", () => {
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], /AUTH_TYPE "basic_auht"/);
     assert.doesNotMatch(r.stderr + r.stdout, /listening/);
+  });
+
+  it("a bad value found at startup stops the real process the same way: SESSION_IDLE_TIMEOUT, ADMIN_EMAILS", async () => {
+    const [bin, args] = tsCommand(`src/entry/${RUNTIME}.ts`);
+    for (const [name, value] of [["SESSION_IDLE_TIMEOUT", "-5"], ["ADMIN_EMAILS", "notanemail"]]) {
+      const r = await runToEnd(bin, args, {
+        [name]: value,
+        AUTH_TYPE: "session_exp_auth",
+        API_HOST: "127.0.0.1",
+        API_PORT: "0",
+        STORAGE: "memory",
+      });
+      assert.notEqual(r.code, 0);
+      assert.deepEqual(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`${name} "${value}"`));
+      assert.doesNotMatch(r.stderr + r.stdout, /listening/);
+    }
+  });
+
+  it("a data folder that cannot be created stops the start with one line, never a hang (DATA_DIR=/proc/nope)", async () => {
+    const commands = [tsCommand(`src/entry/${RUNTIME}.ts`)];
+    if (RUNTIME === "deno") {
+      // Also with the permissions `deno task start` grants, which do not reach /proc.
+      const task = (JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as { tasks: { start: string } }).tasks.start.split(" ");
+      commands.push([join(ROOT, task[0]), task.slice(1)]);
+    }
+    for (const [bin, args] of commands) {
+      for (const storage of ["file", "kv"]) {
+        const r = await runToEnd(bin, args, { DATA_DIR: "/proc/nope", STORAGE: storage, API_HOST: "127.0.0.1", API_PORT: "0" }, 60_000);
+        assert.notEqual(r.code, null, `${args.join(" ")}: killed after a minute (hung)`);
+        assert.notEqual(r.code, 0);
+        const lines = r.stderr.trim().split("\n");
+        assert.equal(lines.length, 1, r.stderr);
+        assert.match(lines[0], /DATA_DIR "\/proc\/nope"/);
+        assert.doesNotMatch(r.stderr + r.stdout, /listening/);
+      }
+    }
   });
 });

@@ -18,8 +18,16 @@ const SLOW = { timeout: 120_000 };
 
 runDriverContract("kv", async () => {
   const dir = await mkdtemp(join(tmpdir(), "kv-contract-"));
-  const open = async () => createKvDriver(await openKv(join(dir, "test.kv")), { now: Date.now });
-  return { driver: await open(), reopen: open, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  // A clock the contract can move: an import's heartbeat goes stale without waiting for it.
+  let offset = 0;
+  const now = () => Date.now() + offset;
+  const open = async () => createKvDriver(await openKv(join(dir, "test.kv")), { now });
+  return {
+    driver: await open(),
+    reopen: open,
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+    advanceClock: (ms: number) => void (offset += ms),
+  };
 });
 
 describe("kv driver", () => {

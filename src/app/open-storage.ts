@@ -1,13 +1,12 @@
 import { mkdir, stat } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { StartupError, StorageUnavailableError } from "../domain/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { ImportBusyError, type StorageDriver } from "../storage/driver.ts";
 import { PRIVATE_FOLDER } from "../storage/fs.ts";
 import { prepareStore } from "../storage/import.ts";
-import { createMemoryDriver } from "../storage/memory/index.ts";
-import { defaultPoolSize } from "../storage/postgres/url.ts";
+import { storageKind } from "../storage/registry.ts";
 import type { Config } from "./config.ts";
 
 /**
@@ -42,7 +41,7 @@ export type StorageContext = {
  */
 export async function openStorage(config: Config, context: StorageContext, log: Logger, prepare = true): Promise<StorageDriver> {
   const driver = await openDriver(config, context, log);
-  await warnIfReadableByOthers(dataPaths(config), log);
+  await warnIfReadableByOthers(storageKind(config.storage).dataPaths(config), log);
   if (!prepare) return driver;
   try {
     await prepareStore({ driver, pid: context.pid, hostname: hostname(), now: Date.now, say: (line) => log.info(line) }, config.dataDir);
@@ -57,39 +56,9 @@ export async function openStorage(config: Config, context: StorageContext, log: 
 }
 
 async function openDriver(config: Config, context: StorageContext, log: Logger): Promise<StorageDriver> {
-  if (config.storage === "memory") return createMemoryDriver();
-  if (config.storage === "postgres") return await openPostgresDriver(config, context);
-  await ensureDataDir(config.dataDir, log);
-  if (config.storage === "file") {
-    const { openFileDriver } = await import("../storage/file/index.ts");
-    return openFileDriver({ dir: config.dataDir, pid: context.pid, hostname: hostname(), log: (l) => log.info(l) });
-  }
-  const { openKvStore } = await import("../storage/kv/open.ts");
-  const { createKvDriver } = await import("../storage/kv/index.ts");
-  const target = config.kvUrl ?? config.kvPath ?? join(config.dataDir, "auth.kv");
-  const kv = await openKvStore(target, { denoOpenKv: context.denoOpenKv }, context.env.DENO_KV_ACCESS_TOKEN);
-  return createKvDriver(kv, {
-    now: Date.now,
-    sessionLifetime: config.sessionLifetime,
-    location: /^https?:/i.test(target) ? target : resolve(target),
-  });
-}
-
-/** PostgreSQL: the pool sized from the cores unless DATABASE_POOL_SIZE says, the schema brought up to date. */
-async function openPostgresDriver(config: Config, context: StorageContext): Promise<StorageDriver> {
-  const { openPostgres } = await import("../storage/postgres/connect.ts");
-  const { createPostgresDriver } = await import("../storage/postgres/index.ts");
-  const { sql, target } = await openPostgres(config.databaseUrl ?? "", {
-    poolSize: config.databasePoolSize ?? defaultPoolSize(context.cores ?? 1),
-    applicationName: context.batch ? "session-auth-api cli" : "session-auth-api",
-    statementTimeoutMs: context.batch ? 10 * 60_000 : 5000,
-  });
-  return createPostgresDriver(sql, {
-    now: Date.now,
-    location: target.display,
-    sessionLifetime: config.sessionLifetime,
-    deadlineMs: context.batch ? 10 * 60_000 : undefined,
-  });
+  const kind = storageKind(config.storage);
+  if (kind.usesDataDir) await ensureDataDir(config.dataDir, log);
+  return await kind.open(config, { ...context, hostname: hostname(), log: (line) => log.info(line) });
 }
 
 /**
@@ -107,23 +76,34 @@ async function warnIfReadableByOthers(paths: string[], log: Logger): Promise<voi
   }
 }
 
-/** The data files of a storage, for the check above. */
-function dataPaths(config: Config): string[] {
-  if (config.storage === "file") {
-    return [config.dataDir, join(config.dataDir, ".db_User.json"), join(config.dataDir, ".db_UserSession.json")];
-  }
-  if (config.storage === "kv" && !config.kvUrl) {
-    const file = config.kvPath ?? join(config.dataDir, "auth.kv");
-    return file === ":memory:" ? [] : [file];
-  }
-  return [];
-}
-
 /** Creates DATA_DIR when it does not exist yet (a fresh install), or says clearly why it cannot. */
 async function ensureDataDir(dir: string, log: Logger): Promise<void> {
   try {
-    if (await mkdir(dir, { recursive: true, mode: PRIVATE_FOLDER })) log.info(`created the data folder ${dir}`);
+    if (await makeFolders(dir)) log.info(`created the data folder ${dir}`);
   } catch (e) {
     throw new StartupError(`Cannot create DATA_DIR ${JSON.stringify(dir)}: ${(e as Error).message}`);
   }
+}
+
+const code = (e: unknown) => (e as { code?: string }).code;
+
+/**
+ * Creates `dir` and the missing folders above it, one level at a time;
+ * true when it created any. (`mkdir`'s own `recursive` spins forever on
+ * Node 20 under a parent that refuses new folders, like /proc.)
+ */
+async function makeFolders(dir: string): Promise<boolean> {
+  const missing: string[] = [];
+  for (let d = resolve(dir);; d = dirname(d)) {
+    const info = await stat(d).catch((e) => (code(e) === "ENOENT" ? null : Promise.reject(e)));
+    if (info?.isDirectory()) break;
+    if (info) throw new Error(`${d} is not a folder`);
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    // Another process starting at the same time may have made it first.
+    await mkdir(d, { mode: PRIVATE_FOLDER }).catch((e) => (code(e) === "EEXIST" ? undefined : Promise.reject(e)));
+  }
+  return missing.length > 0;
 }

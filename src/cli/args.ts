@@ -1,3 +1,5 @@
+import { cliStorageKinds, orList, type StorageName } from "../storage/registry.ts";
+
 /**
  * Command-line grammar of the CLI: turns argv into one `Command`, or throws
  * `UsageError` (the caller prints it with the usage text and exits 2).
@@ -21,11 +23,15 @@ export type Command =
   | { name: "export"; folder: string; force: boolean }
   | { name: "migrate"; to: MigrateTarget };
 
-/** Where `migrate` copies the configured storage to. */
-export type MigrateTarget =
-  | { storage: "file"; folder: string }
-  | { storage: "kv"; kvPath: string }
-  | { storage: "postgres"; databaseUrl: string };
+/**
+ * Where `migrate` copies the configured storage to: a storage the CLI can
+ * use, and the value of the flag naming its place, under the flag's name in
+ * camel case (`--kv-path a.kv`: `{ storage: "kv", kvPath: "a.kv" }`).
+ */
+export type MigrateTarget = { storage: StorageName; [place: string]: string };
+
+/** `kv-path` → `kvPath`: the field of `MigrateTarget` that holds the flag's value. */
+export const placeField = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Bad arguments: the message names what is wrong. */
 export class UsageError extends Error {
@@ -34,6 +40,9 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
+
+const CLI_KINDS = cliStorageKinds();
+const CLI_NAMES = orList(CLI_KINDS.map((k) => k.name));
 
 /** The help text, also printed (to stderr) after a usage error. */
 export const USAGE = `Usage: cli <command> [options]
@@ -65,10 +74,9 @@ Commands:
                           write the storage to <folder>/.db_User.json and
                           .db_UserSession.json in the original's format
                           (--force: overwrite existing files)
-  migrate --to file --folder <folder>
-  migrate --to kv --kv-path <file>
-  migrate --to postgres --database-url <url>
-                          copy every user and session of the configured
+${
+  CLI_KINDS.map((k) => `  migrate --to ${k.name} --${k.cli.flag} <${k.cli.value}>\n`).join("")
+}                          copy every user and session of the configured
                           storage into another one, all or nothing; the
                           target must be empty or hold only part of this
                           storage (then what is missing is added). The URL
@@ -77,7 +85,7 @@ Commands:
   help, --help            this text
   --version               the package's name and version
 
-The storage is the server's: STORAGE (file, kv or postgres), DATA_DIR,
+The storage is the server's: STORAGE (${CLI_NAMES}), DATA_DIR,
 KV_PATH, KV_URL, DATABASE_URL, PASSWORD_MIN_LENGTH; relative paths are
 taken from the folder the command runs in. With STORAGE=file and a server
 running on the folder, "user list", "sessions list" and "export" read a
@@ -214,26 +222,19 @@ function parseSessions([sub, ...args]: string[]): Command {
   }
 }
 
-const TARGET_FLAGS = { file: "folder", kv: "kv-path", postgres: "database-url" } as const;
-
 /** `--to <storage>` and the one flag that says where that storage is. */
 function migrateTarget(args: string[]): MigrateTarget {
-  const p = parseWith(args, { positionals: [], flags: { to: true, folder: true, "kv-path": true, "database-url": true } }, "migrate");
+  const flags = Object.fromEntries(CLI_KINDS.map((k) => [k.cli.flag, true]));
+  const p = parseWith(args, { positionals: [], flags: { to: true, ...flags } }, "migrate");
   const to = str(p.flags.get("to"));
-  if (to === null) throw new UsageError(`"migrate" needs --to file, kv or postgres`);
-  if (!Object.hasOwn(TARGET_FLAGS, to)) throw new UsageError(`--to takes file, kv or postgres (not "${to}")`);
-  const storage = to as keyof typeof TARGET_FLAGS;
-  const wanted = TARGET_FLAGS[storage];
-  for (const flag of Object.values(TARGET_FLAGS)) {
-    if (flag !== wanted && p.flags.has(flag)) throw new UsageError(`--${flag} is not for --to ${storage} (it takes --${wanted})`);
+  if (to === null) throw new UsageError(`"migrate" needs --to ${CLI_NAMES}`);
+  const kind = CLI_KINDS.find((k) => k.name === to);
+  if (!kind) throw new UsageError(`--to takes ${CLI_NAMES} (not "${to}")`);
+  const wanted = kind.cli.flag;
+  for (const { cli: { flag } } of CLI_KINDS) {
+    if (flag !== wanted && p.flags.has(flag)) throw new UsageError(`--${flag} is not for --to ${kind.name} (it takes --${wanted})`);
   }
   const where = str(p.flags.get(wanted));
-  if (!where) {
-    throw new UsageError(
-      `"migrate --to ${storage}" needs --${wanted} <${wanted === "database-url" ? "url" : wanted === "folder" ? "folder" : "file"}>`,
-    );
-  }
-  if (storage === "file") return { storage, folder: where };
-  if (storage === "kv") return { storage, kvPath: where };
-  return { storage, databaseUrl: where };
+  if (!where) throw new UsageError(`"migrate --to ${kind.name}" needs --${wanted} <${kind.cli.value}>`);
+  return { storage: kind.name, [placeField(wanted)]: where };
 }

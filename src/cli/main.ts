@@ -11,6 +11,7 @@ import { openFileReadOnly } from "../storage/file/index.ts";
 import { FolderInUseError } from "../storage/file/lock.ts";
 import { type FolderData, type ImportContext, prepareStore } from "../storage/import.ts";
 import { ImportBusyError, type StorageDriver } from "../storage/driver.ts";
+import { cliStorageKinds, orList, storageKind } from "../storage/registry.ts";
 import { type Command, parseArgs, USAGE, UsageError } from "./args.ts";
 import { CliError, type CliIo, type CommandContext } from "./context.ts";
 import { PasswordAborted, PasswordInputError } from "./password.ts";
@@ -87,9 +88,10 @@ const READ_ONLY = new Set<Command["name"]>(["user-list", "sessions-list", "expor
 
 async function execute(cmd: Exclude<Command, { name: "help" | "version" }>, o: CliOptions): Promise<void> {
   const config = parseConfig(o.env, o.cwd);
-  // The CLI's changes are for a server to serve later: a memory store would vanish with the command.
-  if (config.storage === "memory") {
-    throw new CliError("STORAGE=memory keeps nothing once the command ends; use the storage your server uses (file, kv or postgres)");
+  const place = storageKind(config.storage).cli;
+  if ("refused" in place) {
+    const usable = orList(cliStorageKinds().map((k) => k.name));
+    throw new CliError(`STORAGE=${config.storage} ${place.refused}; use the storage your server uses (${usable})`);
   }
   const log = createLogger(config.logLevel, (line) => o.io.err(line), config.logFormat);
   const now = o.now ?? Date.now;

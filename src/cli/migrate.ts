@@ -1,10 +1,9 @@
-import { join, resolve } from "node:path";
 import type { Config } from "../app/config.ts";
 import { openStorage, type StorageContext } from "../app/open-storage.ts";
 import { type ImportContext, importFolder } from "../storage/import.ts";
-import { parseDatabaseUrl } from "../storage/postgres/url.ts";
+import { storageKind } from "../storage/registry.ts";
 import type { StorageDriver } from "../storage/driver.ts";
-import type { MigrateTarget } from "./args.ts";
+import { type MigrateTarget, placeField } from "./args.ts";
 import { CliError, type CommandContext } from "./context.ts";
 
 /**
@@ -15,41 +14,23 @@ import { CliError, type CommandContext } from "./context.ts";
  * missing is added, and nothing the target holds is changed.
  */
 
-/** Where a storage lives, to tell the target from the source before opening anything. */
-function whereIs(c: Config): string {
-  if (c.storage === "file") return resolve(c.dataDir);
-  if (c.storage === "kv") return c.kvUrl ?? c.kvPath ?? join(c.dataDir, "auth.kv");
-  if (c.storage === "postgres") return parseDatabaseUrl(c.databaseUrl ?? "").display;
-  return "memory";
-}
-
 /**
  * The configuration of the target: the source's, with the storage and
- * its place replaced. Refuses a database URL holding a password (argv is
- * visible to every user of the machine, and kept in shell history) and a
- * target that is the source itself.
+ * its place replaced. Refuses a place the target's storage refuses (a
+ * database URL holding a password) and a target that is the source itself.
  */
 export function migrationTarget(config: Config, to: MigrateTarget, cwd: string): Config {
+  const kind = storageKind(to.storage);
+  if (!("flag" in kind.cli)) throw new CliError(`the CLI cannot migrate to ${kind.name} storage: it ${kind.cli.refused}`);
   let target: Config;
-  if (to.storage === "file") target = { ...config, storage: "file", dataDir: resolve(cwd, to.folder) };
-  else if (to.storage === "kv") {
-    target = { ...config, storage: "kv", kvPath: to.kvPath === ":memory:" ? to.kvPath : resolve(cwd, to.kvPath), kvUrl: null };
-  } else {
-    let hasPassword: boolean;
-    try {
-      hasPassword = parseDatabaseUrl(to.databaseUrl).hasPassword;
-    } catch (e) {
-      throw new CliError(`--database-url: ${(e as Error).message.replace(/^DATABASE_URL /, "the URL ")}`);
-    }
-    if (hasPassword) {
-      throw new CliError(
-        "--database-url must not hold a password: the command line is visible to every user of this machine; set PGPASSWORD instead",
-      );
-    }
-    target = { ...config, storage: "postgres", databaseUrl: to.databaseUrl };
+  try {
+    target = { ...config, ...kind.cli.settings(to[placeField(kind.cli.flag)], cwd), storage: to.storage };
+  } catch (e) {
+    throw new CliError((e as Error).message);
   }
-  if (target.storage === config.storage && whereIs(target) === whereIs(config)) {
-    throw new CliError(`the target is the configured storage itself (${config.storage} storage at ${whereIs(config)})`);
+  const source = storageKind(config.storage);
+  if (target.storage === config.storage && kind.where(target) === source.where(config)) {
+    throw new CliError(`the target is the configured storage itself (${config.storage} storage at ${source.where(config)})`);
   }
   return target;
 }

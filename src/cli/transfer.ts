@@ -8,6 +8,7 @@ import { type FolderData, type ImportContext, importFolder, readDataFolder, wait
 import { writeDataFile } from "../storage/data-files/write.ts";
 import { tenths } from "../lib/progress.ts";
 import type { ImportSummary } from "../storage/driver.ts";
+import { storageKind } from "../storage/registry.ts";
 import { CliError, type CliIo, type CommandContext } from "./context.ts";
 
 /**
@@ -19,9 +20,9 @@ import { CliError, type CliIo, type CommandContext } from "./context.ts";
 const exists = (path: string) => stat(path).then(() => true, () => false);
 const canonical = (path: string) => realpath(path).catch(() => resolve(path));
 
-/** True when `folder` is the file storage's own data folder (nothing to import from or export to there). */
+/** True when `folder` is the data folder of a storage keeping the original's files there (the file storage) (nothing to import from or export to there). */
 async function isDataFolder(config: Config, folder: string): Promise<boolean> {
-  return config.storage === "file" && (await canonical(folder)) === (await canonical(config.dataDir));
+  return storageKind(config.storage).holdsDataFiles && (await canonical(folder)) === (await canonical(config.dataDir));
 }
 
 /**

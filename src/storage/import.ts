@@ -4,6 +4,7 @@ import type { SessionRecord, UserRecord } from "../domain/records.ts";
 import { realFs } from "./fs.ts";
 import { tenths } from "../lib/progress.ts";
 import { readDataFiles } from "./data-files/read.ts";
+import { STORAGE_KINDS } from "./registry.ts";
 import { ImportBusyError, type ImportProgress, type ImportSummary, type PendingImport, type StorageDriver } from "./driver.ts";
 
 /** The records of a data folder of the original. */
@@ -118,14 +119,15 @@ function cannotComplete(pending: PendingImport, why: string): StartupError {
 /**
  * Brings a store up to date before it serves (server and CLI alike):
  * finishes an import that was stopped (or waits for one in progress in
- * another process), then, on an empty store other than the file storage,
+ * another process), then, on an empty store that does not keep the
+ * original's files as they are (all but the file storage),
  * imports the original's files found in `dataDir` once.
  */
 export async function prepareStore(ctx: ImportContext, dataDir: string): Promise<void> {
   let pending = await ctx.driver.pendingImport();
   if (pending?.active) pending = await waitForImport(ctx, pending);
   if (pending) await completeImport(ctx, pending);
-  if (ctx.driver.kind === "file" || !(await ctx.driver.isEmpty())) return;
+  if (STORAGE_KINDS.some((k) => k.name === ctx.driver.kind && k.holdsDataFiles) || !(await ctx.driver.isEmpty())) return;
   const data = await readDataFolder(dataDir, ctx.now());
   if (!data) return;
   try {

@@ -1,6 +1,7 @@
 import { UserGoneError } from "../domain/errors.ts";
 import { sessionEnd, type SessionRecord, type UserRecord } from "../domain/records.ts";
 import { type Change, Tables } from "./tables.ts";
+import { planSessions, planUsers } from "./import-rules.ts";
 import type { ImportOptions, ImportSummary, SessionLifetime, StorageDriver } from "./driver.ts";
 
 /**
@@ -101,33 +102,17 @@ export function createTablesDriver(tables: Tables, { kind, location, commit, onC
     async importRecords(users: UserRecord[], sessions: SessionRecord[], options?: ImportOptions): Promise<ImportSummary> {
       // One batch: in memory it is applied at once, and the file driver
       // journals it as one line, which a crash keeps whole or not at all.
-      const changes: Change[] = [];
-      const summary: ImportSummary = { users: { imported: 0, skipped: 0 }, sessions: { imported: 0, skipped: 0 } };
-      const sourceIds = new Set(users.map((u) => u.id));
-      const added = new Set<string>();
-      const conflicted = new Set<string>();
-      for (const user of users) {
-        if (tables.users.has(user.id) || added.has(user.id)) summary.users.skipped++;
-        else if (tables.emailHolders(user.email).some((id) => !sourceIds.has(id))) {
-          // The store already has this email (another user): never a second one.
-          conflicted.add(user.id);
-          summary.users.skipped++;
-        } else {
-          added.add(user.id);
-          changes.push({ op: "putUser", user });
-          summary.users.imported++;
-        }
-      }
-      const seen = new Set<string>();
-      for (const session of sessions) {
-        if (tables.sessions.has(session.session_id) || seen.has(session.session_id) || conflicted.has(session.user_id)) {
-          summary.sessions.skipped++;
-        } else {
-          seen.add(session.session_id);
-          changes.push({ op: "putSession", session });
-          summary.sessions.imported++;
-        }
-      }
+      const userPlan = planUsers(
+        users,
+        { hasUser: (id) => tables.users.has(id), emailHolders: (e) => tables.emailHolders(e) },
+        new Set(users.map((u) => u.id)),
+      );
+      const sessionPlan = planSessions(sessions, { hasSession: (h) => tables.sessions.has(h) }, userPlan.conflicted);
+      const changes: Change[] = [
+        ...userPlan.add.map((user): Change => ({ op: "putUser", user })),
+        ...sessionPlan.add.map(({ session }): Change => ({ op: "putSession", session })),
+      ];
+      const summary: ImportSummary = { users: userPlan.counts, sessions: sessionPlan.counts };
       if (changes.length) await run(changes);
       options?.onProgress?.({ phase: "users", done: users.length, total: users.length });
       return summary;

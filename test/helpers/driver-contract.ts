@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import type { StorageDriver } from "../../src/storage/driver.ts";
 import type { SessionRecord, UserRecord } from "../../src/domain/records.ts";
 import { DuplicateEmailError, UserGoneError } from "../../src/domain/errors.ts";
+import { formatTimestamp, sessionEnd } from "../../src/domain/records.ts";
+import { STORAGE_KINDS } from "../../src/storage/registry.ts";
 
 let counter = 0;
 export function makeUser(over: Partial<UserRecord> = {}): UserRecord {
@@ -32,6 +34,14 @@ export function makeSession(userId: string, over: Partial<SessionRecord> = {}): 
   };
 }
 
+/** A fresh store for the contract; `advanceClock` moves the driver's clock (drivers whose imports keep a heartbeat). */
+export type ContractStore = {
+  driver: StorageDriver;
+  reopen?: () => Promise<StorageDriver>;
+  cleanup?: () => Promise<void>;
+  advanceClock?: (ms: number) => void;
+};
+
 /**
  * The behaviour every storage driver must have. Each driver's test file
  * calls this with a factory that opens a fresh, empty store; `reopen`, when
@@ -39,7 +49,7 @@ export function makeSession(userId: string, over: Partial<SessionRecord> = {}): 
  */
 export function runDriverContract(
   name: string,
-  open: () => Promise<{ driver: StorageDriver; reopen?: () => Promise<StorageDriver>; cleanup?: () => Promise<void> }>,
+  open: () => Promise<ContractStore>,
 ): void {
   describe(`storage contract: ${name}`, () => {
     let d: StorageDriver;
@@ -291,6 +301,108 @@ export function runDriverContract(
       assert.deepEqual(await d.getUser(u.id), u);
       assert.deepEqual(await d.getSession(s.session_id), s);
       assert.deepEqual((await d.listUsers()).map((x) => x.id), ids);
+    });
+  });
+
+  describe(`storage contract: ${name}: identity, expiry sweeps, unfinished imports`, () => {
+    let d: StorageDriver;
+    let ctx: ContractStore;
+    before(async () => {
+      ctx = await open();
+      d = ctx.driver;
+    });
+    after(async () => {
+      await d.close();
+      await ctx.cleanup?.();
+    });
+
+    it("names its kind as the registry does and says where its data lives", () => {
+      assert.ok(STORAGE_KINDS.some((k) => k.name === d.kind), `kind ${JSON.stringify(d.kind)} is not in the registry`);
+      assert.equal(typeof d.location, "string");
+      assert.notEqual(d.location.trim(), "");
+    });
+
+    it("a sweep removes the sessions past their lifetime (absolute or idle) and keeps the others", async () => {
+      const lifetime = { absolute: 3600, idle: 600 };
+      const now = Date.now();
+      const ago = (minutes: number) => formatTimestamp(now - minutes * 60_000);
+      const u = makeUser();
+      await d.createUser(u);
+      const old = makeSession(u.id, { created_at: ago(120), last_seen_at: ago(1) });
+      const idle = makeSession(u.id, { created_at: ago(30), last_seen_at: ago(20) });
+      const live = makeSession(u.id, { created_at: ago(30), last_seen_at: ago(1) });
+      for (const s of [old, idle, live]) await d.createSession(s, sessionEnd(s, lifetime));
+      const swept = await d.deleteExpiredSessions(lifetime, now);
+      // Stores that expire records themselves may leave the work to their reads.
+      assert.ok(swept === 2 || swept === 0, `swept ${swept}`);
+      assert.equal(await d.getSession(old.session_id), null);
+      assert.equal(await d.getSession(idle.session_id), null);
+      assert.deepEqual(await d.getSession(live.session_id), live);
+      assert.deepEqual((await d.listUserSessions(u.id)).map((s) => s.session_id), [live.session_id]);
+      assert.deepEqual((await d.listSessions()).filter((s) => s.user_id === u.id).map((s) => s.session_id), [live.session_id]);
+      assert.equal(await d.deleteExpiredSessions(lifetime, now), 0, "nothing left to sweep");
+    });
+
+    it("with no unfinished import, nothing is pending and an abort removes nothing, not even a finished import's records", async () => {
+      assert.equal(await d.pendingImport(), null);
+      assert.equal(await d.abortImport(), null);
+      const u = makeUser();
+      const s = makeSession(u.id);
+      await d.importRecords([u], [s], { source: "/contract-finished" });
+      assert.equal(await d.pendingImport(), null);
+      assert.equal(await d.abortImport(), null);
+      assert.deepEqual(await d.getUser(u.id), u);
+      assert.deepEqual(await d.getSession(s.session_id), s);
+    });
+
+    /** Starts an import of `users` (a session each) that stops at its first progress report, as Ctrl-C would. */
+    async function stoppedImport(source: string) {
+      const users = [makeUser(), makeUser()];
+      const sessions = users.map((u) => makeSession(u.id));
+      const stop = () => {
+        throw new Error("stopped");
+      };
+      // The failure reaches the caller (a driver may wrap it in its own error).
+      await assert.rejects(d.importRecords(users, sessions, { source, pid: 4242, hostname: "contract", onProgress: stop }));
+      // An import's process that stopped sends no more heartbeats: a minute later it is abandoned.
+      ctx.advanceClock?.(60_000);
+      const stored = async () => (await Promise.all(users.map((u) => d.getUser(u.id)))).filter(Boolean).length;
+      return { users, sessions, pending: await d.pendingImport(), stored };
+    }
+
+    it("an import stopped midway is all or nothing, or pending; an abort removes what it added", async () => {
+      const { users, sessions, pending, stored } = await stoppedImport("/contract-aborted");
+      if (!pending) {
+        // One batch or one transaction: the store holds all of it or none.
+        assert.ok([0, users.length].includes(await stored()), "all or nothing");
+        assert.equal(await d.abortImport(), null);
+        return;
+      }
+      assert.equal(pending.source, "/contract-aborted");
+      assert.deepEqual([pending.pid, pending.hostname, pending.users_total, pending.sessions_total], [4242, "contract", 2, 2]);
+      assert.equal(pending.active, false, "abandoned once its heartbeat is old");
+      const storedSessions = async () => (await Promise.all(sessions.map((s) => d.getSession(s.session_id)))).filter(Boolean).length;
+      const added = { users: await stored(), sessions: await storedSessions() };
+      assert.ok(added.users > 0, "a pending import added something before it stopped");
+      const removed = await d.abortImport();
+      assert.deepEqual(removed, {
+        users: { imported: added.users, skipped: 0 },
+        sessions: { imported: added.sessions, skipped: 0 },
+      });
+      assert.equal(await stored(), 0);
+      for (const s of sessions) assert.equal(await d.getSession(s.session_id), null);
+      assert.equal(await d.pendingImport(), null);
+      assert.equal(await d.abortImport(), null, "nothing left to abort");
+    });
+
+    it("an import stopped midway and run again from its source completes, each record once", async () => {
+      const { users, sessions, pending } = await stoppedImport("/contract-completed");
+      const again = await d.importRecords(users, sessions, { source: "/contract-completed" });
+      assert.equal(again.users.imported + again.users.skipped, users.length);
+      assert.equal(await d.pendingImport(), null, `pending before: ${JSON.stringify(pending)}`);
+      for (const u of users) assert.deepEqual(await d.getUser(u.id), u);
+      for (const s of sessions) assert.deepEqual(await d.getSession(s.session_id), s);
+      assert.equal((await d.listUsers()).filter((u) => users.some((x) => x.id === u.id)).length, users.length);
     });
   });
 }

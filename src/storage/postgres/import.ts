@@ -1,12 +1,6 @@
-import {
-  canonicalSession,
-  canonicalUser,
-  sessionEnd,
-  type SessionLifetime,
-  type SessionRecord,
-  type UserRecord,
-} from "../../domain/records.ts";
+import { canonicalSession, canonicalUser, type SessionLifetime, type SessionRecord, type UserRecord } from "../../domain/records.ts";
 import type { ImportOptions, ImportSummary } from "../driver.ts";
+import { type Counts, planSessions, planUsers as planImportedUsers } from "../import-rules.ts";
 import { checkText, type Run, type Sql, sqlState, type Tx } from "./query.ts";
 import { emailKey } from "./rows.ts";
 
@@ -25,7 +19,6 @@ const IMPORT_LOCK = "7461920114";
 /** Arrays go to the server as text arrays (postgres.js types them from their first element, not from the cast). */
 const bool = (b: boolean) => (b ? "t" : "f");
 
-type Counts = { imported: number; skipped: number };
 type Planned = { user: UserRecord; key: string; duplicate: boolean };
 
 /**
@@ -84,49 +77,40 @@ async function importIn(
   return { users: counts, sessions: await importSessions(tx, sessions, conflicted, lifetime, o, now) };
 }
 
-/** Which users go in, which are skipped (ids stored, emails of stored users outside the source), and which are legacy duplicates. */
+/**
+ * Which users go in (the shared rules, over what the database holds of the
+ * source's ids and emails), and which of them are legacy duplicates.
+ */
 async function planUsers(tx: Tx, users: UserRecord[]) {
-  const counts: Counts = { imported: 0, skipped: 0 };
-  const seen = new Set<string>();
-  const todo: UserRecord[] = [];
-  for (const u of users) {
-    if (seen.has(u.id)) counts.skipped++;
-    else {
-      seen.add(u.id);
-      todo.push(canonicalUser(u));
-    }
-  }
-  const keys = [...new Set(todo.map((u) => emailKey(u.email)))];
-  const stored = new Set(
-    (await tx<{ id: string }[]>`select id from users where id = any(${todo.map((u) => u.id)}::text[])`).map((r) => r.id),
-  );
+  const sourceIds = new Set(users.map((u) => u.id));
+  const keys = [...new Set(users.map((u) => emailKey(u.email)))];
+  const stored = new Set((await tx<{ id: string }[]>`select id from users where id = any(${[...sourceIds]}::text[])`).map((r) => r.id));
   const holders = await tx<{ id: string; email_key: string }[]>`select id, email_key from users where email_key = any(${keys}::text[])`;
-  // An email held by a stored user of this very source (an earlier import
-  // of it) is the source's own legacy duplicate, not a conflict.
-  const outside = new Set(holders.filter((h) => !seen.has(h.id)).map((h) => h.email_key));
-  const taken = new Set(holders.map((h) => h.email_key));
-  const planned: Planned[] = [];
-  const conflicted = new Set<string>();
-  for (const user of todo) {
-    const key = emailKey(user.email);
-    if (stored.has(user.id)) counts.skipped++;
-    else if (outside.has(key)) {
-      conflicted.add(user.id);
-      counts.skipped++;
-    } else {
-      planned.push({ user, key, duplicate: taken.has(key) });
-      taken.add(key);
-      counts.imported++;
-    }
+  const byKey = new Map<string, string[]>();
+  for (const h of holders) {
+    const ids = byKey.get(h.email_key);
+    if (ids) ids.push(h.id);
+    else byKey.set(h.email_key, [h.id]);
   }
-  return { planned, conflicted, counts };
+  const plan = planImportedUsers(users.map(canonicalUser), {
+    hasUser: (id) => stored.has(id),
+    emailHolders: (email) => byKey.get(emailKey(email)) ?? [],
+  }, sourceIds);
+  // An email already held (by the source's own users: an earlier run) or
+  // taken earlier in this one is a legacy duplicate.
+  const taken = new Set(holders.map((h) => h.email_key));
+  const planned: Planned[] = plan.add.map((user) => {
+    const key = emailKey(user.email);
+    const duplicate = taken.has(key);
+    taken.add(key);
+    return { user, key, duplicate };
+  });
+  return { planned, conflicted: plan.conflicted, counts: plan.counts };
 }
 
 /**
- * Sessions, skipping hashes already stored or repeated, sessions of users
- * skipped for their email or not stored at all, and sessions already past
- * `lifetime` (counted from their `created_at` and last use, as they would
- * have ended in the original), which could never be used.
+ * Sessions, by the shared rules: the database says which hashes it holds
+ * and which users exist (a session must name one: a foreign key).
  */
 async function importSessions(
   tx: Tx,
@@ -136,29 +120,21 @@ async function importSessions(
   o: ImportOptions,
   now: () => number,
 ): Promise<Counts> {
-  const t = now();
-  const counts: Counts = { imported: 0, skipped: 0 };
-  const seen = new Set<string>();
-  const todo: { s: SessionRecord; end: number | null }[] = [];
-  for (const raw of sessions) {
-    const s = canonicalSession(raw);
-    const end = sessionEnd(s, lifetime);
-    if (seen.has(s.session_id) || conflicted.has(s.user_id) || (end !== null && end < t)) counts.skipped++;
-    else {
-      seen.add(s.session_id);
-      todo.push({ s, end });
-    }
-  }
-  const hashes = todo.map(({ s }) => s.session_id);
+  const canonical = sessions.map(canonicalSession);
+  const hashes = [...new Set(canonical.map((s) => s.session_id))];
   const stored = new Set(
     (await tx<{ token_hash: string }[]>`select token_hash from sessions where token_hash = any(${hashes}::text[])`).map((r) =>
       r.token_hash
     ),
   );
-  const userIds = [...new Set(todo.map(({ s }) => s.user_id))];
+  const userIds = [...new Set(canonical.map((s) => s.user_id))];
   const known = new Set((await tx<{ id: string }[]>`select id from users where id = any(${userIds}::text[])`).map((r) => r.id));
-  const keep = todo.filter(({ s }) => !stored.has(s.session_id) && known.has(s.user_id));
-  counts.skipped += todo.length - keep.length;
+  const plan = planSessions(canonical, { hasSession: (h) => stored.has(h), hasUser: (id) => known.has(id) }, conflicted, {
+    lifetime,
+    now: now(),
+  });
+  const keep = plan.add.map(({ session, end }) => ({ s: session, end }));
+  const counts: Counts = { imported: 0, skipped: plan.counts.skipped };
   for (let i = 0; i < keep.length; i += CHUNK) {
     const part = keep.slice(i, i + CHUNK);
     const col = <K extends keyof SessionRecord>(k: K) => part.map(({ s }) => s[k] ?? null);
