@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { DuplicateEmailError, StartupError, StorageUnavailableError } from "../src/domain/errors.ts";
 import { createKvDriver, type KvLike } from "../src/storage/kv/index.ts";
 import { openKvStore } from "../src/storage/kv/open.ts";
-import { makeSession, makeUser, runDriverContract } from "./helpers/driver-contract.ts";
+import { makeSession, makeUser, runAccountContract, runDriverContract } from "./helpers/driver-contract.ts";
 import { ROOT, RUNTIME, tsCommand } from "./helpers/server.ts";
 
 const deno = (globalThis as { Deno?: { openKv(path?: string): Promise<unknown> } }).Deno;
@@ -18,6 +18,11 @@ const SLOW = { timeout: 120_000 };
 
 runDriverContract("kv", async () => {
   const dir = await mkdtemp(join(tmpdir(), "kv-contract-"));
+  const open = async () => createKvDriver(await openKv(join(dir, "test.kv")), { now: Date.now });
+  return { driver: await open(), reopen: open, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+runAccountContract("kv", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "kv-accounts-"));
   const open = async () => createKvDriver(await openKv(join(dir, "test.kv")), { now: Date.now });
   return { driver: await open(), reopen: open, cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
