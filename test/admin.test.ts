@@ -209,3 +209,51 @@ for (const storage of storages) {
     });
   });
 }
+
+describe(`admin grants travel with the data: export, import, migrate (${RUNTIME})`, () => {
+  it("an exported grant is imported into Deno KV and migrated on to a file folder; the user file keeps the original's keys", async () => {
+    const root = await mkdtemp(join(tmpdir(), "admin-transfer-"));
+    try {
+      const fileEnv = { STORAGE: "file", DATA_DIR: join(root, "data") };
+      const kvEnv = { STORAGE: "kv", KV_PATH: join(root, "auth.kv"), DATA_DIR: join(root, "empty") };
+      const { mkdir, readFile } = await import("node:fs/promises");
+      for (const d of ["data", "empty"]) await mkdir(join(root, d));
+      const run = async (env: Record<string, string>, args: string[], input?: string) => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const code = await runCli(args, {
+          io: { out: (t) => out.push(t), err: (t) => err.push(t), readPassword: () => Promise.resolve((input ?? "").trim()) },
+          env: { LOG_LEVEL: "warn", ...ENV, ...env },
+          cwd: ROOT,
+          pid: process.pid,
+          hasher: createPasswordHasher({ iterations: 1000 }),
+        });
+        assert.equal(code, 0, err.join("\n"));
+        return out.join("\n");
+      };
+      await run(fileEnv, ["user", "add", "root@hbtn.io", "--admin"], PW);
+      await run(fileEnv, ["user", "add", "bob@hbtn.io"], PW);
+      assert.match(await run(fileEnv, ["export", join(root, "out")]), /exported 2 users/);
+      const users = JSON.parse(await readFile(join(root, "out", ".db_User.json"), "utf8")) as Record<string, object>;
+      for (const u of Object.values(users)) {
+        assert.deepEqual(Object.keys(u), ["id", "created_at", "updated_at", "email", "_password", "first_name", "last_name"]);
+      }
+      const accounts = JSON.parse(await readFile(join(root, "out", ".db_UserAccount.json"), "utf8")) as Record<
+        string,
+        { admin_email: string }
+      >;
+      assert.deepEqual(Object.values(accounts).map((a) => a.admin_email), ["root@hbtn.io"]);
+
+      await run(kvEnv, ["import", join(root, "out")]);
+      await run(kvEnv, ["migrate", "--to", "file", "--folder", join(root, "copy")]);
+      for (const where of [kvEnv, { STORAGE: "file", DATA_DIR: join(root, "copy") }]) {
+        const dir = await mkdtemp(join(root, "check-"));
+        await run(where, ["export", dir]);
+        const copied = JSON.parse(await readFile(join(dir, ".db_UserAccount.json"), "utf8")) as Record<string, { admin_email: string }>;
+        assert.deepEqual(Object.values(copied).map((a) => a.admin_email), ["root@hbtn.io"], JSON.stringify(where));
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
