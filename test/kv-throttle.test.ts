@@ -96,7 +96,17 @@ describe("login throttle on one KV file shared by Deno, Node and Bun servers", {
     timeout: 300_000,
   }, async () => {
     dir = writeOriginalDataFolder();
-    const env = { STORAGE: "kv", AUTH_TYPE: "session_db_auth", TRUST_PROXY: "true", DATA_DIR: dir, KV_PATH: join(dir, "shared.kv") };
+    const env = {
+      STORAGE: "kv",
+      AUTH_TYPE: "session_db_auth",
+      TRUST_PROXY: "true",
+      DATA_DIR: dir,
+      KV_PATH: join(dir, "shared.kv"),
+      // A burst this large on a busy machine can keep a request head waiting
+      // past the default 10 s; the test is about the counters, not slow clients.
+      HEADERS_TIMEOUT: "300",
+      REQUEST_TIMEOUT: "300",
+    };
     // One at a time: the first imports the original's data files into the empty store.
     for (const runtime of ["deno", "node", "bun"] as const) {
       servers.push(await startServer(env, tsCommand(`src/entry/${runtime}.ts`, runtime)));
