@@ -247,6 +247,8 @@ describe("ACCESS_POLICY=self", () => {
     const ann = await t.seed("ann@hbtn.io", "correct-Horse-9");
     const bob = await t.seed("bob@hbtn.io", "correct-Horse-9");
     const root = await t.seed("root@hbtn.io", "correct-Horse-9");
+    // The operator's grant (what `cli user admin` stores): the address alone proves nothing.
+    await t.driver.putAccount({ user_id: root.id, admin_granted_at: "2025-01-01T00:00:00", admin_email: "root@hbtn.io" });
     const as = (email: string) => ({ Authorization: basic(email, "correct-Horse-9") });
     return { t, ann, bob, root, as };
   }
@@ -271,7 +273,7 @@ describe("ACCESS_POLICY=self", () => {
     assert.equal(renamed.status, 200);
   });
 
-  it("an admin (ADMIN_EMAILS, any case) does everything", async () => {
+  it("an admin (ADMIN_EMAILS, any case, granted by the operator) does everything", async () => {
     const { t, bob, as } = await setUp();
     const list = await t.request("/api/v1/users", { headers: as("root@hbtn.io") });
     assert.equal(((await list.json()) as unknown[]).length, 3);

@@ -61,7 +61,11 @@ describe("cli: arguments", () => {
       email: "a@b.io",
       firstName: "A",
       lastName: "B",
+      admin: false,
     });
+    assert.equal((parseArgs(["user", "add", "a@b.io", "--admin"]) as { admin: boolean }).admin, true);
+    assert.deepEqual(parseArgs(["user", "admin", "a@b.io"]), { name: "user-admin", who: "a@b.io", revoke: false });
+    assert.deepEqual(parseArgs(["user", "admin", "--revoke", "a@b.io"]), { name: "user-admin", who: "a@b.io", revoke: true });
     assert.deepEqual(parseArgs(["user", "list", "--json"]), { name: "user-list", json: true });
     assert.deepEqual(parseArgs(["export", "out", "--force"]), { name: "export", folder: "out", force: true });
     assert.deepEqual(parseArgs(["user", "delete", "--", "-odd@x.io"]), { name: "user-delete", who: "-odd@x.io" });
@@ -85,6 +89,9 @@ describe("cli: arguments", () => {
         ["export", "a", "b"],
         ["export", "a", "--force=yes"],
         ["user", "unlock"],
+        ["user", "admin"],
+        ["user", "admin", "a@b.io", "--admin"],
+        ["user", "add", "a@b.io", "--admin=yes"],
         ["sessions"],
         ["sessions", "list"],
         ["sessions", "end", "a@b.io"],

@@ -5,10 +5,14 @@ import { join } from "node:path";
 import { StartupError } from "../src/domain/errors.ts";
 import { sha256Hex } from "../src/lib/sha256.ts";
 import type { UserRecord } from "../src/domain/records.ts";
-import { makeSession, makeUser, runDriverContract } from "./helpers/driver-contract.ts";
+import { makeSession, makeUser, runAccountContract, runDriverContract } from "./helpers/driver-contract.ts";
 import { LEGACY_TOKEN, openOn, ORIGINAL_SESSIONS, ORIGINAL_USERS, removeDir, tempDir } from "./helpers/file-fixtures.ts";
 
 runDriverContract("file", async () => {
+  const dir = await tempDir();
+  return { driver: await openOn(dir), reopen: () => openOn(dir), cleanup: () => removeDir(dir) };
+});
+runAccountContract("file", async () => {
   const dir = await tempDir();
   return { driver: await openOn(dir), reopen: () => openOn(dir), cleanup: () => removeDir(dir) };
 });

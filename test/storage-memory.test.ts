@@ -1,4 +1,5 @@
 import { createMemoryDriver } from "../src/storage/memory/index.ts";
-import { runDriverContract } from "./helpers/driver-contract.ts";
+import { runAccountContract, runDriverContract } from "./helpers/driver-contract.ts";
 
 runDriverContract("memory", () => Promise.resolve({ driver: createMemoryDriver() }));
+runAccountContract("memory", () => Promise.resolve({ driver: createMemoryDriver() }));

@@ -11,7 +11,8 @@ import { cliStorageKinds, orList, type StorageName } from "../storage/registry.t
 export type Command =
   | { name: "help" }
   | { name: "version" }
-  | { name: "user-add"; email: string; firstName: string | null; lastName: string | null }
+  | { name: "user-add"; email: string; firstName: string | null; lastName: string | null; admin: boolean }
+  | { name: "user-admin"; who: string; revoke: boolean }
   | { name: "user-list"; json: boolean }
   | { name: "user-passwd"; who: string }
   | { name: "user-delete"; who: string }
@@ -48,9 +49,16 @@ const CLI_NAMES = orList(CLI_KINDS.map((k) => k.name));
 export const USAGE = `Usage: cli <command> [options]
 
 Commands:
-  user add <email> [--first-name X] [--last-name Y]
+  user add <email> [--first-name X] [--last-name Y] [--admin]
                           create a user; the password is read from stdin
-                          (first line) or prompted twice without echo
+                          (first line) or prompted twice without echo;
+                          --admin: grant it admin rights (see user admin)
+  user admin <email|id> [--revoke]
+                          grant the user admin rights under
+                          ACCESS_POLICY=self, for its present address,
+                          which must also be in ADMIN_EMAILS (an address
+                          merely signed up with through the API grants
+                          nothing); --revoke: take them back
   user list [--json]      one line per user: id, email, first name,
                           last name, created_at (tab-separated); --json:
                           one JSON object per line
@@ -174,13 +182,18 @@ export function parseArgs(argv: string[]): Command {
   const [sub, ...args] = rest;
   switch (sub) {
     case "add": {
-      const p = parseWith(args, { positionals: ["email"], flags: { "first-name": true, "last-name": true } }, "user add");
+      const p = parseWith(args, { positionals: ["email"], flags: { "first-name": true, "last-name": true, admin: false } }, "user add");
       return {
         name: "user-add",
         email: p.positionals[0],
         firstName: str(p.flags.get("first-name")),
         lastName: str(p.flags.get("last-name")),
+        admin: p.flags.has("admin"),
       };
+    }
+    case "admin": {
+      const p = parseWith(args, { positionals: ["email|id"], flags: { revoke: false } }, "user admin");
+      return { name: "user-admin", who: p.positionals[0], revoke: p.flags.has("revoke") };
     }
     case "list":
       return { name: "user-list", json: parseWith(args, { positionals: [], flags: { json: false } }, "user list").flags.has("json") };
@@ -191,7 +204,7 @@ export function parseArgs(argv: string[]): Command {
     case "unlock":
       return { name: "user-unlock", email: parseWith(args, { positionals: ["email"], flags: {} }, "user unlock").positionals[0] };
     case undefined:
-      throw new UsageError(`"user" needs a subcommand: add, list, passwd, delete or unlock`);
+      throw new UsageError(`"user" needs a subcommand: add, admin, list, passwd, delete or unlock`);
     default:
       throw new UsageError(`unknown command "user ${sub}"`);
   }

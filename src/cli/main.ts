@@ -18,7 +18,7 @@ import { PasswordAborted, PasswordInputError } from "./password.ts";
 import { migrateStorage, migrationTarget } from "./migrate.ts";
 import { abortImport, checkExportTarget, exportData, importData, readImportSource } from "./transfer.ts";
 import { sessionsEnd, sessionsList, userUnlock } from "./session-commands.ts";
-import { userAdd, userDelete, userList, userPasswd } from "./user-commands.ts";
+import { userAdd, userAdmin, userDelete, userList, userPasswd } from "./user-commands.ts";
 
 /** What the entry file (or a test) hands the CLI. */
 export type CliOptions = StorageContext & {
@@ -166,7 +166,9 @@ function dispatch(
 ): Promise<void> {
   switch (cmd.name) {
     case "user-add":
-      return userAdd(ctx, cmd.email, password, cmd.firstName, cmd.lastName);
+      return userAdd(ctx, cmd.email, password, cmd.firstName, cmd.lastName, cmd.admin);
+    case "user-admin":
+      return userAdmin(ctx, cmd.who, cmd.revoke);
     case "user-list":
       return userList(ctx, cmd.json);
     case "user-passwd":

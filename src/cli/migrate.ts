@@ -56,7 +56,8 @@ export async function migrateStorage(ctx: CommandContext, imports: ImportContext
   const dest = await openStorage(target, { ...storage, batch: true }, ctx.log, false);
   try {
     await checkTarget(source, dest, new Set(users.map((u) => u.id)), new Set(sessions.map((s) => s.session_id)));
-    const s = await importFolder({ ...imports, driver: dest }, source, { users, sessions });
+    const accounts = await ctx.driver.listAccounts();
+    const s = await importFolder({ ...imports, driver: dest }, source, { users, sessions, accounts });
     // Written out (the file storage flushes on close) before the summary says so.
     await dest.close();
     const skipped = s.users.skipped || s.sessions.skipped

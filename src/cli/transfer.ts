@@ -6,6 +6,7 @@ import { LOCK_FILE } from "../storage/file/lock.ts";
 import { serializeSessions, serializeUsers, SESSION_FILE, USER_FILE } from "../storage/data-files/format.ts";
 import { type FolderData, type ImportContext, importFolder, readDataFolder, waitForImport } from "../storage/import.ts";
 import { writeDataFile } from "../storage/data-files/write.ts";
+import { ACCOUNT_FILE, serializeAccounts } from "../storage/data-files/accounts.ts";
 import { tenths } from "../lib/progress.ts";
 import type { ImportSummary } from "../storage/driver.ts";
 import { storageKind } from "../storage/registry.ts";
@@ -91,6 +92,7 @@ export async function checkExportTarget(config: Config, folder: string, force: b
 export async function exportData(ctx: CommandContext, folder: string): Promise<void> {
   const users = await ctx.driver.listUsers();
   const sessions = await ctx.driver.listSessions();
+  const accounts = await ctx.driver.listAccounts();
   try {
     await mkdir(folder, { recursive: true });
     const progress = (what: string, total: number) =>
@@ -101,6 +103,11 @@ export async function exportData(ctx: CommandContext, folder: string): Promise<v
       );
     await writeDataFile(realFs, folder, USER_FILE, users, serializeUsers, progress("users", users.length));
     await writeDataFile(realFs, folder, SESSION_FILE, sessions, serializeSessions, progress("sessions", sessions.length));
+    // Our admin grants, in a file of their own that the original ignores; `import` reads it back.
+    // One left by an earlier export is replaced too: a grant revoked since must not come back.
+    if (accounts.length || await exists(join(folder, ACCOUNT_FILE))) {
+      await writeDataFile(realFs, folder, ACCOUNT_FILE, accounts, serializeAccounts);
+    }
   } catch (e) {
     throw new CliError(`Cannot export to ${folder}: ${e instanceof Error ? e.message : String(e)}`);
   }

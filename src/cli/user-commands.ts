@@ -4,7 +4,7 @@ import { createUsersRepo, type UsersRepo } from "../repos/users.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { CliError, type CommandContext } from "./context.ts";
 
-/** `user add`, `user list`, `user passwd`, `user delete`: the API's user rules, from a shell. */
+/** `user add`, `user admin`, `user list`, `user passwd`, `user delete`: the API's user rules, from a shell. */
 
 function repoOver(ctx: CommandContext, driver: StorageDriver): UsersRepo {
   return createUsersRepo({ driver, hasher: ctx.hasher, now: ctx.now, passwordMinLength: ctx.config.passwordMinLength });
@@ -20,9 +20,46 @@ export async function userAdd(
   password: string,
   firstName: string | null,
   lastName: string | null,
+  admin = false,
 ): Promise<void> {
-  const user = await repoOver(ctx, ctx.driver).create({ email, password, first_name: firstName, last_name: lastName });
+  const repo = repoOver(ctx, ctx.driver);
+  const user = await repo.create({ email, password, first_name: firstName, last_name: lastName });
   ctx.io.out(`created user ${shown(user)}`);
+  if (admin) await grant(ctx, repo, user, false);
+}
+
+/** Grants or revokes, and says what that means for the user under the configuration at hand. */
+async function grant(ctx: CommandContext, repo: UsersRepo, user: UserRecord, revoke: boolean): Promise<void> {
+  try {
+    await repo.setAdmin(user, !revoke);
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new CliError(`user ${shown(user)} was deleted meanwhile`);
+    throw e;
+  }
+  if (revoke) {
+    ctx.io.out(`revoked the admin rights of user ${shown(user)}`);
+    return;
+  }
+  ctx.io.out(`granted admin rights to user ${shown(user)} for the address ${(user.email ?? "").toLowerCase()}`);
+  // The grant proves the address; ADMIN_EMAILS says which addresses may be
+  // admins. Both are needed, so a grant the configuration does not back is
+  // pointed out rather than silently useless.
+  if (!ctx.config.adminEmails.includes((user.email ?? "").toLowerCase())) {
+    ctx.io.err(`note: ${user.email ?? ""} is not in ADMIN_EMAILS: the grant takes effect only once it is listed there`);
+  }
+  if (ctx.config.accessPolicy !== "self") {
+    ctx.io.err(`note: ACCESS_POLICY is ${ctx.config.accessPolicy}: admin rights matter only under ACCESS_POLICY=self`);
+  }
+}
+
+/**
+ * `user admin <who> [--revoke]`: the one way an account becomes an admin,
+ * since running it takes a shell on the server (the API cannot prove that
+ * an address belongs to whoever signed up with it).
+ */
+export async function userAdmin(ctx: CommandContext, who: string, revoke: boolean): Promise<void> {
+  const user = await findUser(ctx.driver, who);
+  await grant(ctx, repoOver(ctx, ctx.driver), user, revoke);
 }
 
 /** One field of a list line: tabs and line breaks escaped, so that one record is always one line. */

@@ -1,5 +1,6 @@
 import { NotFoundError } from "../domain/errors.ts";
 import { toUserJson } from "../domain/records.ts";
+import { isProvenAdmin } from "../domain/accounts.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { readJsonObject } from "./body.ts";
 import type { Context } from "hono";
@@ -16,7 +17,7 @@ export type UserRoutesOptions = {
   maxBodyBytes: number;
   /** ACCESS_POLICY: under "self", a user reaches only itself unless it is an admin. */
   accessPolicy: "open" | "self";
-  /** Lower-cased emails of the admins (ADMIN_EMAILS). */
+  /** Lower-cased emails that may be admins (ADMIN_EMAILS); an account needs a grant for its address too (see isProvenAdmin). */
   adminEmails: readonly string[];
   audit: Audit;
 };
@@ -24,15 +25,25 @@ export type UserRoutesOptions = {
 /** `/api/v1/users` and `/api/v1/users/:id`. */
 export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, audit }: UserRoutesOptions): Route[] {
   const admins = new Set(adminEmails);
-  /** Whether the request's user may act on every user (always, under the original's open policy). */
-  const actsOnAll = (c: Context<AppEnv>) => accessPolicy === "open" || admins.has(c.get("user")?.email?.toLowerCase() ?? "");
+  /**
+   * Whether the request's user may act on every user (always, under the
+   * original's open policy). An email in ADMIN_EMAILS is only a claim
+   * (anyone may sign up with it): the account's grant is read to prove it,
+   * and only for those emails, so other requests cost no extra read.
+   */
+  const actsOnAll = async (c: Context<AppEnv>): Promise<boolean> => {
+    if (accessPolicy === "open") return true;
+    const me = c.get("user");
+    if (!me || !admins.has(me.email?.toLowerCase() ?? "")) return false;
+    return isProvenAdmin(me.email, await users.account(me.id), admins);
+  };
   /** Under ACCESS_POLICY=self, another user's record is off limits: 403, as a missing right is. */
-  const mayReach = (c: Context<AppEnv>, id: string) => {
-    if (!actsOnAll(c) && c.get("user")?.id !== id) throw new HttpError(403, "Forbidden");
+  const mayReach = async (c: Context<AppEnv>, id: string) => {
+    if (c.get("user")?.id !== id && !(await actsOnAll(c))) throw new HttpError(403, "Forbidden");
   };
   /** The user of the path's `:id`: 403 when the access policy keeps it from the caller, 404 when there is none. */
   const userAt = async (c: Context<AppEnv>) => {
-    mayReach(c, c.req.param("id")!);
+    await mayReach(c, c.req.param("id")!);
     const user = await users.get(c.req.param("id")!);
     if (!user) throw new NotFoundError();
     return user;
@@ -45,7 +56,7 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
       responses: { 200: "The users" },
       answer: z.array(UserAnswer),
       handler: async (c) => {
-        if (actsOnAll(c)) return json(c, (await users.list()).map(toUserJson));
+        if (await actsOnAll(c)) return json(c, (await users.list()).map(toUserJson));
         const me = c.get("user");
         return json(c, me ? [toUserJson(me)] : []);
       },
@@ -126,7 +137,7 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
       responses: { 200: "{}", 403: "Another user, under ACCESS_POLICY=self", 404: "No such user" },
       answer: EmptyAnswer,
       async handler(c) {
-        mayReach(c, c.req.param("id")!);
+        await mayReach(c, c.req.param("id")!);
         if (!(await users.delete(c.req.param("id")!))) throw new NotFoundError();
         audit(c, "user_deleted", { user_id: c.get("user")?.id ?? null, target: c.req.param("id")! });
         return json(c, {});

@@ -1,4 +1,5 @@
-import { InvalidInputError, NotFoundError } from "../domain/errors.ts";
+import { InvalidInputError, NotFoundError, UserGoneError } from "../domain/errors.ts";
+import { type AccountRecord, emptyAccount } from "../domain/accounts.ts";
 import type { PasswordHasher } from "../domain/passwords.ts";
 import { formatTimestamp, type UserRecord } from "../domain/records.ts";
 import type { StorageDriver } from "../storage/driver.ts";
@@ -146,6 +147,28 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
 
     /** Checks the password of a known user (a password change), re-hashing as `checkCredentials` does. */
     verifyPassword: (user: UserRecord, password: string) => verify(user, password),
+
+    /** The user's account record (admin grant), or null. */
+    account: (userId: string) => driver.getAccount(userId),
+
+    /**
+     * Grants (or revokes) admin rights, for the address the user has now: a
+     * grant is the operator's proof that the user owns it. Only the CLI calls
+     * this; no route does. Resolves to the record stored.
+     */
+    async setAdmin(user: UserRecord, granted: boolean): Promise<AccountRecord> {
+      const current = (await driver.getAccount(user.id)) ?? emptyAccount(user.id);
+      const next: AccountRecord = granted
+        ? { ...current, admin_granted_at: formatTimestamp(now()), admin_email: (user.email ?? "").toLowerCase() }
+        : { ...current, admin_granted_at: null, admin_email: null };
+      try {
+        await driver.putAccount(next);
+      } catch (e) {
+        if (e instanceof UserGoneError) throw new NotFoundError();
+        throw e;
+      }
+      return next;
+    },
 
     async delete(id: string): Promise<boolean> {
       const deleted = await driver.deleteUser(id);

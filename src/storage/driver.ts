@@ -1,6 +1,7 @@
 import type { SessionLifetime, SessionRecord, UserRecord } from "../domain/records.ts";
+import type { AccountRecord } from "../domain/accounts.ts";
 
-export type { SessionLifetime };
+export type { AccountRecord, SessionLifetime };
 
 /**
  * What every storage driver (memory, file, kv) provides. Drivers work on
@@ -42,8 +43,19 @@ export interface StorageDriver {
   createUser(user: UserRecord): Promise<void>;
   /** Replaces a stored user (same id); false when there is none. */
   updateUser(user: UserRecord): Promise<boolean>;
-  /** Removes a user and, in the same step, every stored session of that user; false when there is none. */
+  /** Removes a user and, in the same step, every stored session of that user and its account record; false when there is none. */
   deleteUser(id: string): Promise<boolean>;
+
+  /** The account record of a user (our per-user state: admin grant), or null when none was ever stored. */
+  getAccount(userId: string): Promise<AccountRecord | null>;
+  /**
+   * Stores a user's account record, replacing the previous one. Throws
+   * `UserGoneError` when the user does not exist, checked atomically with
+   * the write: no record outlives its user.
+   */
+  putAccount(account: AccountRecord): Promise<void>;
+  /** Every stored account record (export, migration), in no particular order. */
+  listAccounts(): Promise<AccountRecord[]>;
 
   /** The stored session whose token hash is `tokenHash` (hex SHA-256), or null. */
   getSession(tokenHash: string): Promise<SessionRecord | null>;

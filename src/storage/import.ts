@@ -1,4 +1,6 @@
-import { StartupError } from "../domain/errors.ts";
+import { StartupError, UserGoneError } from "../domain/errors.ts";
+import type { AccountRecord } from "../domain/accounts.ts";
+import { readAccountFile } from "./data-files/accounts.ts";
 import { formatTimestamp } from "../domain/records.ts";
 import type { SessionRecord, UserRecord } from "../domain/records.ts";
 import { realFs } from "./fs.ts";
@@ -7,8 +9,8 @@ import { readDataFiles } from "./data-files/read.ts";
 import { STORAGE_KINDS } from "./registry.ts";
 import { ImportBusyError, type ImportProgress, type ImportSummary, type PendingImport, type StorageDriver } from "./driver.ts";
 
-/** The records of a data folder of the original. */
-export type FolderData = { users: UserRecord[]; sessions: SessionRecord[] };
+/** The records of a data folder of the original, and our account records when the folder holds them (written by us). */
+export type FolderData = { users: UserRecord[]; sessions: SessionRecord[]; accounts?: AccountRecord[] };
 
 /**
  * Reads a data folder of the original project (`.db_User.json`,
@@ -18,7 +20,7 @@ export type FolderData = { users: UserRecord[]; sessions: SessionRecord[] };
  */
 export async function readDataFolder(dir: string, now: number): Promise<FolderData | null> {
   const read = await readDataFiles(realFs, dir, formatTimestamp(now));
-  return read.found ? { users: read.users, sessions: read.sessions } : null;
+  return read.found ? { users: read.users, sessions: read.sessions, accounts: await readAccountFile(realFs, dir) } : null;
 }
 
 export type ImportContext = {
@@ -48,14 +50,30 @@ function progressReporter(ctx: ImportContext, source: string): (p: ImportProgres
   };
 }
 
-/** Imports `data`, all or nothing (see `StorageDriver.importRecords`), reporting progress. */
-export function importFolder(ctx: ImportContext, source: string, data: FolderData): Promise<ImportSummary> {
-  return ctx.driver.importRecords(data.users, data.sessions, {
+/**
+ * Imports `data`, all or nothing (see `StorageDriver.importRecords`),
+ * reporting progress; then the account records of the source's users. Those
+ * come after, one by one: an import stopped between the two leaves users
+ * without their grants (never a grant without its user), and importing
+ * again adds them, since putting a record twice gives the same state.
+ */
+export async function importFolder(ctx: ImportContext, source: string, data: FolderData): Promise<ImportSummary> {
+  const summary = await ctx.driver.importRecords(data.users, data.sessions, {
     source,
     pid: ctx.pid,
     hostname: ctx.hostname,
     onProgress: progressReporter(ctx, source),
   });
+  const ids = new Set(data.users.map((u) => u.id));
+  for (const account of data.accounts ?? []) {
+    // A grant names the address it was made for, so it proves nothing for a
+    // stored user of the same id with another email (see isProvenAdmin).
+    if (!ids.has(account.user_id)) continue;
+    await ctx.driver.putAccount(account).catch((e) => {
+      if (!(e instanceof UserGoneError)) throw e;
+    });
+  }
+  return summary;
 }
 
 /** One line: what an import did. */

@@ -62,6 +62,13 @@ export function createTablesDriver(tables: Tables, { kind, location, commit, onC
       await run(changes);
       return true;
     },
+    getAccount: (userId) => Promise.resolve(tables.accounts.get(userId) ?? null),
+    async putAccount(account) {
+      // Checked in the same tick as the change is applied, like createSession.
+      if (!tables.users.has(account.user_id)) throw new UserGoneError(account.user_id);
+      await run([{ op: "putAccount", account }]);
+    },
+    listAccounts: () => Promise.resolve([...tables.accounts.values()]),
     getSession: (h) => Promise.resolve(tables.sessions.get(h) ?? null),
     getSessionAndUser: (h, id) => Promise.resolve({ session: tables.sessions.get(h) ?? null, user: tables.users.get(id) ?? null }),
     listSessions: () => Promise.resolve([...tables.sessions.values()]),

@@ -1,5 +1,6 @@
 import { DuplicateEmailError } from "../domain/errors.ts";
 import type { SessionRecord, UserRecord } from "../domain/records.ts";
+import type { AccountRecord } from "../domain/accounts.ts";
 
 /**
  * One change to the data, as the file driver journals it. Every change is a
@@ -10,7 +11,9 @@ export type Change =
   | { op: "putUser"; user: UserRecord }
   | { op: "delUser"; id: string }
   | { op: "putSession"; session: SessionRecord }
-  | { op: "delSession"; session_id: string };
+  | { op: "delSession"; session_id: string }
+  | { op: "putAccount"; account: AccountRecord }
+  | { op: "delAccount"; user_id: string };
 
 /** The email index key; an email already in lower case is its own key (no second copy of 100k strings). */
 const emailKey = (email: string | null): string => {
@@ -29,6 +32,8 @@ const emailKey = (email: string | null): string => {
 export class Tables {
   readonly users = new Map<string, UserRecord>();
   readonly sessions = new Map<string, SessionRecord>();
+  /** Account records by user id (kept in their own data file). */
+  readonly accounts = new Map<string, AccountRecord>();
   /** lower-cased email -> ids of users with it, in storage order. */
   /** Usually one id; a list only for the legacy duplicates of the original's data (saves 100k arrays at load). */
   readonly #byEmail = new Map<string, string | string[]>();
@@ -74,6 +79,7 @@ export class Tables {
       op: "delSession" as const,
       session_id: h,
     }));
+    if (this.accounts.has(id)) changes.push({ op: "delAccount", user_id: id });
     changes.push({ op: "delUser", id });
     return changes;
   }
@@ -102,6 +108,17 @@ export class Tables {
         this.#unindexSession(old);
         this.sessions.delete(c.session_id);
         return { op: "putSession", session: old };
+      }
+      case "putAccount": {
+        const old = this.accounts.get(c.account.user_id);
+        this.accounts.set(c.account.user_id, c.account);
+        return old ? { op: "putAccount", account: old } : { op: "delAccount", user_id: c.account.user_id };
+      }
+      case "delAccount": {
+        const old = this.accounts.get(c.user_id);
+        if (!old) return null;
+        this.accounts.delete(c.user_id);
+        return { op: "putAccount", account: old };
       }
     }
   }

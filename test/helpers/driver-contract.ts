@@ -406,3 +406,71 @@ export function runDriverContract(
     });
   });
 }
+
+/**
+ * The account record (our per-user state beside the original's user
+ * record), on every driver: stored whole, replaced, refused for a missing
+ * user, deleted with its user, and kept across a reopen.
+ */
+export function runAccountContract(
+  name: string,
+  open: () => Promise<{ driver: StorageDriver; reopen?: () => Promise<StorageDriver>; cleanup?: () => Promise<void> }>,
+): void {
+  describe(`storage contract, account records: ${name}`, () => {
+    let d: StorageDriver;
+    let ctx: Awaited<ReturnType<typeof open>>;
+    before(async () => {
+      ctx = await open();
+      d = ctx.driver;
+    });
+    after(async () => {
+      await d.close();
+      await ctx.cleanup?.();
+    });
+
+    it("stores, replaces and lists a user's account record", async () => {
+      const u = makeUser();
+      await d.createUser(u);
+      assert.equal(await d.getAccount(u.id), null);
+      const granted = { user_id: u.id, admin_granted_at: "2025-01-02T03:04:05", admin_email: u.email!.toLowerCase() };
+      await d.putAccount(granted);
+      assert.deepEqual(await d.getAccount(u.id), granted);
+      const revoked = { ...granted, admin_granted_at: null, admin_email: null };
+      await d.putAccount(revoked);
+      assert.deepEqual(await d.getAccount(u.id), revoked);
+      assert.deepEqual((await d.listAccounts()).filter((a) => a.user_id === u.id), [revoked]);
+      // The user record itself is untouched by its account record.
+      assert.deepEqual(await d.getUser(u.id), u);
+    });
+
+    it("refuses an account record for a user that does not exist", async () => {
+      const id = crypto.randomUUID();
+      await assert.rejects(d.putAccount({ user_id: id, admin_granted_at: "2025-01-02T03:04:05", admin_email: "x@y.z" }), UserGoneError);
+      assert.equal(await d.getAccount(id), null);
+    });
+
+    it("deletes the account record with its user", async () => {
+      const u = makeUser();
+      await d.createUser(u);
+      await d.putAccount({ user_id: u.id, admin_granted_at: "2025-01-02T03:04:05", admin_email: u.email!.toLowerCase() });
+      assert.equal(await d.deleteUser(u.id), true);
+      assert.equal(await d.getAccount(u.id), null);
+      assert.ok(!(await d.listAccounts()).some((a) => a.user_id === u.id));
+      // A new user under the same id starts without the old grant.
+      await d.createUser({ ...u, email: `again-${u.email}` });
+      assert.equal(await d.getAccount(u.id), null);
+    });
+
+    it("keeps account records across a reopen (durable drivers)", async (t) => {
+      if (!ctx.reopen) return t.skip("not a durable driver");
+      const u = makeUser();
+      await d.createUser(u);
+      const granted = { user_id: u.id, admin_granted_at: "2025-01-02T03:04:05", admin_email: u.email!.toLowerCase() };
+      await d.putAccount(granted);
+      await d.close();
+      d = await ctx.reopen();
+      assert.deepEqual(await d.getAccount(u.id), granted);
+      assert.deepEqual(await d.getUser(u.id), u);
+    });
+  });
+}

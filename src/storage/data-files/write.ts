@@ -3,6 +3,8 @@ import type { SessionRecord, UserRecord } from "../../domain/records.ts";
 import { errCode } from "../../lib/errors.ts";
 import { type FsLike, PRIVATE_FILE, syncDir, writeAll } from "../fs.ts";
 import { serializeSessions, serializeUsers, SESSION_FILE, USER_FILE } from "./format.ts";
+import { ACCOUNT_FILE, serializeAccounts } from "./accounts.ts";
+import type { AccountRecord } from "../../domain/accounts.ts";
 
 /** Records per slice: ~170 KB of text, a few ms of work between two turns of the event loop. */
 const SLICE = 500;
@@ -49,22 +51,31 @@ export async function writeDataFile<T>(
   await syncDir(fs, dir);
 }
 
+const present = (fs: FsLike, path: string) =>
+  fs.stat(path).then(() => true, (e) => {
+    if (errCode(e) === "ENOENT") return false;
+    throw e;
+  });
+
 /**
- * Writes both data files (users first; each one atomically). The sessions
+ * Writes the data files (users first; each one atomically). The sessions
  * file is only created when there are sessions to keep: a server whose
  * sessions live in memory (`session_auth`) or that has none leaves a folder
- * as the original would, without an empty extra file.
+ * as the original would, without an empty extra file; likewise the
+ * accounts file, only once some account has state.
  */
 export async function writeDataFiles(
   fs: FsLike,
   dir: string,
   users: readonly UserRecord[],
   sessions: readonly SessionRecord[],
+  accounts: readonly AccountRecord[] = [],
 ): Promise<void> {
   await writeDataFile(fs, dir, USER_FILE, users, serializeUsers);
-  const present = await fs.stat(join(dir, SESSION_FILE)).then(() => true, (e) => {
-    if (errCode(e) === "ENOENT") return false;
-    throw e;
-  });
-  if (sessions.length || present) await writeDataFile(fs, dir, SESSION_FILE, sessions, serializeSessions);
+  if (sessions.length || await present(fs, join(dir, SESSION_FILE))) {
+    await writeDataFile(fs, dir, SESSION_FILE, sessions, serializeSessions);
+  }
+  if (accounts.length || await present(fs, join(dir, ACCOUNT_FILE))) {
+    await writeDataFile(fs, dir, ACCOUNT_FILE, accounts, serializeAccounts);
+  }
 }

@@ -137,12 +137,16 @@ export async function openFileDriver(options: FileDriverOptions): Promise<FileDr
     let compactions = 0;
     let compacting: Promise<void> | null = null;
     let closing: Promise<void> | null = null;
-    const capture = () => ({ users: [...tables.users.values()], sessions: [...tables.sessions.values()] });
+    const capture = () => ({
+      users: [...tables.users.values()],
+      sessions: [...tables.sessions.values()],
+      accounts: [...tables.accounts.values()],
+    });
 
     const compact = async (): Promise<void> => {
       const rotated = await journal.rotate(capture);
       if (!rotated) throw new Error("cannot start a new journal generation");
-      await writeDataFiles(fs, dir, rotated.captured.users, rotated.captured.sessions);
+      await writeDataFiles(fs, dir, rotated.captured.users, rotated.captured.sessions, rotated.captured.accounts);
       await removeJournals(fs, dir, rotated.generation);
       compactions++;
     };
@@ -162,7 +166,8 @@ export async function openFileDriver(options: FileDriverOptions): Promise<FileDr
           await afterQueuedCallbacks(); // commits that failed have rolled back by now
           const generations = await listGenerations(fs, dir);
           if (journal.stats().entries > 0 || generations.length > 1) {
-            await writeDataFiles(fs, dir, [...tables.users.values()], [...tables.sessions.values()]);
+            const { users, sessions, accounts } = capture();
+            await writeDataFiles(fs, dir, users, sessions, accounts);
           }
           await removeJournals(fs, dir, Infinity);
         } catch (e) {

@@ -1,5 +1,6 @@
 import { StartupError } from "../../domain/errors.ts";
 import { sessionRecord, userRecord } from "../../domain/records.ts";
+import { accountRecord } from "../../domain/accounts.ts";
 import type { Change } from "../tables.ts";
 import { crc32 } from "../../lib/crc32.ts";
 
@@ -51,6 +52,12 @@ function change(c: unknown): Change | null {
       return typeof o.id === "string" ? { op: "delUser", id: o.id } : null;
     case "delSession":
       return typeof o.session_id === "string" ? { op: "delSession", session_id: o.session_id } : null;
+    case "putAccount": {
+      const a = accountRecord(o.account);
+      return a && { op: "putAccount", account: a };
+    }
+    case "delAccount":
+      return typeof o.user_id === "string" ? { op: "delAccount", user_id: o.user_id } : null;
   }
   return null;
 }

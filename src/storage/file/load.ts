@@ -6,6 +6,7 @@ import { decodeJournal } from "./journal-format.ts";
 import { JOURNAL_NAME, journalName } from "./journal-writer.ts";
 import { readDataFiles } from "../data-files/read.ts";
 import { SESSION_FILE, USER_FILE } from "../data-files/format.ts";
+import { ACCOUNT_FILE, readAccountFile } from "../data-files/accounts.ts";
 import { Tables } from "../tables.ts";
 
 /** The journal generations present in `dir`, oldest first. */
@@ -45,6 +46,7 @@ export async function loadFolder(
 ): Promise<Loaded> {
   const snap = await readDataFiles(fs, dir, nowIso);
   tables.loadRecords(snap.users, snap.sessions);
+  for (const account of await readAccountFile(fs, dir)) tables.accounts.set(account.user_id, account);
   if (snap.legacy) log(`Took over ${snap.legacy} legacy session(s) from ${join(dir, SESSION_FILE)}; they are now stored hashed`);
 
   const generations = await listGenerations(fs, dir);
@@ -123,7 +125,7 @@ async function cutJournal(fs: FsLike, path: string, length: number): Promise<voi
 
 /** Removes leftovers of an interrupted rewrite of the data files (the files themselves were never touched). */
 export async function removeTempFiles(fs: FsLike, dir: string): Promise<void> {
-  for (const name of [USER_FILE, SESSION_FILE]) {
+  for (const name of [USER_FILE, SESSION_FILE, ACCOUNT_FILE]) {
     await fs.unlink(join(dir, `${name}.tmp`)).catch((e) => {
       if (errCode(e) !== "ENOENT") throw new StartupError(`Cannot remove ${join(dir, `${name}.tmp`)}: ${errText(e)}`);
     });

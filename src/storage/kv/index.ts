@@ -2,7 +2,9 @@ import { DuplicateEmailError, UserGoneError } from "../../domain/errors.ts";
 import { canonicalUser, type SessionRecord, type UserRecord } from "../../domain/records.ts";
 import { createKvCounters } from "./counters.ts";
 import { abortImport, importAll, readPendingImport } from "./import.ts";
+import { accountMethods } from "./accounts.ts";
 import {
+  accountKey,
   type EmailIds,
   emailKey,
   EMPTY_META,
@@ -179,6 +181,7 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
         const rest = ((idx.value as EmailIds | null) ?? []).filter(([, i]) => i !== id);
         const mutations: Mutation[] = [
           { key: userKey(id), del: true },
+          { key: accountKey(id), del: true },
           rest.length ? { key: ek, value: rest } : { key: ek, del: true },
           { key: META_KEY, value: { next_seq: m.next_seq, count: Math.max(0, m.count - 1) } },
         ];
@@ -205,6 +208,8 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
         return ok === null ? CONFLICT : true;
       });
     },
+
+    ...accountMethods(db),
 
     async getSession(tokenHash: string): Promise<SessionRecord | null> {
       if (!keyable(tokenHash)) return null;

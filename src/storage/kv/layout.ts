@@ -14,6 +14,7 @@ import type { Mutation } from "./store.ts";
  * | ["sessions", token hash]             | {expires_at, session}                |
  * | ["user_sessions", user id, token hash] | 1 (index for deleteUser)           |
  * | ["user_sessions_v", user id]         | ms of the user's last new session    |
+ * | ["accounts", user id]                | the user's account record (admin grant) |
  *
  * Storage order: each user gets `seq` from `users_meta.next_seq` in the same
  * atomic operation that creates it, so seq follows commit order across every
@@ -52,6 +53,8 @@ export const userKey = (id: string): KvKey => ["users", id];
 export const sessionKey = (hash: string): KvKey => ["sessions", hash];
 /** The index entry of one of a user's sessions, for ending them all with the user. */
 export const userSessionKey = (userId: string, hash: string): KvKey => ["user_sessions", userId, hash];
+/** The key of a user's account record (written only with its user's record checked present). */
+export const accountKey = (userId: string): KvKey => ["accounts", userId];
 /**
  * Rewritten by every session creation and checked by deleteUser: a deletion
  * that listed a user's sessions before a concurrent login added one fails

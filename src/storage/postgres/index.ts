@@ -1,4 +1,5 @@
 import type { SessionLifetime, StorageDriver } from "../driver.ts";
+import { accountMethods } from "./accounts.ts";
 import { createPostgresCounters } from "./counters.ts";
 import { importRecords } from "./import.ts";
 import { createRunner, type Sql } from "./query.ts";
@@ -47,6 +48,7 @@ export function createPostgresDriver(sql: Sql, options: PostgresDriverOptions): 
     location: options.location,
     counters: createPostgresCounters(sql, run),
     ...userMethods(sql, run),
+    ...accountMethods(sql, run),
     ...sessionMethods(sql, run, options.now, deadlineMs),
 
     importRecords(users, sessions, o) {

@@ -80,6 +80,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       create index counters_expires_at on counters (expires_at);`,
   },
+  {
+    version: 2,
+    name: "accounts",
+    // Our per-user state, beside the users table whose columns mirror the
+    // original's record. Later state comes as new columns of this table.
+    // Deleting a user deletes its row (on delete cascade), in the same
+    // statement.
+    sql: `
+      create table accounts (
+        user_id text primary key references users (id) on delete cascade,
+        admin_granted_at text,
+        admin_email text
+      );`,
+  },
 ];
 
 /** What a call to `migrate` found and did. */
