@@ -16,14 +16,16 @@ export class ApiRouter<T> implements Router<T> {
   name = "ApiRouter";
   /** Every route in registration order (the order Hono runs their handlers in). */
   #routes: { method: string; path: string; segments: string[] | null; dynamic: boolean; handler: T }[] = [];
-  /** Answers for static paths, made at their first request (bounded by the route table). */
-  #cache = new Map<string, Result<T>>();
+  /** Answers for static paths by method and path, made at their first request (bounded by the route table). */
+  #cache = new Map<string, Map<string, Result<T>>>();
   #methods = new Set<string>();
   #staticPaths = new Set<string>();
 
   /** How many answers are kept (at most one per method and static path of the table). */
   get keptAnswers(): number {
-    return this.#cache.size;
+    let n = 0;
+    for (const byPath of this.#cache.values()) n += byPath.size;
+    return n;
   }
 
   add(method: string, path: string, handler: T): void {
@@ -41,8 +43,8 @@ export class ApiRouter<T> implements Router<T> {
   }
 
   match(method: string, path: string): Result<T> {
-    const key = `${method} ${path}`;
-    const cached = this.#cache.get(key);
+    // Two lookups rather than one of "method path": a new key string would be hashed in full on every request.
+    const cached = this.#cache.get(method)?.get(path);
     if (cached) return cached;
     const found: [T, Params][] = [];
     let parts: string[] | null = null;
@@ -74,7 +76,10 @@ export class ApiRouter<T> implements Router<T> {
     // Kept for the static paths and the methods of the table (a bounded set,
     // whatever methods and paths clients send): their answer, parameters of
     // a pattern they also match included, never changes.
-    if (this.#methods.has(method) && this.#staticPaths.has(path)) this.#cache.set(key, result);
+    if (this.#methods.has(method) && this.#staticPaths.has(path)) {
+      const byPath = this.#cache.get(method) ?? new Map<string, Result<T>>();
+      this.#cache.set(method, byPath.set(path, result));
+    }
     return result;
   }
 }

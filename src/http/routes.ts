@@ -66,8 +66,7 @@ export function createPathMatcher(routes: readonly Route[]): (path: string) => P
   for (const path of declared.keys()) router.add("ALL", path, path);
   // Per set of declared paths matched together (a few, fixed by the list).
   const answers = new Map<string, PathMatch>();
-  return (raw) => {
-    const path = raw.length > 1 && raw.endsWith("/") ? raw.slice(0, -1) : raw;
+  const find = (path: string): PathMatch | null => {
     const found = router.match("ALL", path)[0];
     if (found.length === 0) return null;
     const key = found.length === 1 ? found[0][0] : found.map(([p]) => p).join(" ");
@@ -79,5 +78,14 @@ export function createPathMatcher(routes: readonly Route[]): (path: string) => P
       answers.set(key, answer);
     }
     return answer;
+  };
+  // The router's answers for the static paths, asked once: those requests
+  // (the session GET's /users/me among them) are then one Map lookup.
+  const staticAnswers = new Map<string, PathMatch | null>();
+  for (const path of declared.keys()) if (!path.includes(":")) staticAnswers.set(path, find(path));
+  return (raw) => {
+    const path = raw.length > 1 && raw.endsWith("/") ? raw.slice(0, -1) : raw;
+    const known = staticAnswers.get(path);
+    return known === undefined ? find(path) : known;
   };
 }
