@@ -5,8 +5,9 @@ import type { Params, Result, Router } from "hono/router";
  * lookup, `:name` segments are matched segment by segment, `*` registers
  * a middleware for every path. Hono's RegExpRouter refuses a static route
  * beside a pattern at the same place (`/users/me` and `/users/:id`); of
- * Hono's routers that accept the table, the fastest took 2-9 times as long
- * per match on it (`bench/router.ts`: 0.06-0.3 µs here against 0.45-0.65).
+ * Hono's routers that accept the table, the fastest took 7-19 times as long
+ * for `GET /users/me` (`bench/router.ts`: 0.03-0.08 µs here against
+ * 0.53-0.69), 2.6-4.9 times over every route.
  * The gate finds a path's methods with it too (routes.ts), so 405, `Allow`
  * and the dispatch agree. Anything else in a path (a regular expression,
  * an optional or a wildcard segment) is refused when the route is added, so
