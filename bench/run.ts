@@ -451,6 +451,16 @@ for (const rt of runtimes) {
   for (const e of res.errors) log(`${rt}: NOT MEASURED: ${e.split("\n")[0]}`);
 }
 
+// Routers on the app's route table, a few seconds per runtime (bench/router.ts).
+const routerRows: string[] = [];
+for (const rt of runtimes) {
+  const o = await helper(rt, "bench/router.ts", ["--json"], 120_000).catch((e) => ({
+    rows: [`| ${rt} | not measured: ${(e as Error).message} | | |`],
+  }));
+  routerRows.push(...(o.rows as string[]));
+  log(`${rt}: routers, CPU ns per match (× ours):\n${(o.rows as string[]).join("\n")}`);
+}
+
 const params =
   `GET: ${P.reps} × ${P.getSec} s per target after ${P.warmSec} s warm-up, ${CONNECTIONS} connections; logins: ${P.loginReps} × (${P.rawSec} s raw PBKDF2, ${P.loginSec} s logins); creates: up to ${P.creates} over HTTP and ${P.storeCreates} through the driver per size`;
 const report = renderReport(results, {
@@ -460,7 +470,8 @@ const report = renderReport(results, {
   pinning: PINNING,
   mode: quick ? "--quick" : "default",
   params,
-});
+}) + `\n## Routers on the app's route table (bench/router.ts)\n\nCPU ns per match (× ApiRouter, ours)\n\n` +
+  `| runtime | router | GET /api/v1/users/me | every route |\n| --- | --- | --- | --- |\n${routerRows.join("\n")}\n`;
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 writeFileSync(join(ROOT, "bench/results/latest.md"), report);
 writeFileSync(join(ROOT, "bench/results/latest.json"), JSON.stringify({ params: P, results }, null, 1));

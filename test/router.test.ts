@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { ApiRouter } from "../src/http/router.ts";
+import { createPathMatcher, type Route } from "../src/http/routes.ts";
 
 const names = (r: ApiRouter<string>, method: string, path: string) => (r.match(method, path)[0] as [string, Record<string, string>][]);
 
@@ -75,5 +76,45 @@ describe("ApiRouter's kept answers", () => {
     assert.deepEqual(r.match("M7", "/a")[0], [["mw", {}]]);
     assert.deepEqual(r.match("GET", "/a/7")[0], [["mw", {}], ["one", { id: "7" }]]);
     assert.equal(r.keptAnswers, 1, "only GET /a is kept");
+  });
+});
+
+describe("the gate's path matcher, on the dispatch's router", () => {
+  const route = (method: Route["method"], path: string, isPublic = false): Route => ({
+    method,
+    path,
+    public: isPublic,
+    summary: "",
+    responses: {},
+    handler: (c) => c.text(""),
+  });
+  const match = createPathMatcher([
+    route("GET", "/api/v1/status", true),
+    route("GET", "/api/v1/users/me"),
+    route("GET", "/api/v1/users/:id"),
+    route("PUT", "/api/v1/users/:id"),
+    route("DELETE", "/api/v1/users/:id"),
+    route("POST", "/open/:name", true),
+    route("GET", "/open/closed"),
+  ]);
+
+  it("gives a path the methods of every declared path it matches", () => {
+    for (const path of ["/api/v1/users/me", "/api/v1/users/me/", "/api/v1/users/42"]) {
+      assert.equal(match(path)?.allow, "GET, HEAD, PUT, DELETE, OPTIONS", path);
+      assert.equal(match(path)?.public, false, path);
+    }
+    assert.deepEqual(match("/api/v1/status"), { public: true, allow: "GET, HEAD, OPTIONS", allowed: new Set(["GET", "HEAD", "OPTIONS"]) });
+  });
+
+  it("makes a path public only when every declared path it matches is", () => {
+    assert.equal(match("/open/door")?.public, true);
+    assert.equal(match("/open/closed")?.public, false);
+    assert.equal(match("/open/closed")?.allow, "GET, HEAD, POST, OPTIONS");
+  });
+
+  it("knows nothing else, an extra trailing slash or an empty segment included", () => {
+    for (const path of ["/nowhere", "/api/v1/users", "/api/v1/users/", "/api/v1/users/me/x", "/api/v1/status//", "/open/"]) {
+      assert.equal(match(path), null, path);
+    }
   });
 });

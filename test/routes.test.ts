@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { testApp, testHasher } from "./helpers/app.ts";
+import { basic, cookieOf, testApp, testHasher } from "./helpers/app.ts";
 
 const USER_KEYS = ["created_at", "email", "first_name", "id", "last_name", "updated_at"];
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
@@ -58,9 +58,9 @@ describe("index routes", () => {
       ["/api/v1/auth_session/login", "GET", ["POST"]],
       ["/api/v1/auth_session/logout", "POST", ["DELETE"]],
       ["/api/v1/stats", "PATCH", ["GET"]],
-      // /users/me is only read: PUT and DELETE there are not "user me not found".
-      ["/api/v1/users/me", "PUT", ["GET", "HEAD"]],
-      ["/api/v1/users/me/", "DELETE", ["GET", "HEAD"]],
+      // /users/me has GET of its own and PUT and DELETE of /users/:id.
+      ["/api/v1/users/me", "POST", ["GET", "HEAD", "PUT", "DELETE"]],
+      ["/api/v1/users/me/", "PATCH", ["GET", "HEAD", "PUT", "DELETE"]],
     ];
     for (const [path, method, allowed] of cases) {
       const r = await t.request(path, { method });
@@ -144,7 +144,11 @@ describe("CORS", () => {
     });
     assert.ok(r.status === 200 || r.status === 204, String(r.status));
     assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example");
-    assert.equal(r.headers.get("access-control-allow-methods"), "GET, HEAD, OPTIONS", "the methods of that path, nothing else");
+    assert.equal(
+      r.headers.get("access-control-allow-methods"),
+      "GET, HEAD, PUT, DELETE, OPTIONS",
+      "the methods served on that path (PUT and DELETE of /users/:id), nothing else",
+    );
     assert.equal(r.headers.get("access-control-allow-headers"), "content-type");
     const users = await t.request("/api/v1/users/42", {
       method: "OPTIONS",
@@ -206,6 +210,57 @@ describe("users", () => {
   it("GET /users/me is 404 without an auth type", async () => {
     const r = await testApp().request("/api/v1/users/me");
     assert.equal(r.status, 404);
+  });
+
+  // As in the original: GET /users/me is the current user, while PUT and
+  // DELETE of /users/me are those of /users/:id with the id "me", which no
+  // user has. Under every auth type, with and without a trailing slash.
+  const password = "Passw0rd-123";
+  const credentials: [string, (t: ReturnType<typeof testApp>) => Promise<Record<string, string>>][] = [
+    ["", () => Promise.resolve({})],
+    ["basic_auth", () => Promise.resolve({ Authorization: basic("me@hbtn.io", password) })],
+    ...["session_auth", "session_exp_auth", "session_db_auth"].map((
+      type,
+    ): [string, (t: ReturnType<typeof testApp>) => Promise<Record<string, string>>] => [
+      type,
+      async (t) => ({ Cookie: cookieOf(await t.form("/api/v1/auth_session/login", { email: "me@hbtn.io", password })) }),
+    ]),
+  ];
+  for (const [type, authOf] of credentials) {
+    it(`${type || "no auth type"}: PUT and DELETE /users/me reach /users/:id with the id "me": 404`, async () => {
+      const t = testApp({ env: { AUTH_TYPE: type } });
+      const me = await t.seed("me@hbtn.io", password);
+      const headers = await authOf(t);
+      const get = await t.request("/api/v1/users/me", { headers });
+      if (type) assert.equal((await get.json()).id, me.id);
+      else assert.equal(get.status, 404);
+      for (const path of ["/api/v1/users/me", "/api/v1/users/me/"]) {
+        const put = await t.json(path, "PUT", { first_name: "Changed" }, headers);
+        assert.equal(put.status, 404, `PUT ${path}`);
+        assert.deepEqual(await put.json(), { error: "Not found" });
+        const del = await t.request(path, { method: "DELETE", headers });
+        assert.equal(del.status, 404, `DELETE ${path}`);
+        assert.deepEqual(await del.json(), { error: "Not found" });
+      }
+      const options = await t.request("/api/v1/users/me", { method: "OPTIONS", headers });
+      assert.equal(options.headers.get("allow"), "GET, HEAD, PUT, DELETE, OPTIONS");
+      // The user is still there, unchanged.
+      const stored = await t.driver.getUser(me.id);
+      assert.equal(stored?.first_name, null);
+      if (type) {
+        // Without credentials, as any path that needs them.
+        assert.equal((await t.json("/api/v1/users/me", "PUT", { first_name: "Changed" })).status, 401);
+        assert.equal((await t.request("/api/v1/users/me", { method: "DELETE" })).status, 401);
+      }
+    });
+  }
+
+  it("auth: PUT and DELETE /users/me are refused as every protected path is, not 405", async () => {
+    const t = testApp({ env: { AUTH_TYPE: "auth" } });
+    for (const method of ["PUT", "DELETE"]) {
+      assert.equal((await t.request("/api/v1/users/me", { method })).status, 401);
+      assert.equal((await t.request("/api/v1/users/me", { method, headers: { Authorization: "Basic eA==" } })).status, 403);
+    }
   });
 
   it("answers Wrong format to every body that is not a JSON object", async () => {

@@ -8,7 +8,8 @@ const hashPassword = (password: string, iterations?: number) => hasher(iteration
 const verifyPassword = (password: string, stored: string | null, iterations?: number) => hasher(iterations).verify(password, stored);
 const dummyVerify = (password: string, iterations?: number) => hasher(iterations).burn(password);
 import { hashToken, newToken } from "../src/auth/tokens.ts";
-import { hmacSha256, sha256Hex, toHex } from "../src/lib/sha256.ts";
+import { hmacSha256, keyedHmacSha256, sha256, sha256Hex, toHex, useNativeHmacSha256, useNativeSha256Hex } from "../src/lib/sha256.ts";
+import { useNodeCryptoSha256 } from "../src/entry/native-hash.ts";
 import { timingSafeEqual } from "../src/lib/encoding.ts";
 import { createCredentialCache } from "../src/auth/credential-cache.ts";
 
@@ -82,6 +83,73 @@ describe("tokens", () => {
     assert.equal(timingSafeEqual(a, new Uint8Array([1, 2, 4])), false);
     assert.equal(timingSafeEqual(a, new Uint8Array([1, 2])), false);
     assert.equal(timingSafeEqual(new Uint8Array(), new Uint8Array()), true);
+  });
+});
+
+describe("hashes, as the library computes them and as the entry files install them", () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  // FIPS 180-2 examples and RFC 4231 test cases 1, 2, 6 and 7.
+  const digests: [string, string][] = [
+    ["", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
+    ["abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"],
+    ["abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"],
+    ["a".repeat(1_000_000), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"],
+  ];
+  const longKey = new Uint8Array(131).fill(0xaa);
+  const macs: [Uint8Array, string, string][] = [
+    [new Uint8Array(20).fill(0x0b), "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"],
+    [bytes("Jefe"), "what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"],
+    [longKey, "Test Using Larger Than Block-Size Key - Hash Key First", "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"],
+    [
+      longKey,
+      "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.",
+      "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+    ],
+  ];
+  const matchVectors = () => {
+    for (const [input, hex] of digests) {
+      assert.equal(sha256Hex(input), hex);
+      assert.equal(toHex(sha256(bytes(input))), hex);
+    }
+    for (const [key, message, hex] of macs) {
+      assert.equal(toHex(hmacSha256(key, message)), hex);
+      assert.equal(toHex(hmacSha256(key, bytes(message))), hex);
+      const keyed = keyedHmacSha256(key);
+      // Twice: the keyed state is reused, never consumed.
+      assert.equal(toHex(keyed(message)), hex);
+      assert.equal(toHex(keyed(bytes(message))), hex);
+    }
+    assert.equal(sha256Hex("\u00e9t\u00e9"), toHex(sha256(bytes("\u00e9t\u00e9"))));
+  };
+  const backToLibrary = () => {
+    useNativeSha256Hex(() => "");
+    useNativeHmacSha256(() => new Uint8Array(32));
+  };
+
+  it("the library matches published vectors", () => {
+    backToLibrary();
+    matchVectors();
+  });
+
+  it("node:crypto's, once installed, matches the same vectors", () => {
+    try {
+      assert.equal(useNodeCryptoSha256(), true);
+      matchVectors();
+    } finally {
+      backToLibrary();
+    }
+  });
+
+  it("a native function that answers wrongly or throws is refused", () => {
+    assert.equal(useNativeSha256Hex(() => "0".repeat(64)), false);
+    assert.equal(useNativeHmacSha256(() => new Uint8Array(32)), false);
+    assert.equal(
+      useNativeHmacSha256(() => {
+        throw new Error("no HMAC here");
+      }),
+      false,
+    );
+    matchVectors();
   });
 });
 

@@ -1,4 +1,4 @@
-import { hmacSha256, toHex } from "../lib/sha256.ts";
+import { keyedHmacSha256, toHex } from "../lib/sha256.ts";
 import type { UserRecord } from "../domain/records.ts";
 import { BoundedMap } from "../lib/bounded-map.ts";
 
@@ -25,7 +25,8 @@ type Entry = { userId: string; email: string | null; passwordHash: string; expir
 export function createCredentialCache({ maxEntries, maxAgeMs, now }: CredentialCacheOptions) {
   const key = crypto.getRandomValues(new Uint8Array(32));
   const entries = new BoundedMap<string, Entry>(maxEntries);
-  const keyOf = (credentials: string) => toHex(hmacSha256(key, credentials));
+  const mac = keyedHmacSha256(key);
+  const keyOf = (credentials: string) => toHex(mac(credentials));
 
   return {
     /** The user id a cached verification of `credentials` vouches for, if any. */

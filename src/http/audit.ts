@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { getPath } from "hono/utils/url";
 import type { MiddlewareHandler } from "hono";
-import { hmacSha256, toHex } from "../lib/sha256.ts";
+import { keyedHmacSha256, toHex } from "../lib/sha256.ts";
 import type { Logger } from "../lib/log.ts";
 import type { AppEnv } from "./context.ts";
 
@@ -40,13 +40,13 @@ export type Audit = (c: Context<AppEnv>, event: AuthEvent, fields?: AuthEventFie
  * stored hash. The salt is this process's and dies with it.
  */
 export function createAudit(log: Logger, clientOf: (c: Context<AppEnv>) => string): Audit {
-  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const salted = keyedHmacSha256(crypto.getRandomValues(new Uint8Array(16)));
   return (c, event, fields = {}) => {
     log.record("auth", {
       event,
       client: clientOf(c),
       user_id: fields.user_id ?? undefined,
-      session: fields.session ? toHex(hmacSha256(salt, fields.session)).slice(0, 16) : undefined,
+      session: fields.session ? toHex(salted(fields.session)).slice(0, 16) : undefined,
       reason: fields.reason,
       target: fields.target,
       count: fields.count,

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppEnv } from "./context.ts";
+import { ApiRouter } from "./router.ts";
 
 /**
  * One route of the API, declared once: the app registers its handler, the
@@ -32,8 +33,8 @@ export type Route = {
   handler: (c: Context<AppEnv>) => Response | Promise<Response>;
 };
 
-/** A path of the route list, with everything the gate needs to know about it. */
-export type PathMatch = { path: string; public: boolean; allow: string; allowed: ReadonlySet<string> };
+/** What the gate needs to know about a request's path: the methods the route list serves on it, and whether it is public. */
+export type PathMatch = { public: boolean; allow: string; allowed: ReadonlySet<string> };
 
 /** The methods a path answers, in a fixed order, plus HEAD with GET and always OPTIONS. */
 function allowOf(methods: Set<string>): string[] {
@@ -43,37 +44,48 @@ function allowOf(methods: Set<string>): string[] {
 }
 
 /**
- * Finds the declared path of a request's path as requested (one trailing
- * slash is ignored, like Hono's non-strict routing). Static paths are one
- * Map lookup; a static path wins over a pattern (`/users/me` over
- * `/users/:id`), as in the registration order.
+ * Finds what the route list serves on a request's path as requested (one
+ * trailing slash is ignored, like Hono's non-strict routing), with the
+ * router that dispatches the requests (ApiRouter), so the gate's 405,
+ * `Allow` and preflights agree with the dispatch: a path takes the methods
+ * of every declared path it matches, `/users/me` those of `/users/me` and of
+ * `/users/:id` (a PUT or DELETE of `/users/me` is `/users/:id` with the id
+ * "me": 404 as in the original, not 405). It is public only when every
+ * declared path it matches is public.
  */
 export function createPathMatcher(routes: readonly Route[]): (path: string) => PathMatch | null {
-  const methods = new Map<string, Set<string>>();
-  const isPublic = new Map<string, boolean>();
+  const declared = new Map<string, { methods: Set<string>; public: boolean }>();
   for (const r of routes) {
-    if (!methods.has(r.path)) methods.set(r.path, new Set());
-    methods.get(r.path)!.add(r.method);
-    isPublic.set(r.path, (isPublic.get(r.path) ?? false) || r.public === true);
+    const d = declared.get(r.path) ?? { methods: new Set<string>(), public: true };
+    d.methods.add(r.method);
+    d.public &&= r.public === true;
+    declared.set(r.path, d);
   }
-  const byPath = new Map<string, PathMatch>();
-  const patterns: (PathMatch & { segments: (string | null)[] })[] = [];
-  for (const [path, set] of methods) {
-    const allowed = allowOf(set);
-    const match: PathMatch = { path, public: isPublic.get(path)!, allow: allowed.join(", "), allowed: new Set(allowed) };
-    if (!path.includes(":")) byPath.set(path, match);
-    else patterns.push({ ...match, segments: path.split("/").map((s) => (s.startsWith(":") ? null : s)) });
-  }
+  // One entry per declared path, for any method: a match gives every declared path of the request's path.
+  const router = new ApiRouter<string>();
+  for (const path of declared.keys()) router.add("ALL", path, path);
+  // Per set of declared paths matched together (a few, fixed by the list).
+  const answers = new Map<string, PathMatch>();
+  const find = (path: string): PathMatch | null => {
+    const found = router.match("ALL", path)[0];
+    if (found.length === 0) return null;
+    const key = found.length === 1 ? found[0][0] : found.map(([p]) => p).join(" ");
+    let answer = answers.get(key);
+    if (!answer) {
+      const matched = found.map(([p]) => declared.get(p)!);
+      const allowed = allowOf(new Set(matched.flatMap((d) => [...d.methods])));
+      answer = { public: matched.every((d) => d.public), allow: allowed.join(", "), allowed: new Set(allowed) };
+      answers.set(key, answer);
+    }
+    return answer;
+  };
+  // The router's answers for the static paths, asked once: those requests
+  // (the session GET's /users/me among them) are then one Map lookup.
+  const staticAnswers = new Map<string, PathMatch | null>();
+  for (const path of declared.keys()) if (!path.includes(":")) staticAnswers.set(path, find(path));
   return (raw) => {
     const path = raw.length > 1 && raw.endsWith("/") ? raw.slice(0, -1) : raw;
-    const hit = byPath.get(path);
-    if (hit) return hit;
-    if (patterns.length === 0) return null;
-    const parts = path.split("/");
-    for (const p of patterns) {
-      if (p.segments.length !== parts.length) continue;
-      if (p.segments.every((s, i) => (s === null ? parts[i] !== "" : s === parts[i]))) return p;
-    }
-    return null;
+    const known = staticAnswers.get(path);
+    return known === undefined ? find(path) : known;
   };
 }
