@@ -120,6 +120,19 @@ describe(`HTTP/1.1 framing on ${RUNTIME}`, { timeout: 120_000 }, () => {
     assertRefused(await exchange(port, longTarget), 431, "100 KB target");
   });
 
+  it("a Transfer-Encoding not ending in chunked, a broken chunk, an unknown Expect and CONNECT get one JSON answer each", async () => {
+    const post = "POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+    assertRefused(await exchange(port, `${post}Transfer-Encoding: gzip\r\n\r\n{}`), 400, "Transfer-Encoding: gzip");
+    assertRefused(await exchange(port, `${post}Transfer-Encoding: chunked, gzip\r\n\r\n{}`), 400, "chunked, then gzip");
+    // A chunk size that is not hex: Bun finds it only once the app has begun to answer, so the answer may be the app's.
+    const broken = await exchange(port, `${post}Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`);
+    assert.equal(broken.text.match(/HTTP\/1\.[01] \d{3} /g)?.length, 1, broken.text);
+    assert.match(broken.text, /^HTTP\/1\.1 400 [^]*\r\nx-content-type-options: nosniff/i, broken.text);
+    assert.ok(broken.closed, "a broken chunk closes the connection");
+    assertRefused(await exchange(port, `${post}Expect: 200-ok\r\nContent-Length: 2\r\n\r\n{}`), 417, "Expect: 200-ok");
+    assertRefused(await exchange(port, "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n"), 501, "CONNECT");
+  });
+
   it("still serves after all of these, and stops cleanly", async () => {
     const x = await exchange(port, `GET ${STATUS} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
     assert.match(x.text, /^HTTP\/1\.1 200 /, x.text);

@@ -2,11 +2,10 @@ import { getRequestListener } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Config } from "../app/config.ts";
-import { SERVER_ERROR_HEADERS } from "../http/respond.ts";
-import { isValidHost } from "../http/request-target.ts";
+import { framingProblem, refuse, shapeRuntimeAnswers } from "./http-framing.ts";
 import type { Served } from "./serve.ts";
 
 /** The peer address of a request served by node:http (Node, Bun and Deno). */
@@ -32,39 +31,6 @@ export type NodeHttpPlatform = {
   acceptStopsAtLimit: boolean;
 };
 const NODE: NodeHttpPlatform = { descriptors: openFilesLimit, acceptStopsAtLimit: false };
-
-const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large" };
-const RAW_HEADERS = Object.entries(SERVER_ERROR_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-
-/** A JSON error as raw bytes, for a socket the HTTP layer gave up on; the connection closes after it. */
-function rawError(status: number): string {
-  const body = JSON.stringify({ error: STATUS_TEXT[status] });
-  return `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n${RAW_HEADERS}content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`;
-}
-
-/**
- * RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host, and a valid
- * one. node:http's own check (requireHostHeader) answers a bare 400 without
- * the headers every answer carries, and lets a second Host through; this
- * one answers in JSON and closes the connection, since a client that sends
- * such a request may not agree with us on where the next one starts.
- */
-function hostProblem(req: IncomingMessage): boolean {
-  const host = req.headers.host;
-  if (host === undefined) return req.httpVersionMinor >= 1 || req.httpVersionMajor > 1;
-  if (!isValidHost(host)) return true;
-  const raw = req.rawHeaders;
-  let seen = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === "host" && ++seen > 1) return true;
-  return false;
-}
-
-const BAD_HOST = JSON.stringify({ error: "Bad request: missing, repeated or malformed Host header" });
-
-function refuseHost(res: ServerResponse): void {
-  res.writeHead(400, { ...SERVER_ERROR_HEADERS, "content-length": String(BAD_HOST.length), connection: "close" });
-  res.end(BAD_HOST);
-}
 
 /**
  * Serves `fetch` with node:http, hardened against connection floods, on
@@ -105,9 +71,13 @@ export function serveNodeHttp(
     requestTimeout: config.requestTimeout && Math.max(config.requestTimeout, config.headersTimeout) * 1000,
     keepAliveTimeout: config.keepAliveTimeout * 1000,
     connectionsCheckingInterval: 1000,
-    // Checked below, to answer in JSON.
+    // Checked by framingProblem, to answer in JSON.
     requireHostHeader: false,
-  }, (req, res) => hostProblem(req) ? refuseHost(res) : void listener(req, res));
+  }, (req, res) => {
+    const problem = framingProblem(req);
+    if (problem) refuse(res, 400, problem);
+    else void listener(req, res);
+  });
   // keepAliveTimeout is also a server property; set both, as the options alone are ignored by some versions.
   server.keepAliveTimeout = config.keepAliveTimeout * 1000;
   if (cap > 0) server.maxConnections = cap;
@@ -121,14 +91,7 @@ export function serveNodeHttp(
     socket.once("close", () => clearTimeout(timer));
   });
   server.on("request", (req: IncomingMessage) => clearTimeout(firstRequest.get(req.socket)));
-  // A request the HTTP parser refuses (a bad Content-Length, Content-Length
-  // with Transfer-Encoding, a huge head) still gets a JSON answer, and the
-  // connection closes: what follows it cannot be trusted to be a request.
-  server.on("clientError", (err: Error & { code?: string }, socket: Socket) => {
-    if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
-    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-    socket.end(rawError(status));
-  });
+  shapeRuntimeAnswers(server);
   let dropped = 0;
   server.on("drop", () => {
     if (dropped++ % 1000 === 0) log(`refusing connections beyond MAX_CONNECTIONS=${cap} (${dropped} so far)`);
