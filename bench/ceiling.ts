@@ -45,13 +45,11 @@ if (withDuties) {
   const { useNodeCryptoSha256 } = await import("../src/entry/native-hash.ts");
   useNodeCryptoSha256();
   let clientOf: (c: Context) => string;
-  if (runtime === "deno") {
-    const { useResponseBuilder } = await import("../src/http/respond.ts");
-    const { denoResponseBuilder } = await import("../src/entry/deno-respond.ts");
-    useResponseBuilder(denoResponseBuilder);
+  if (runtime === "deno" && process.env.CEILING_SERVER !== "service") {
     const { getConnInfo } = await import("hono/deno");
     clientOf = (c) => getConnInfo(c).remote.address ?? "unknown";
   } else {
+    // The service's server is node:http on every runtime.
     const { peerAddress } = await import("../src/entry/node-http.ts");
     clientOf = (c) => peerAddress(c) ?? "unknown";
   }
