@@ -25,8 +25,6 @@ import { openKvStore } from "../src/storage/kv/open.ts";
 import { createUsersRepo } from "../src/repos/users.ts";
 import type { StorageDriver } from "../src/storage/driver.ts";
 import { useNodeCryptoSha256 } from "../src/entry/native-hash.ts";
-import { denoResponseBuilder } from "../src/entry/deno-respond.ts";
-import { useResponseBuilder } from "../src/http/respond.ts";
 import { ceilingApp, dutiesApp } from "./lib/ceiling-apps.ts";
 
 const deno = (globalThis as { Deno?: { openKv(path?: string): Promise<unknown> } }).Deno;
@@ -62,9 +60,8 @@ async function service(
   return { app, headers: { cookie } };
 }
 
-// The token hash and (on Deno) the response builder the served app uses.
+// The token hash the served app uses.
 useNodeCryptoSha256();
-if (deno) useResponseBuilder(denoResponseBuilder);
 
 const cpuMicros = () => process.cpuUsage().user + process.cpuUsage().system;
 

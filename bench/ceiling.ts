@@ -10,7 +10,7 @@
  * Env: API_HOST (127.0.0.1), API_PORT (0: a free port), CEILING_TOKEN (the
  * cookie value that maps to the user), SESSION_NAME (_my_session_id),
  * CEILING_SERVER (`service`: serve through the service's own server code,
- * src/entry/deno-http.ts or node-http.ts, instead of the runtime's plain one),
+ * src/entry/node-http.ts, instead of the runtime's plain one),
  * CEILING_DUTIES (`1`: add the duties every answer of the service has, see
  * bench/lib/ceiling-apps.ts).
  */
@@ -45,13 +45,11 @@ if (withDuties) {
   const { useNodeCryptoSha256 } = await import("../src/entry/native-hash.ts");
   useNodeCryptoSha256();
   let clientOf: (c: Context) => string;
-  if (runtime === "deno") {
-    const { useResponseBuilder } = await import("../src/http/respond.ts");
-    const { denoResponseBuilder } = await import("../src/entry/deno-respond.ts");
-    useResponseBuilder(denoResponseBuilder);
+  if (runtime === "deno" && process.env.CEILING_SERVER !== "service") {
     const { getConnInfo } = await import("hono/deno");
     clientOf = (c) => getConnInfo(c).remote.address ?? "unknown";
   } else {
+    // The service's server is node:http on every runtime.
     const { peerAddress } = await import("../src/entry/node-http.ts");
     clientOf = (c) => peerAddress(c) ?? "unknown";
   }
@@ -67,12 +65,13 @@ if (process.env.CEILING_SERVER === "service") {
   const { parseConfig } = await import("../src/app/config.ts");
   const config = { ...parseConfig({}, process.cwd()), host, port };
   const log = (line: string) => process.stderr.write(line + "\n");
-  type Serve = (f: typeof app.fetch, c: typeof config, l: typeof log) => Promise<{ port: number }>;
-  // deno-http.ts is type-checked by `deno check` only: a specifier in a variable keeps tsc out of it.
-  const denoHttp = "../src/entry/deno-http.ts";
-  const served = typeof Deno !== "undefined"
-    ? await ((await import(denoHttp)) as { serveDeno: Serve }).serveDeno(app.fetch, config, log)
-    : await (await import("../src/entry/node-http.ts")).serveNodeHttp(app.fetch, config, log);
+  const { serveNodeHttp } = await import("../src/entry/node-http.ts");
+  // deno-descriptors.ts is type-checked by `deno check` only: a specifier in a variable keeps tsc out of it.
+  const denoDescriptors = "../src/entry/deno-descriptors.ts";
+  const platform = typeof Deno !== "undefined"
+    ? { descriptors: ((await import(denoDescriptors)) as { freeDescriptors: () => number }).freeDescriptors, acceptStopsAtLimit: true }
+    : undefined;
+  const served = await serveNodeHttp(app.fetch, config, log, platform);
   listening(served.port, `${runtime}, the service's server${withDuties ? ", with the duties" : ""}`);
 } else if (typeof Deno !== "undefined") {
   Deno.serve({ hostname: host, port, onListen: ({ port: p }) => listening(p, `deno ${Deno.version.deno}`) }, app.fetch);

@@ -5,6 +5,11 @@
  */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+(?:%[0-9A-Za-z._~-]+)?\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d{1,5})?$/;
 
+/** True for a Host header value that is a plain host[:port]. */
+export function isValidHost(host: string): boolean {
+  return HOST.test(host);
+}
+
 /** True when `url` is an http(s) URL whose authority is a plain host[:port]. */
 function authorityOk(url: string): boolean {
   const start = url.startsWith("http://") ? 7 : url.startsWith("https://") ? 8 : -1;
