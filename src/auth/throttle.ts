@@ -78,6 +78,9 @@ export type Attempt =
 
 const HOUR = 3_600_000;
 
+/** An account's name in the counters: one for every spelling that finds it (any case, NFC or NFD). */
+const accountOf = (email: string) => email.normalize("NFC").toLowerCase();
+
 /** Counters in a Map of this process, bounded (least recently written out first; records stay valid an hour at most anyway). */
 export function createMemoryCounters(maxEntries = 100_000): CounterStore {
   const records = new BoundedMap<string, unknown>(maxEntries);
@@ -115,7 +118,7 @@ export function createLoginThrottle(o: ThrottleOptions) {
   const inFlight = new Map<string, number>();
   const knownMax = o.knownAddresses ?? 10;
   const knownTtl = (o.knownAddressDays ?? 30) * 86_400_000;
-  const knownKey = (email: string) => [["k", email.toLowerCase()]];
+  const knownKey = (email: string) => [["k", accountOf(email)]];
   const knownList = (r: unknown, now: number) =>
     (r && typeof r === "object" && Array.isArray((r as KnownAddresses).known) ? (r as KnownAddresses).known : [])
       .filter((e) => now - e.at < knownTtl);
@@ -131,7 +134,7 @@ export function createLoginThrottle(o: ThrottleOptions) {
 
   // Keys start with the account where they concern one, so that unlocking an account is one prefix.
   const keysOf = (client: string, email: string) => {
-    const account = email.toLowerCase();
+    const account = accountOf(email);
     return [["ca", account, client], ["c", client], ["a", account]];
   };
   const counter = (r: ThrottleRecord | null, now: number): Counter =>
@@ -229,6 +232,6 @@ export type LoginThrottle = ReturnType<typeof createLoginThrottle>;
  * every client and its hourly count. Returns how many records went.
  */
 export async function unlockAccount(store: CounterStore, email: string): Promise<number> {
-  const account = email.toLowerCase();
+  const account = accountOf(email);
   return (await store.clear(["ca", account])) + (await store.clear(["a", account]));
 }
