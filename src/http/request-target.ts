@@ -28,3 +28,10 @@ export function isBadTarget(req: Request): boolean {
   const host = req.headers.get("host");
   return (host !== null && !HOST.test(host)) || !authorityOk(req.url) || req.url.includes("%00");
 }
+
+/** The 400's message for a request `isBadTarget` refuses: what is wrong, as far as a client can fix it. */
+export function badTargetMessage(req: Request): string {
+  return req.url.includes("%00")
+    ? "Bad request: the request target contains a NUL character (%00)"
+    : "Bad request: malformed Host header or request target";
+}
