@@ -136,6 +136,50 @@ describe("known devices and the account-wide limit", () => {
   });
 });
 
+describe("known addresses under Basic auth", () => {
+  it("150 guesses from rotating addresses: the owner's address still authenticates, an unknown one gets 429", async () => {
+    const clock = fakeClock();
+    const t = testApp({ env: { AUTH_TYPE: "basic_auth", TRUST_PROXY: "true" }, now: clock.now });
+    await t.seed("bob@hbtn.io", "correct-Horse-9");
+    const me = (password: string, from: string) =>
+      t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", password), "X-Forwarded-For": from } });
+    // The owner's script authenticated from its address before (curl keeps no cookies).
+    assert.equal((await me("correct-Horse-9", "198.51.100.1")).status, 200);
+    for (let i = 0; i < 150; i++) {
+      const r = await me(`guess-${i}`, `192.0.2.${i % 50}`);
+      assert.ok(r.status === 403 || r.status === 429, String(r.status));
+      clock.advance(1000);
+    }
+    // Past the credential cache's lifetime: each answer below is a real, throttled password check.
+    clock.advance(6 * 60_000);
+    const stranger = await me("correct-Horse-9", "198.51.100.2");
+    assert.equal(stranger.status, 429, "the account-wide limit holds for everyone else");
+    assert.ok(Number(stranger.headers.get("retry-after")) > 0);
+    const owner = await me("correct-Horse-9", "198.51.100.1");
+    assert.equal(owner.status, 200, await owner.clone().text());
+    // A known address that guesses wrong is checked (403), not let in.
+    assert.equal((await me("not-the-password-1", "198.51.100.1")).status, 403);
+  });
+
+  it("only the newest 10 addresses stay known", async () => {
+    const clock = fakeClock();
+    const t = testApp({ env: { AUTH_TYPE: "basic_auth", TRUST_PROXY: "true" }, now: clock.now });
+    await t.seed("bob@hbtn.io", "correct-Horse-9");
+    const me = (password: string, from: string) =>
+      t.request("/api/v1/users/me", { headers: { Authorization: basic("bob@hbtn.io", password), "X-Forwarded-For": from } });
+    for (let i = 1; i <= 11; i++) {
+      assert.equal((await me("correct-Horse-9", `198.51.100.${i}`)).status, 200);
+      // Past the credential cache's lifetime, so that each success is a real check.
+      clock.advance(6 * 60_000);
+    }
+    for (let i = 0; i < 120; i++) await me(`guess-${i}`, `192.0.2.${i % 50}`);
+    clock.advance(6 * 60_000);
+    assert.equal((await me("correct-Horse-9", "198.51.100.1")).status, 429, "the oldest address was forgotten");
+    assert.equal((await me("correct-Horse-9", "198.51.100.2")).status, 200);
+    assert.equal((await me("correct-Horse-9", "198.51.100.11")).status, 200);
+  });
+});
+
 describe("security headers", () => {
   it("every answer carries nosniff, no referrer and no-store: successes, errors, outside /api/v1 too", async () => {
     const t = testApp({ env: { AUTH_TYPE: "session_db_auth" } });

@@ -242,6 +242,33 @@ describe("cli: user commands (memory driver, in-process)", () => {
     assert.equal((await c.run("user", "delete", ann.id)).code, 1);
   });
 
+  it("user add and passwd obey the look-alike email and password form rules; emails are stored in NFC", async () => {
+    const driver = createMemoryDriver();
+    const c = cli(env, driver);
+    c.passwords.push("correct-Horse-9");
+    const twin = await c.run("user", "add", "adm\u0456n@hbtn.io");
+    assert.deepEqual([twin.code, twin.err], [
+      1,
+      "error: Can't create User: email mixes Latin with Cyrillic or Greek letters in one part (a look-alike of another address)",
+    ]);
+    c.passwords.push("correct-Horse-9");
+    assert.match(
+      (await c.run("user", "add", "admin@hbtn.io ")).err,
+      /^error: Can't create User: email has leading or trailing whitespace$/,
+    );
+    c.passwords.push("abcdefghij");
+    assert.match((await c.run("user", "add", "ann@hbtn.io")).err, /^error: Can't create User: password is a sequence/);
+    c.passwords.push("correct-Horse-9");
+    assert.equal((await c.run("user", "add", "rene\u0301@hbtn.io")).code, 0);
+    assert.equal((await driver.listUsers())[0].email, "ren\u00e9@hbtn.io");
+    c.passwords.push("xyzxyzxyzxyz");
+    const repeated = await c.run("user", "passwd", "ren\u00e9@hbtn.io");
+    assert.match(repeated.err, /^error: Can't change the password: password repeats one character or a short block/);
+    c.passwords.push("session-Kite-77");
+    assert.match((await c.run("user", "passwd", "ren\u00e9@hbtn.io")).err, /password contains the service's name$/);
+    assert.equal(await driver.countUsers(), 1);
+  });
+
   it("on an empty store, takes in DATA_DIR's data files first, as the server does; a duplicated email needs an id", async () => {
     const driver = createMemoryDriver();
     const c = cli({ STORAGE: "kv", DATA_DIR: seedFolder(), LOG_LEVEL: "info" }, driver);

@@ -2,6 +2,7 @@ import { it } from "node:test";
 import { HOW_TO_RUN, SERVER_URL } from "./helpers/postgres.ts";
 import { postgresDriverTests } from "./postgres/driver.ts";
 import { postgresFaultTests } from "./postgres/faults.ts";
+import { postgresInputTests } from "./postgres/input.ts";
 import { postgresServiceTests } from "./postgres/service.ts";
 
 // Every PostgreSQL test, registered from this one file: without a server
@@ -12,4 +13,5 @@ if (!SERVER_URL) {
   postgresDriverTests();
   postgresServiceTests();
   postgresFaultTests();
+  postgresInputTests();
 }

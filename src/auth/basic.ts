@@ -2,6 +2,17 @@ import { base64ToBytes } from "../lib/encoding.ts";
 
 export type BasicCredentials = { email: string; password: string };
 
+/**
+ * Basic credentials that hold a NUL: no account's email or password has one,
+ * and PostgreSQL refuses it in text. Answered 400, before any lookup.
+ */
+export class MalformedCredentialsError extends Error {
+  constructor() {
+    super("Bad request: the Basic credentials contain a NUL character");
+    this.name = "MalformedCredentialsError";
+  }
+}
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**

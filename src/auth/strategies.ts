@@ -1,6 +1,6 @@
 import type { UserRecord } from "../domain/records.ts";
 import type { UsersRepo } from "../repos/users.ts";
-import { parseBasicAuth } from "./basic.ts";
+import { MalformedCredentialsError, parseBasicAuth } from "./basic.ts";
 import type { CredentialCache } from "./credential-cache.ts";
 import type { Resolved, SessionManager } from "./sessions.ts";
 import { type LoginThrottle, ThrottledError } from "./throttle.ts";
@@ -67,6 +67,7 @@ export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | n
     }
     const creds = parseBasicAuth(authorization);
     if (!creds) return null;
+    if (creds.email.includes("\0") || creds.password.includes("\0")) throw new MalformedCredentialsError();
     // Every Basic request is a password guess until it succeeds: throttled like a login.
     const user = await checkThrottled(users, throttle, client(), creds.email, creds.password);
     if (!user) return null;

@@ -21,6 +21,13 @@ import type { CounterStore } from "../storage/driver.ts";
  * `maxInFlight` checks running at once: one client's burst cannot fill the
  * hashing queue that every other login waits in.
  *
+ * The hourly limit must not lock the owner out (NIST SP 800-63B, OWASP): a
+ * browser proves an earlier login with its known-device cookie; any client
+ * (curl and scripts under Basic auth keep no cookies) is also let past it
+ * from an address that checked this account's password successfully before
+ * (the newest `knownAddresses`, for `knownAddressDays`). Such a client is
+ * still throttled on its own, client and account counters.
+ *
  * The counters live in a `CounterStore`: this process's memory, or the
  * storage shared by every process (Deno KV, PostgreSQL), so that several
  * servers behind a proxy count together.
@@ -40,6 +47,8 @@ export class ThrottledError extends Error {
 export type Counter = { failures: number; blockedUntil: number; last: number };
 /** Failed checks of one account in the last hour (ms timestamps, oldest first). */
 export type AccountLog = { times: number[] };
+/** Addresses that checked an account's password successfully, newest first, with when (ms). */
+export type KnownAddresses = { known: { client: string; at: number }[] };
 export type ThrottleRecord = Counter | AccountLog;
 
 export type ThrottleOptions = {
@@ -53,6 +62,9 @@ export type ThrottleOptions = {
   /** A client+account counter without failures for this long starts over. */
   windowMs?: number;
   maxInFlight?: number;
+  /** How many addresses per account stay known (newest first). */
+  knownAddresses?: number;
+  knownAddressDays?: number;
 };
 
 /** The outcome of asking to check a password. */
@@ -65,6 +77,9 @@ export type Attempt =
   | { ok: false; retryAfter: number };
 
 const HOUR = 3_600_000;
+
+/** An account's name in the counters: one for every spelling that finds it (any case, NFC or NFD). */
+const accountOf = (email: string) => email.normalize("NFC").toLowerCase();
 
 /** Counters in a Map of this process, bounded (least recently written out first; records stay valid an hour at most anyway). */
 export function createMemoryCounters(maxEntries = 100_000): CounterStore {
@@ -101,10 +116,25 @@ export function createLoginThrottle(o: ThrottleOptions) {
   const windowMs = o.windowMs ?? HOUR;
   const maxInFlight = o.maxInFlight ?? 4;
   const inFlight = new Map<string, number>();
+  const knownMax = o.knownAddresses ?? 10;
+  const knownTtl = (o.knownAddressDays ?? 30) * 86_400_000;
+  const knownKey = (email: string) => [["k", accountOf(email)]];
+  const knownList = (r: unknown, now: number) =>
+    (r && typeof r === "object" && Array.isArray((r as KnownAddresses).known) ? (r as KnownAddresses).known : [])
+      .filter((e) => now - e.at < knownTtl);
+  // Read only when the hourly limit refuses (an attack is on): no extra round trip otherwise.
+  const isKnown = (client: string, email: string) =>
+    store.update(knownKey(email), ([r]) => ({ records: [r], result: knownList(r, o.now()).some((e) => e.client === client) }), knownTtl);
+  const rememberAddress = (client: string, email: string) =>
+    store.update(knownKey(email), ([r]) => {
+      const now = o.now();
+      const known = [{ client, at: now }, ...knownList(r, now).filter((e) => e.client !== client)].slice(0, knownMax);
+      return { records: [{ known }], result: undefined };
+    }, knownTtl);
 
   // Keys start with the account where they concern one, so that unlocking an account is one prefix.
   const keysOf = (client: string, email: string) => {
-    const account = email.toLowerCase();
+    const account = accountOf(email);
     return [["ca", account, client], ["c", client], ["a", account]];
   };
   const counter = (r: ThrottleRecord | null, now: number): Counter =>
@@ -122,7 +152,8 @@ export function createLoginThrottle(o: ThrottleOptions) {
      * Asks to check a password of `email` for `client`. `trustedDevice`: the
      * client proved an earlier successful login to this account (a signed
      * known-device cookie), so the account-wide hourly limit, which an
-     * attacker may have used up, does not stop it.
+     * attacker may have used up, does not stop it. Neither does it stop a
+     * client from an address that succeeded for this account before.
      */
     async attempt(client: string, email: string, trustedDevice = false): Promise<Attempt> {
       // Taken before anything is awaited, so that a burst sees its own slots.
@@ -140,8 +171,8 @@ export function createLoginThrottle(o: ThrottleOptions) {
       const keys = keysOf(client, email);
       const at = o.now();
       let verdict: number;
-      try {
-        verdict = await store.update(keys, (records) => {
+      const reserve = (trusted: boolean) =>
+        store.update(keys, (records) => {
           const [ca, c, a] = records as (ThrottleRecord | null)[];
           const now = o.now();
           const pair = counter(ca, now);
@@ -149,10 +180,17 @@ export function createLoginThrottle(o: ThrottleOptions) {
           const times = (a && "times" in a ? a.times : []).filter((t) => t > now - HOUR);
           const blocked = Math.max(pair.blockedUntil, one.blockedUntil);
           if (blocked > now) return { records: [ca, c, a], result: blocked - now };
-          if (!trustedDevice && times.length >= accountPerHour) return { records: [ca, c, a], result: times[0] + HOUR - now };
+          // Negative: only the account-wide limit refuses (a known address may pass it).
+          if (!trusted && times.length >= accountPerHour) return { records: [ca, c, a], result: -(times[0] + HOUR - now) };
           // Counted as a failure now; refunded by succeeded().
           return { records: [fail(pair, perAccountFree, now), fail(one, perClientFree, now), { times: [...times, at] }], result: 0 };
         }, windowMs);
+      try {
+        verdict = await reserve(trustedDevice);
+        if (verdict < 0) {
+          const known = !client.startsWith("device:") && (await isKnown(client, email));
+          verdict = known ? await reserve(true) : -verdict;
+        }
       } catch (e) {
         done();
         throw e;
@@ -164,8 +202,8 @@ export function createLoginThrottle(o: ThrottleOptions) {
       return {
         ok: true,
         done,
-        succeeded: () =>
-          store.update(keys, (records) => {
+        succeeded: async () => {
+          await store.update(keys, (records) => {
             const [, c, a] = records as (ThrottleRecord | null)[];
             const now = o.now();
             const one = counter(c, now);
@@ -178,7 +216,10 @@ export function createLoginThrottle(o: ThrottleOptions) {
               records: [null, refunded.failures || refunded.blockedUntil > now ? refunded : null, times.length ? { times } : null],
               result: undefined,
             };
-          }, windowMs),
+          }, windowMs);
+          // A device cookie is its own proof; only addresses are remembered.
+          if (!client.startsWith("device:")) await rememberAddress(client, email);
+        },
       };
     },
   };
@@ -191,6 +232,6 @@ export type LoginThrottle = ReturnType<typeof createLoginThrottle>;
  * every client and its hourly count. Returns how many records went.
  */
 export async function unlockAccount(store: CounterStore, email: string): Promise<number> {
-  const account = email.toLowerCase();
+  const account = accountOf(email);
   return (await store.clear(["ca", account])) + (await store.clear(["a", account]));
 }

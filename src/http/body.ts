@@ -62,7 +62,36 @@ export async function readJsonObject(req: Request, limit: number): Promise<Recor
     throw new HttpError(400, "Wrong format");
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw new HttpError(400, "Wrong format");
+  for (const [k, v] of Object.entries(value)) if (k.includes("\0") || hasNul(v)) refuseNul(JSON.stringify(k.replaceAll("\0", "")));
   return value as Record<string, unknown>;
+}
+
+/** True when a string or key of `value`, at any depth, holds a NUL (a loop: a body may nest deeper than the stack). */
+function hasNul(value: unknown): boolean {
+  const todo = [value];
+  while (todo.length) {
+    const v = todo.pop();
+    if (typeof v === "string") {
+      if (v.includes("\0")) return true;
+    } else if (Array.isArray(v)) {
+      for (const item of v) todo.push(item);
+    } else if (v !== null && typeof v === "object") {
+      for (const k in v) {
+        if (k.includes("\0")) return true;
+        todo.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * The 400 for a field holding a NUL: no email, name or password has one,
+ * PostgreSQL refuses it in text (a 503 before this check), and C code
+ * reading the value later would stop there.
+ */
+function refuseNul(field: string): never {
+  throw new HttpError(400, `Bad request: ${field} contains a NUL character`);
 }
 
 const isJsonType = (type: string) => type === "application/json" || /^application\/[^/\s]+\+json$/.test(type);
@@ -98,5 +127,6 @@ export async function readLoginFields(req: Request, limit: number): Promise<Map<
   } catch {
     fields.clear();
   }
+  for (const [k, v] of fields) if (k.includes("\0") || v.includes("\0")) refuseNul(JSON.stringify(k.replaceAll("\0", "")));
   return fields;
 }

@@ -3,7 +3,7 @@ import { getPath } from "hono/utils/url";
 import { authenticate, type AuthOptions } from "./auth.ts";
 import { preflightResponse } from "./cors.ts";
 import type { AppEnv } from "./context.ts";
-import { isBadTarget } from "./request-target.ts";
+import { badTargetMessage, isBadTarget } from "./request-target.ts";
 import { json, underApi } from "./respond.ts";
 import type { HttpError } from "./errors.ts";
 import { createPathMatcher, type Route } from "./routes.ts";
@@ -32,7 +32,7 @@ export function gate(
   const credentialed = new Set(corsOrigins);
   return async function gateRequest(c, next) {
     if (credentialed.size) c.set("corsCredentials", credentialed.has(c.req.raw.headers.get("origin") ?? ""));
-    if (isBadTarget(c.req.raw)) return json(c, { error: "Bad request: malformed Host header or request target" }, 400);
+    if (isBadTarget(c.req.raw)) return json(c, { error: badTargetMessage(c.req.raw) }, 400);
     const path = getPath(c.req.raw);
     const found = route(path);
     const method = c.req.method;

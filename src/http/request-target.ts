@@ -24,10 +24,19 @@ function authorityOk(url: string): boolean {
  * URL from it, so `Host: h/api/v1/users/me#` would make the app route on
  * another path than the request line's, defeating a proxy's rules on
  * paths), or a request target that is not a path (Bun takes `/aa:bbb/...`
- * for an absolute URL). The gate answers these 400 before anything else
- * runs, as Node's parser does for most of them.
+ * for an absolute URL), or one holding an encoded NUL (`%00`: no id, email
+ * or page has one, PostgreSQL refuses it in text, and C code that reads the
+ * path after the app stops there). The gate answers these 400 before
+ * anything else runs, as Node's parser does for most of them.
  */
 export function isBadTarget(req: Request): boolean {
   const host = req.headers.get("host");
-  return (host !== null && !HOST.test(host)) || !authorityOk(req.url);
+  return (host !== null && !HOST.test(host)) || !authorityOk(req.url) || req.url.includes("%00");
+}
+
+/** The 400's message for a request `isBadTarget` refuses: what is wrong, as far as a client can fix it. */
+export function badTargetMessage(req: Request): string {
+  return req.url.includes("%00")
+    ? "Bad request: the request target contains a NUL character (%00)"
+    : "Bad request: malformed Host header or request target";
 }

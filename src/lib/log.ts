@@ -17,10 +17,27 @@ const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 } as const
 export type LogLevel = keyof typeof LEVELS;
 export type LogFormat = "text" | "json";
 
-/** `key=value` text of a field, quoted when it holds spaces, quotes or `=`. */
+// deno-lint-ignore no-control-regex -- finding control characters is the point.
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+const escapeControl = (c: string) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+
+/**
+ * Text with every control character escaped (`\n`, `\u001b`...): a client
+ * controls paths, emails and header values, and a raw line break would let
+ * it forge a whole log line, a raw ESC drive the terminal that shows the log.
+ */
+function escapeControls(s: string): string {
+  CONTROL.lastIndex = 0;
+  return CONTROL.test(s) ? s.replace(CONTROL, escapeControl) : s;
+}
+
+/** `key=value` text of a field, quoted when it holds spaces, quotes, `=` or control characters (escaped). */
 function textValue(v: string | number | boolean | null): string {
   const s = String(v);
-  return /[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s;
+  // JSON.stringify escapes C0 controls but not DEL and C1.
+  // deno-lint-ignore no-control-regex -- finding control characters is the point.
+  return /[\s"=\x00-\x1f\x7f-\x9f]/.test(s) || s === "" ? escapeControls(JSON.stringify(s)) : s;
 }
 
 let isoSecond = NaN;
@@ -64,7 +81,7 @@ export function createLogger(level: LogLevel, write: (line: string) => void, for
       write(JSON.stringify(o));
       return;
     }
-    let text = `${time} ${lvl} ${msg}`;
+    let text = `${time} ${lvl} ${escapeControls(msg)}`;
     if (fields) {
       for (const k in fields) {
         const v = fields[k];

@@ -1,6 +1,7 @@
 import { InvalidInputError, NotFoundError, UserGoneError } from "../domain/errors.ts";
 import { type AccountRecord, emptyAccount } from "../domain/accounts.ts";
-import type { PasswordHasher } from "../domain/passwords.ts";
+import { emailProblem, isStorableText, normalizeEmail } from "../domain/emails.ts";
+import { hasLoneSurrogate, passwordFormProblem, type PasswordHasher } from "../domain/passwords.ts";
 import { formatTimestamp, type UserRecord } from "../domain/records.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 
@@ -54,18 +55,37 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
   }
 
   /**
-   * The password rules (NIST SP 800-63B 5.1.1.2): long enough, not absurdly
-   * long, not one of the 10,000 passwords people pick most (they fall first
-   * to any guessing, throttled or not), and not containing the account's own
-   * name (the email's local part, when it has 3 characters or more).
+   * The password rules (NIST SP 800-63B 5.1.1.2): text, long enough, not
+   * absurdly long, not repetitive or sequential, not one of the 10,000
+   * passwords people pick most, alone or with digits after it (they fall
+   * first to any guessing, throttled or not), and not containing the
+   * service's name or the account's own (the email's local part, when it
+   * has 3 characters or more).
    */
   async function checkPassword(verb: "create" | "update", password: string, email: string | null) {
+    if (hasLoneSurrogate(password)) throw new InvalidInputError(verb, "password is not valid Unicode (a lone surrogate)");
     if (password.length < passwordMinLength) throw new InvalidInputError(verb, `password is shorter than ${passwordMinLength} characters`);
     if (password.length > LIMITS.password) throw new InvalidInputError(verb, `password is longer than ${LIMITS.password} characters`);
     const lower = password.toLowerCase();
-    if ((await commonPasswords()).has(lower)) throw new InvalidInputError(verb, "password is too common (one of the 10,000 most used)");
+    const common = await commonPasswords();
+    if (common.has(lower)) throw new InvalidInputError(verb, "password is too common (one of the 10,000 most used)");
+    // `letmein123`: the digits people add to a common password when told to.
+    const word = /^(.{4,}?)\d+$/s.exec(lower)?.[1];
+    if (word !== undefined && common.has(word)) throw new InvalidInputError(verb, "password is a common password with digits added");
+    const form = passwordFormProblem(password);
+    if (form) throw new InvalidInputError(verb, form);
     const local = (email ?? "").slice(0, Math.max(0, (email ?? "").lastIndexOf("@"))).toLowerCase();
     if (local.length >= 3 && lower.includes(local)) throw new InvalidInputError(verb, "password contains the email's name");
+  }
+
+  /**
+   * The first user with `email`: its NFC spelling, as every new email is
+   * stored, then (for data the original wrote) the spelling as typed.
+   */
+  async function findByEmail(email: string): Promise<UserRecord | null> {
+    if (!isStorableText(email)) return null;
+    const nfc = normalizeEmail(email);
+    return (await driver.findUserByEmail(nfc)) ?? (nfc !== email ? await driver.findUserByEmail(email) : null);
   }
 
   async function verify(user: UserRecord, password: string): Promise<UserRecord | null> {
@@ -80,8 +100,9 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
   return {
     list: () => driver.listUsers(),
     count: () => driver.countUsers(),
-    get: (id: string) => driver.getUser(id),
-    findByEmail: (email: string) => driver.findUserByEmail(email),
+    // No id or email holds a NUL or a lone surrogate, and PostgreSQL refuses them: not found, without asking.
+    get: (id: string) => isStorableText(id) ? driver.getUser(id) : Promise.resolve(null),
+    findByEmail,
 
     async create(input: NewUser): Promise<UserRecord> {
       if (input.email.length > LIMITS.email) throw new InvalidInputError("create", `email is longer than ${LIMITS.email} characters`);
@@ -90,14 +111,18 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
       if (!EMAIL_SHAPE.test(input.email)) {
         throw new InvalidInputError("create", "email is not a valid address (name@domain, no control characters)");
       }
-      await checkPassword("create", input.password, input.email);
+      const look = emailProblem(input.email);
+      if (look) throw new InvalidInputError("create", look);
+      // Stored in NFC, so that the drivers' case-insensitive keys make NFD and NFC twins collide.
+      const email = normalizeEmail(input.email);
+      await checkPassword("create", input.password, email);
       checkNames("create", input);
       const ts = formatTimestamp(now());
       const user: UserRecord = {
         id: crypto.randomUUID(),
         created_at: ts,
         updated_at: ts,
-        email: input.email,
+        email,
         _password: await hasher.hash(input.password),
         first_name: input.first_name ?? null,
         last_name: input.last_name ?? null,
@@ -136,7 +161,7 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
      * (only the hash changes: `updated_at` stays, the user did not change).
      */
     async checkCredentials(email: string, password: string): Promise<UserRecord | null> {
-      const user = await driver.findUserByEmail(email);
+      const user = await findByEmail(email);
       if (!user) {
         // Same cost as a wrong password: the time taken must not reveal which emails have accounts.
         await hasher.burn(password);
