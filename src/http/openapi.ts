@@ -116,7 +116,9 @@ export function openApiDocument(routes: readonly Route[], o: OpenApiOptions): Js
       const common = COMMON[status as keyof typeof COMMON];
       // A status the gate also answers on this route: both meanings.
       const text = common && authenticated && (status === 401 || status === 403) ? `${description}; or ${common[1]}` : description;
-      if (status >= 400) responses[code] = errorResponse(status, text);
+      const own = r.answers?.[status];
+      if (own) responses[code] = { description: text, content: { [JSON_TYPE]: { schema: convert(own, "output", schemas) } } };
+      else if (status >= 400) responses[code] = errorResponse(status, text);
       else if (status === 204 || status === 304) responses[code] = { description: text };
       else if (r.media) responses[code] = { description: text, content: { [r.media]: { schema: { type: "string" } } } };
       else if (r.answer) {
