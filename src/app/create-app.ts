@@ -13,7 +13,7 @@ import { accessLog, createAudit } from "../http/audit.ts";
 import { gate } from "../http/gate.ts";
 import { ApiRouter } from "../http/router.ts";
 import { openApiDocument, openApiRoute } from "../http/openapi.ts";
-import { type PageContents, pageRoutes } from "../http/page-routes.ts";
+import { type PageContents, pageRoutes, pageSessionRoute } from "../http/page-routes.ts";
 import { json } from "../http/respond.ts";
 import type { Route } from "../http/routes.ts";
 import { serviceRoutes } from "../http/service-routes.ts";
@@ -165,6 +165,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     ...sessionRoutes(sessionOptions),
     openApiRoute(() => openapi),
     ...pageRoutes(pages),
+    pageSessionRoute(sessionOptions.authenticate),
   ];
   // Once per app, from the complete list (the document's own route included).
   openapi = JSON.stringify(openApiDocument(routes, {
