@@ -28,7 +28,7 @@ function skipWith(t: TestContext, reason: string): void {
   t.skip(reason);
 }
 
-describe(`the pages in Chromium, served on ${RUNTIME}`, { skip, timeout: 120_000 }, () => {
+describe(`the pages in Chromium, served on ${RUNTIME}`, { skip, timeout: 300_000 }, () => {
   const dirs: string[] = [];
   const servers: Server[] = [];
   const contexts: BrowserContext[] = [];
@@ -93,10 +93,36 @@ describe(`the pages in Chromium, served on ${RUNTIME}`, { skip, timeout: 120_000
     if (missing.length) return skipWith(t, `this server has no ${missing.join(", ")}`);
 
     const shot = screenshots("flow");
-    const { context, page, outside } = await open();
+    // Wide enough that the forms sit side by side with room to scroll: a result at the page's top would be out of sight.
+    const { context, page, outside } = await open({ viewport: { width: 1000, height: 900 } });
+    const consoleErrors: string[] = [];
+    page.on("console", (m) => void (m.type() === "error" && consoleErrors.push(m.text())));
     await page.goto(api.url + "/");
     await page.waitForSelector("#signed-out:not([hidden])");
+    await page.waitForLoadState("networkidle");
+    // Signed out is the page's first state, not a failure: no request of the load answers 4xx.
+    assert.deepEqual(consoleErrors, [], "a signed-out load logs no error");
     await shot(page, "signed-out");
+
+    /** The result of a form: shown under it, inside the window, and focused. */
+    const resultShown = async (id: string, text: RegExp) => {
+      await page.waitForSelector(`#${id}:not([hidden])`);
+      const seen = await page.evaluate((id) => {
+        const el = document.getElementById(id)!;
+        const box = el.getBoundingClientRect();
+        return {
+          text: el.textContent,
+          inside: box.top >= 0 && box.bottom <= innerHeight,
+          focused: document.activeElement === el,
+          top: box.top,
+          bottom: box.bottom,
+          height: innerHeight,
+        };
+      }, id);
+      assert.match(seen.text ?? "", text, id);
+      assert.ok(seen.inside, `${id} is outside the window: ${JSON.stringify(seen)}`);
+      assert.ok(seen.focused, `${id} does not have focus`);
+    };
 
     // Keyboard only: the skip link, the reference link, then the form, in that order.
     const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim());
@@ -130,8 +156,14 @@ describe(`the pages in Chromium, served on ${RUNTIME}`, { skip, timeout: 120_000
     await page.fill("#sign-up-first", "Ada");
     await page.fill("#sign-up-last", "Lovelace");
     await page.click("#sign-up-form button[type=submit]");
-    await page.waitForSelector("#notice:has-text('was created')");
+    await resultShown("sign-up-result", /The account ada@hbtn\.io was created/);
     await shot(page, "signed-up");
+    // The same email again: refused, and said where the form is.
+    await page.fill("#sign-up-email", ADA.email);
+    await page.fill("#sign-up-password", ADA.password);
+    await page.click("#sign-up-form button[type=submit]");
+    await resultShown("sign-up-result", /The account was not created: .*email already exists/);
+    await shot(page, "sign-up-duplicate");
 
     await page.click("#logout");
     await page.waitForSelector("#signed-out:not([hidden])");
@@ -149,6 +181,12 @@ describe(`the pages in Chromium, served on ${RUNTIME}`, { skip, timeout: 120_000
     await page.waitForSelector("#sessions li >> nth=1");
     assert.equal(await page.locator("#sessions li").count(), 2);
     assert.equal(await page.locator("#sessions .badge").count(), 1, "this browser's session is marked");
+    // Named for people, with the string the browser sent on demand.
+    const userAgent = await page.evaluate(() => navigator.userAgent);
+    const title = page.locator("#sessions li:has(.badge) .session-title");
+    assert.match(await title.textContent() ?? "", /^(Headless )?Chrome on Linux\b/);
+    assert.equal(await title.getAttribute("title"), userAgent);
+    assert.equal(await page.locator("#sessions li:has(.badge) details.user-agent code").textContent(), userAgent);
     await shot(page, "two-sessions");
     await pictureForReadme(page);
     await page.locator("#sessions li:not(:has(.badge)) button").click();
@@ -163,18 +201,17 @@ describe(`the pages in Chromium, served on ${RUNTIME}`, { skip, timeout: 120_000
     await page.fill("#current-password", "not-my-password");
     await page.fill("#new-password", ADA.next);
     await page.click("#password-form button[type=submit]");
-    await page.waitForSelector("#problem:not([hidden])");
-    assert.match(await page.textContent("#problem") ?? "", /the current password is wrong/);
+    await resultShown("password-result", /the current password is wrong/);
     await page.fill("#current-password", ADA.password);
     await page.fill("#new-password", ADA.next);
     await page.click("#password-form button[type=submit]");
-    await page.waitForSelector("#notice:has-text('Your password has changed')");
+    await resultShown("password-result", /Your password has changed/);
     await shot(page, "password-changed");
 
     await page.click("#logout");
     await page.waitForSelector("#signed-out:not([hidden])");
     await logIn(page, ADA.email, ADA.password);
-    await page.waitForSelector("#problem:has-text('invalid email or password')");
+    await resultShown("login-result", /invalid email or password/);
     await shot(page, "old-password-refused");
     await logIn(page, ADA.email, ADA.next);
     await page.waitForSelector("#signed-in:not([hidden])");

@@ -16,7 +16,7 @@ import type { StorageDriver } from "../src/storage/driver.ts";
 import { createKvDriver } from "../src/storage/kv/index.ts";
 import { openKvStore } from "../src/storage/kv/open.ts";
 import { BOB, pyDump, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
-import { ROOT, RUNTIME, runToEnd, startServer } from "./helpers/server.ts";
+import { cliCommand, ROOT, RUNTIME, runToEnd, scratchDir, startServer } from "./helpers/server.ts";
 import { testApp } from "./helpers/app.ts";
 
 const deno = (globalThis as { Deno?: { openKv(path?: string): Promise<unknown> } }).Deno;
@@ -32,7 +32,8 @@ after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
  * clock is settable and PBKDF2 is cheap.
  */
 function cli(env: Record<string, string>, driver?: StorageDriver) {
-  const h = { passwords: [] as string[], clock: Date.UTC(2024, 4, 1) };
+  // Relative paths resolve against a scratch folder, never the checkout (which may hold a user's data files).
+  const h = { passwords: [] as string[], clock: Date.UTC(2024, 4, 1), cwd: scratchDir() };
   const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
     const out: string[] = [];
     const err: string[] = [];
@@ -43,7 +44,7 @@ function cli(env: Record<string, string>, driver?: StorageDriver) {
     const code = await runCli(argv, {
       io: { out: (t) => out.push(t), err: (t) => err.push(t), readPassword },
       env: { LOG_LEVEL: "warn", ...env },
-      cwd: ROOT,
+      cwd: h.cwd,
       pid: process.pid,
       openDriver: driver ? () => Promise.resolve(driver) : undefined,
       now: () => h.clock,
@@ -478,12 +479,7 @@ describe("cli: file storage (in-process)", () => {
 });
 
 describe(`cli: real processes on ${RUNTIME}`, () => {
-  const command = (args: string[]): [string, string[]] => {
-    if (RUNTIME === "deno") return [join(ROOT, "node_modules/deno/deno"), ["task", "cli", ...args]];
-    if (RUNTIME === "bun") return [join(ROOT, "node_modules/bun/bin/bun.exe"), ["run", "cli", ...args]];
-    return ["npm", ["run", "--silent", "cli", "--", ...args]];
-  };
-  const run = (env: Record<string, string>, args: string[], input?: string) => runToEnd(...command(args), env, 30_000, input);
+  const run = (env: Record<string, string>, args: string[], input?: string) => runToEnd(...cliCommand(args), env, 30_000, input);
 
   it("adds a user with the password on stdin, lists it, and exits 2 on bad arguments", async () => {
     const env = { STORAGE: "file", DATA_DIR: tempDir() };

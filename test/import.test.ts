@@ -7,7 +7,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { sha256Hex } from "../src/lib/sha256.ts";
 import { pyDump } from "./helpers/seed-folder.ts";
-import { ROOT, RUNTIME, runToEnd, type Server, startCommand, startServer } from "./helpers/server.ts";
+import { cliCommand, isolatedEnv, RUNTIME, runToEnd, scratchDir, type Server, startCommand, startServer } from "./helpers/server.ts";
 
 /**
  * An import is all or nothing whatever stops it: a server importing an old
@@ -60,18 +60,13 @@ function sourceFolder(): string {
   return dir;
 }
 
-const cliCommand = (args: string[]): [string, string[]] => {
-  if (RUNTIME === "deno") return [join(ROOT, "node_modules/deno/deno"), ["task", "cli", ...args]];
-  if (RUNTIME === "bun") return [join(ROOT, "node_modules/bun/bin/bun.exe"), ["run", "cli", ...args]];
-  return ["npm", ["run", "--silent", "cli", "--", ...args]];
-};
-
 /** Runs `cmd` and sends `signal` to it at a random point of its import (when it reports 10% to 80% done). */
 function interrupt(cmd: [string, string[]], env: Record<string, string>, signal: NodeJS.Signals): Promise<string> {
   return new Promise((resolve, reject) => {
+    const cwd = scratchDir();
     const p = spawn(cmd[0], cmd[1], {
-      cwd: ROOT,
-      env: { ...process.env, API_HOST: "127.0.0.1", API_PORT: "0", ...env },
+      cwd,
+      env: isolatedEnv(cwd, { API_HOST: "127.0.0.1", API_PORT: "0", ...env }),
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });

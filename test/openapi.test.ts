@@ -6,7 +6,8 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { z } from "zod";
 import { cookieOf, testApp } from "./helpers/app.ts";
 import { ROOT } from "./helpers/server.ts";
-import { openApiPath } from "../src/http/openapi.ts";
+import { isApiRoute, openApiPath } from "../src/http/openapi.ts";
+import { PAGE_FILES } from "../src/http/page-routes.ts";
 import { AuthTypeAnswer, ErrorAnswer, SessionAnswer, UserAnswer } from "../src/http/schemas.ts";
 
 /**
@@ -64,7 +65,7 @@ describe("the OpenAPI document", () => {
   it("lists exactly the app's routes, each once, with a unique operation id", async () => {
     const { t, doc } = await documented();
     const inDoc = operations(doc).map((o) => `${o.method} ${o.path}`).sort();
-    const inApp = t.app.routes.map((r) => `${r.method} ${openApiPath(r.path)}`).sort();
+    const inApp = t.app.routes.filter(isApiRoute).map((r) => `${r.method} ${openApiPath(r.path)}`).sort();
     assert.deepEqual(inDoc, inApp);
     assert.equal(new Set(inApp).size, inApp.length, "no route declared twice");
     const ids = operations(doc).map((o) => o.op.operationId);
@@ -72,19 +73,21 @@ describe("the OpenAPI document", () => {
     for (
       const expected of [
         "GET /api/v1/openapi.json",
-        "GET /api/v1/docs",
-        "GET /",
         "GET /api/v1/auth_type",
+        "GET /api/v1/health",
         "DELETE /api/v1/auth_session/sessions/{id}",
       ]
     ) {
       assert.ok(inDoc.includes(expected), expected);
     }
+    // Pages are for browsers, not API operations: the sign-in page, its files, the reference's own files.
+    for (const page of PAGE_FILES) assert.equal(doc.paths[page.path], undefined, page.path);
+    assert.deepEqual(Object.keys(doc.paths).filter((p) => !p.startsWith("/api/v1/")), []);
   });
 
   it("describes each operation: summary, path parameters, bodies and their media types, security", async () => {
     const { t, doc } = await documented();
-    for (const r of t.app.routes) {
+    for (const r of t.app.routes.filter(isApiRoute)) {
       const op = doc.paths[openApiPath(r.path)][r.method.toLowerCase()];
       const where = `${r.method} ${r.path}`;
       assert.equal(op.summary, r.summary, where);
@@ -106,18 +109,18 @@ describe("the OpenAPI document", () => {
     const newUser = doc.components.schemas.NewUser as Record<string, unknown>;
     assert.deepEqual(newUser.required, ["email", "password"]);
     assert.equal(newUser.additionalProperties, undefined);
-    for (const p of ["/api/v1/status", "/api/v1/openapi.json", "/api/v1/docs", "/"]) assert.deepEqual(doc.paths[p].get.security, []);
+    for (const p of ["/api/v1/status", "/api/v1/openapi.json", "/api/v1/health"]) assert.deepEqual(doc.paths[p].get.security, []);
   });
 
   it("documents every status a route declares, the common ones, and errors as {error: string}", async () => {
     const { t, doc } = await documented();
     const refTo = (op: Operation, status: number) => op.responses[status]?.$ref;
-    for (const r of t.app.routes) {
+    for (const r of t.app.routes.filter(isApiRoute)) {
       const op = doc.paths[openApiPath(r.path)][r.method.toLowerCase()];
       const where = `${r.method} ${r.path}`;
       for (const status of Object.keys(r.responses)) assert.ok(op.responses[status], `${where} ${status}`);
       for (const [status, answer] of Object.entries(op.responses)) {
-        if (Number(status) >= 400 && !answer.$ref) {
+        if (Number(status) >= 400 && !answer.$ref && !r.answers?.[Number(status)]) {
           assert.deepEqual(answer.content?.["application/json"].schema, { $ref: "#/components/schemas/Error" }, `${where} ${status}`);
         }
       }
@@ -126,8 +129,15 @@ describe("the OpenAPI document", () => {
       if (!r.public) assert.ok(op.responses[429], `${where} 429 (Basic credentials are throttled)`);
       if (r.body) assert.ok(op.responses[413], `${where} 413`);
       if (r.path.includes(":")) assert.ok(op.responses[404], `${where} 404`);
-      if (r.path.startsWith("/api/v1/") && !r.media) assert.equal(refTo(op, 503), "#/components/responses/StorageUnavailable", where);
+      if (!r.answers?.[503]) {
+        assert.equal(refTo(op, 503), "#/components/responses/StorageUnavailable", where);
+      }
     }
+    // The health check's 503 is its own shape, not an error.
+    assert.deepEqual(doc.paths["/api/v1/health"].get.responses[503].content?.["application/json"].schema, {
+      $ref: "#/components/schemas/Unhealthy",
+    });
+    assert.deepEqual(doc.paths["/api/v1/health"].get.security, []);
     for (
       const name of ["Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "PayloadTooLarge", "TooManyRequests", "InternalError"]
     ) {

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { installed, testApp } from "./helpers/app.ts";
+import { cookieOf, installed, testApp } from "./helpers/app.ts";
 import { PAGE_FILES } from "../src/http/page-routes.ts";
 
 /**
@@ -125,6 +125,28 @@ describe("the pages", () => {
     for (const type of AUTH_TYPES) {
       const r = await testApp({ env: { AUTH_TYPE: type } }).request("/api/v1/auth_type");
       assert.deepEqual([r.status, await r.json()], [200, expected[type]], type);
+    }
+  });
+
+  it("GET /page/session tells the sign-in page who it is signed in as, with 200 even when nobody is", async () => {
+    for (const type of ["session_auth", "session_exp_auth", "session_db_auth"]) {
+      const t = testApp({ env: { AUTH_TYPE: type } });
+      await t.seed("ada@hbtn.io", "first-Pass-1", { first_name: "Ada" });
+      const out = await t.request("/page/session");
+      assert.deepEqual([out.status, await out.json()], [200, { user: null }], type);
+      // Not an API answer: no CORS, never cached.
+      assert.equal(out.headers.get("access-control-allow-origin"), null);
+      assert.equal(out.headers.get("cache-control"), "no-store");
+      const stale = await t.request("/page/session", { headers: { Cookie: "_my_session_id=not-a-session" } });
+      assert.deepEqual([stale.status, await stale.json()], [200, { user: null }], `${type}: an unknown session`);
+      const login = await t.form("/api/v1/auth_session/login", { email: "ada@hbtn.io", password: "first-Pass-1" });
+      assert.equal(login.status, 200);
+      const cookie = cookieOf(login);
+      const me = await t.request("/api/v1/users/me", { headers: { Cookie: cookie } });
+      const seen = await t.request("/page/session", { headers: { Cookie: cookie } });
+      assert.deepEqual([seen.status, await seen.json()], [200, { user: await me.json() }], type);
+      // The API's contract is unchanged: signed out, /users/me still refuses.
+      assert.equal((await t.request("/api/v1/users/me")).status, 401);
     }
   });
 });

@@ -15,7 +15,7 @@ import { forwardAuthRoutes } from "../http/forward-auth.ts";
 import { gate } from "../http/gate.ts";
 import { ApiRouter } from "../http/router.ts";
 import { openApiDocument, openApiRoute } from "../http/openapi.ts";
-import { type PageContents, pageRoutes } from "../http/page-routes.ts";
+import { type PageContents, pageRoutes, pageSessionRoute } from "../http/page-routes.ts";
 import { json } from "../http/respond.ts";
 import type { Route } from "../http/routes.ts";
 import { serviceRoutes } from "../http/service-routes.ts";
@@ -145,7 +145,8 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
   };
   let openapi = "";
   const routes: Route[] = [
-    ...serviceRoutes(users, unauthorized),
+    // The health check's read: a user that cannot exist, one indexed lookup on every driver.
+    ...serviceRoutes(users, unauthorized, () => driver.getUser("00000000-0000-0000-0000-000000000000")),
     // Before /users/:id, whose pattern does not match /users/me/password anyway.
     ...accountRoutes(sessionOptions),
     ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes, accessPolicy: config.accessPolicy, adminEmails: config.adminEmails, audit }),
@@ -153,6 +154,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     ...forwardAuthRoutes(sessionOptions),
     openApiRoute(() => openapi),
     ...pageRoutes(pages),
+    pageSessionRoute(sessionOptions.authenticate),
   ];
   // Once per app, from the complete list (the document's own route included).
   openapi = JSON.stringify(openApiDocument(routes, {

@@ -44,11 +44,18 @@ const TAGS: [prefix: string, tag: string, description: string][] = [
   ["/api/v1/users", "users", "User accounts"],
   ["/api/v1/auth_session", "sessions", "Logging in and out with a session cookie"],
   ["/api/v1/auth_type", "sessions", ""],
-  ["/api/v1/openapi.json", "reference", "This document, its rendering, and the sign-in page"],
-  ["/api/v1/docs", "reference", ""],
+  ["/api/v1/openapi.json", "reference", "This document"],
   ["/api/v1/", "service", "The service itself"],
-  ["/", "reference", ""],
 ];
+
+/**
+ * Whether a route is part of the API the document describes: the pages and
+ * their files (the sign-in page, the reference's own HTML and scripts) are
+ * for browsers, not operations a client calls.
+ */
+export function isApiRoute(r: Route): boolean {
+  return r.path.startsWith("/api/v1/") && r.media === undefined;
+}
 
 /** Converts a zod schema to JSON Schema 2020-12 (OpenAPI 3.1's dialect), lifting named schemas into `schemas`. */
 function convert(schema: z.ZodType, io: "input" | "output", schemas: Json): Json {
@@ -108,15 +115,17 @@ export function openApiDocument(routes: readonly Route[], o: OpenApiOptions): Js
   const paths: Record<string, Json> = {};
   const usedTags = new Set<string>();
   for (const r of routes) {
+    if (!isApiRoute(r)) continue;
     const authenticated = !r.public || r.sessionOnly === true;
-    const isApi = r.path.startsWith("/api/v1/") && r.media === undefined;
     const responses: Json = {};
     for (const [code, description] of Object.entries(r.responses)) {
       const status = Number(code);
       const common = COMMON[status as keyof typeof COMMON];
       // A status the gate also answers on this route: both meanings.
       const text = common && authenticated && (status === 401 || status === 403) ? `${description}; or ${common[1]}` : description;
-      if (status >= 400) responses[code] = errorResponse(status, text);
+      const own = r.answers?.[status];
+      if (own) responses[code] = { description: text, content: { [JSON_TYPE]: { schema: convert(own, "output", schemas) } } };
+      else if (status >= 400) responses[code] = errorResponse(status, text);
       else if (status === 204 || status === 304) responses[code] = { description: text };
       else if (r.media) responses[code] = { description: text, content: { [r.media]: { schema: { type: "string" } } } };
       else if (r.answer) {
@@ -133,7 +142,7 @@ export function openApiDocument(routes: readonly Route[], o: OpenApiOptions): Js
     // Basic credentials are throttled like logins.
     add(429, !r.public);
     add(500, true);
-    add(503, isApi);
+    add(503, true);
 
     const tag = TAGS.find(([prefix]) => r.path === prefix || r.path.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`))![1];
     usedTags.add(tag);

@@ -1,4 +1,8 @@
+import type { Context } from "hono";
+import { toUserJson, type UserRecord } from "../domain/records.ts";
 import { crc32 } from "../lib/crc32.ts";
+import type { AppEnv } from "./context.ts";
+import { HttpError } from "./errors.ts";
 import { json } from "./respond.ts";
 import type { Route } from "./routes.ts";
 
@@ -49,6 +53,12 @@ export const PAGE_FILES: readonly PageFile[] = [
   },
   { path: "/assets/sign-in.css", media: "text/css", summary: "The sign-in page's style sheet", source: own("sign-in.css") },
   { path: "/assets/sign-in.js", media: "text/javascript", summary: "The sign-in page's script", source: own("sign-in.js") },
+  {
+    path: "/assets/user-agent.js",
+    media: "text/javascript",
+    summary: "Names a session's browser and system for the sign-in page",
+    source: own("user-agent.js"),
+  },
   { path: "/assets/favicon.svg", media: "image/svg+xml", summary: "The pages' icon", source: own("favicon.svg") },
   {
     path: "/api/v1/docs",
@@ -56,6 +66,7 @@ export const PAGE_FILES: readonly PageFile[] = [
     summary: "The API reference: this document, rendered by Swagger UI",
     source: own("docs.html"),
   },
+  { path: "/api/v1/docs/docs.css", media: "text/css", summary: "The reference page's own bar", source: own("docs.css") },
   { path: "/api/v1/docs/docs.js", media: "text/javascript", summary: "Starts Swagger UI on the reference page", source: own("docs.js") },
   { path: "/api/v1/docs/swagger-ui.css", media: "text/css", summary: "Swagger UI's style sheet", source: swaggerUi("swagger-ui.css") },
   {
@@ -154,4 +165,36 @@ export function pageRoutes(contents: PageContents | undefined): Route[] {
       },
     } satisfies Route;
   });
+}
+
+/** Where the sign-in page asks who it is signed in as. */
+export const PAGE_SESSION_PATH = "/page/session";
+
+/**
+ * `GET /page/session`, for the sign-in page only: 200 `{"user": <user>}`
+ * when the request's credentials name a user, else 200 `{"user": null}`.
+ * Being signed out is the page's ordinary first state, not an error: asked
+ * of `GET /api/v1/users/me`, it is a 401 that browsers log in red in the
+ * console. Outside `/api/v1`, so not part of the API (no CORS, not in the
+ * OpenAPI document), whose `/users/me` answers as the contract says.
+ */
+export function pageSessionRoute(authenticate: (c: Context<AppEnv>) => Promise<{ user: UserRecord } | null>): Route {
+  return {
+    method: "GET",
+    path: PAGE_SESSION_PATH,
+    // The handler authenticates itself, answering "nobody" instead of 401/403.
+    public: true,
+    summary: "Who the sign-in page is signed in as: the user, or null",
+    media: "application/json",
+    responses: { 200: '{"user": <user> or null}' },
+    handler: async (c) => {
+      let user: UserRecord | null = null;
+      try {
+        user = (await authenticate(c))?.user ?? null;
+      } catch (e) {
+        if (!(e instanceof HttpError) || (e.status !== 401 && e.status !== 403)) throw e;
+      }
+      return json(c, { user: user ? toUserJson(user) : null });
+    },
+  };
 }

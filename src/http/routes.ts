@@ -26,6 +26,8 @@ export type Route = {
   responses: Record<number, string>;
   /** The JSON its successful answer carries (an error is always `{"error": string}`). */
   answer?: z.ZodType;
+  /** The JSON of an answer that is not `{"error": string}` though its status is 4xx/5xx, by status (the health check's 503). */
+  answers?: Partial<Record<number, z.ZodType>>;
   /** The media type of a successful answer that is not JSON (the pages and their files). */
   media?: string;
   /** Needs the session cookie, which its handler checks itself on a public path (the logout alias). */

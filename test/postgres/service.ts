@@ -9,7 +9,7 @@ import { runCli } from "../../src/cli/main.ts";
 import { parseDatabaseUrl } from "../../src/storage/postgres/url.ts";
 import { createDatabase, SERVER_URL, type TestDatabase } from "../helpers/postgres.ts";
 import { BOB, writeOriginalDataFolder } from "../helpers/seed-folder.ts";
-import { ROOT, RUNTIME, runToEnd, type Server, startCommand, startServer, tsCommand } from "../helpers/server.ts";
+import { RUNTIME, runToEnd, scratchDir, type Server, startCommand, startServer, tsCommand } from "../helpers/server.ts";
 
 const deno = (globalThis as { Deno?: { openKv(path?: string): Promise<unknown> } }).Deno;
 
@@ -20,7 +20,7 @@ async function cli(env: Record<string, string>, ...argv: string[]): Promise<{ co
   const code = await runCli(argv, {
     io: { out: (t) => out.push(t), err: (t) => err.push(t), readPassword: () => Promise.resolve("a-password-1") },
     env: { LOG_LEVEL: "warn", ...env },
-    cwd: ROOT,
+    cwd: scratchDir(),
     pid: process.pid,
     denoOpenKv: deno ? (p) => deno.openKv(p) : undefined,
     hasher: createPasswordHasher({ iterations: 1000 }),

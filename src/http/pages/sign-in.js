@@ -20,6 +20,8 @@ class ApiError extends Error {
  * `Sec-Fetch-Site: same-origin`, which the service's CSRF check accepts.
  */
 async function api(method, path, { json, form } = {}) {
+  // The page's own routes (/page/...) are not the API's.
+  const url = path.startsWith("/page/") ? path : API + path;
   const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
   if (json !== undefined) {
     init.headers["Content-Type"] = "application/json";
@@ -29,7 +31,7 @@ async function api(method, path, { json, form } = {}) {
   }
   let response;
   try {
-    response = await fetch(API + path, init);
+    response = await fetch(url, init);
   } catch {
     throw new ApiError(0, "The server cannot be reached. Check your connection and try again.");
   }
@@ -41,17 +43,30 @@ async function api(method, path, { json, form } = {}) {
   return data;
 }
 
-// Messages: one region for problems (role=alert), one for what went well (role=status).
+// Messages: at the top, one region for problems (role=alert), one for what
+// went well (role=status); a form's result goes right under the form.
+
+/** "What failed: the API's own words" ("invalid email or password", "Too many failed logins; retry in 60 seconds"...). */
+function problemText(what, error) {
+  return `${what}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+function clearResults() {
+  for (const result of document.querySelectorAll(".result")) {
+    result.hidden = true;
+    result.textContent = "";
+  }
+}
 
 function showProblem(what, error) {
-  // The API's own words ("invalid email or password", "Too many failed logins; retry in 60 seconds"...).
-  const text = error instanceof Error ? error.message : String(error);
+  clearResults();
   $("notice").textContent = "";
-  $("problem").textContent = `${what}: ${text}`;
+  $("problem").textContent = problemText(what, error);
   $("problem").hidden = false;
 }
 
 function showNotice(text) {
+  clearResults();
   $("problem").hidden = true;
   $("problem").textContent = "";
   $("notice").textContent = text;
@@ -60,6 +75,24 @@ function showNotice(text) {
 function clearMessages() {
   showNotice("");
 }
+
+/**
+ * A form's result, under the form, with focus moved to it: where the eye
+ * and a screen reader are, not at the top of a page scrolled away from.
+ */
+function showResult(id, kind, text) {
+  clearMessages();
+  const result = $(id);
+  result.className = `result ${kind}`;
+  result.textContent = text;
+  result.hidden = false;
+  // In the middle of the window: the form above it stays in sight (focus alone may stop at its very edge).
+  result.focus({ preventScroll: true });
+  result.scrollIntoView({ block: "center" });
+}
+
+/** "Chrome on Linux" (user-agent.js), or the raw string if that script did not load. */
+const describe = (userAgent) => globalThis.describeUserAgent?.(userAgent) ?? (userAgent || "Unknown browser or program");
 
 /** "2024-03-01T10:00:00" (UTC, the API's form) → "2024-03-01 10:00 UTC". */
 function when(timestamp) {
@@ -139,7 +172,9 @@ async function loadSessions() {
     const li = document.createElement("li");
     const title = document.createElement("p");
     title.className = "session-title";
-    title.textContent = s.user_agent || "Unknown browser or program";
+    // "Chrome on Linux", with the string the program sent on demand (its tooltip, and a details element).
+    title.textContent = describe(s.user_agent);
+    if (s.user_agent) title.title = s.user_agent;
     if (s.current) {
       const badge = document.createElement("strong");
       badge.className = "badge";
@@ -155,6 +190,16 @@ async function loadSessions() {
       ["From", s.ip ?? "unknown"],
     ]);
     li.append(title, dl);
+    if (s.user_agent) {
+      const details = document.createElement("details");
+      details.className = "user-agent";
+      const summary = document.createElement("summary");
+      summary.textContent = "User-Agent";
+      const code = document.createElement("code");
+      code.textContent = s.user_agent;
+      details.append(summary, code);
+      li.append(details);
+    }
     if (!s.current) {
       const end = document.createElement("button");
       end.type = "button";
@@ -223,8 +268,9 @@ async function logIn(event) {
       mode = { auth_type: named === "unset" ? null : named, sessions: false };
       explainMode();
       showView("sessions-off");
+      return showProblem("Logging in failed", e);
     }
-    showProblem("Logging in failed", e);
+    showResult("login-result", "problem", problemText("Logging in failed", e));
   }
 }
 
@@ -249,12 +295,12 @@ async function changePassword(event) {
     await api("PUT", "/users/me/password", { json: fields(form) });
     form.reset();
     await loadSessions();
-    showNotice("Your password has changed. Every other session has ended.");
+    showResult("password-result", "notice", "Your password has changed. Every other session has ended.");
   } catch (e) {
     // A wrong current password is a 401 that does not mean "signed out".
     if (e instanceof ApiError && e.status === 401 && e.message === "invalid email or password") {
-      showProblem("The password did not change", new Error("the current password is wrong"));
-    } else if (!handleSignedOut(e)) showProblem("The password did not change", e);
+      showResult("password-result", "problem", problemText("The password did not change", new Error("the current password is wrong")));
+    } else if (!handleSignedOut(e)) showResult("password-result", "problem", problemText("The password did not change", e));
   }
 }
 
@@ -267,9 +313,9 @@ async function signUp(event) {
   try {
     const user = await api("POST", "/users", { json: body });
     form.reset();
-    showNotice(`The account ${user.email} was created.`);
+    showResult("sign-up-result", "notice", `The account ${user.email} was created.`);
   } catch (e) {
-    if (!handleSignedOut(e)) showProblem("The account was not created", e);
+    if (!handleSignedOut(e)) showResult("sign-up-result", "problem", problemText("The account was not created", e));
   }
 }
 
@@ -287,10 +333,13 @@ async function start() {
   explainMode();
   if (!mode.sessions) return showView("sessions-off");
   try {
-    await showAccount(await api("GET", "/users/me"));
+    // Not GET /api/v1/users/me: signed out, its 401 would show in the console as a failed request.
+    const { user } = await api("GET", "/page/session");
+    if (user) await showAccount(user);
+    else showView("signed-out");
   } catch (e) {
     showView("signed-out");
-    if (!(e instanceof ApiError) || (e.status !== 401 && e.status !== 403)) showProblem("Your account could not be loaded", e);
+    showProblem("Your account could not be loaded", e);
   }
 }
 
