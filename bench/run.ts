@@ -1,15 +1,16 @@
 /**
  * `npm run bench [-- --quick] [-- --runtimes node,bun]`: the service against
  * the best it could be, on this machine, in this run. Per runtime:
- *  - GET /api/v1/users/me with a session cookie vs bench/ceiling.ts (a bare
- *    Hono app and a Map), with Basic auth, on Deno KV, on PostgreSQL
+ *  - GET /api/v1/users/me with a session cookie vs an app that does only the
+ *    duties every answer has, and that app vs bare Hono and a Map (both
+ *    bench/ceiling.ts); with Basic auth, on Deno KV, on PostgreSQL
  *    (a fresh database on the server DATABASE_URL names, by default the
  *    local one) and with an idle timeout, A/B interleaved;
  *  - logins/s vs raw PBKDF2 hashes/s of the same runtime on the same core,
  *    with a light /status probe during the login storm; sign-ups/s on
  *    PostgreSQL against the same raw figure;
  *  - file-store creates at 1k, 10k, 100k users, end to end and storage only;
- *  - startup time and RSS with 100k users.
+ *  - startup time and RSS with 100k users, net of the same with 1k users.
  * Servers run on core 0, the load generator on core 1 (taskset). Prints a
  * progress line per measurement, then a markdown table, also written to
  * bench/results/latest.md (raw figures in latest.json).
@@ -35,7 +36,8 @@ import {
   tempDir,
   tsCommand,
 } from "./lib/procs.ts";
-import { type CreateRow, median, NOISY, noisy, quantile, renderReport, type RuntimeResult } from "./lib/report.ts";
+import { type CreateRow, median, NOISY, noisy, quantile, type RuntimeResult } from "./lib/figures.ts";
+import { renderReport } from "./lib/report.ts";
 import { type BenchDatabase, benchDatabase } from "./lib/postgres.ts";
 import { basicHeader, BENCH_USER, writeSeed } from "./lib/seed.ts";
 
@@ -352,6 +354,7 @@ async function filePhase(rt: Runtime, res: RuntimeResult): Promise<void> {
         res.startup.ms.push(srv.startupMs), res.startup.rssMiB.push(row.rssMiB ?? NaN);
         await parseFloor(rt, dir, res);
       }
+      if (users === 1_000) res.startup.ms1k.push(srv.startupMs), res.startup.rssMiB1k.push(row.rssMiB ?? NaN);
       const body = JSON.stringify({ email: `new{i}@bench.io`, password: BENCH_USER.password, first_name: "New", last_name: "User" });
       await loadgen([{
         label: "creates",
@@ -405,20 +408,24 @@ async function filePhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       removeDir(dir2);
     }
   }
-  // More startup samples at 100k (the create run above gave the first one).
+  // More startup samples at 100k and at 1k (the create runs above gave the first ones), alternating.
   for (let i = 1; i < P.startups; i++) {
-    const dir = tempDir("startup");
-    try {
-      await writeSeed(dir, 100_000);
-      const srv = await service(rt, { STORAGE: "file", DATA_DIR: dir, AUTH_TYPE: "" });
-      await sleep(P.settleMs);
-      res.startup.ms.push(srv.startupMs);
-      res.startup.rssMiB.push(rssMiB(srv.pid) ?? NaN);
-      log(`${rt}: startup at 100k users #${i + 1}: ${srv.startupMs.toFixed(0)} ms, RSS ${res.startup.rssMiB.at(-1)!.toFixed(0)} MiB`);
-      await srv.stop();
-      await parseFloor(rt, dir, res);
-    } finally {
-      removeDir(dir);
+    for (const users of [1_000, 100_000]) {
+      const dir = tempDir("startup");
+      try {
+        await writeSeed(dir, users);
+        const srv = await service(rt, { STORAGE: "file", DATA_DIR: dir, AUTH_TYPE: "" });
+        await sleep(P.settleMs);
+        const rss = rssMiB(srv.pid) ?? NaN;
+        const big = users === 100_000;
+        (big ? res.startup.ms : res.startup.ms1k).push(srv.startupMs);
+        (big ? res.startup.rssMiB : res.startup.rssMiB1k).push(rss);
+        log(`${rt}: startup at ${big ? "100k" : "1k"} users #${i + 1}: ${srv.startupMs.toFixed(0)} ms, RSS ${rss.toFixed(0)} MiB`);
+        await srv.stop();
+        if (big) await parseFloor(rt, dir, res);
+      } finally {
+        removeDir(dir);
+      }
     }
   }
 }
@@ -441,7 +448,7 @@ for (const rt of runtimes) {
     runtime: rt,
     version: runtimeVersion(rt),
     creates: [],
-    startup: { ms: [], rssMiB: [], parseMs: [], parseRssMiB: [], fileMiB: NaN },
+    startup: { ms: [], rssMiB: [], ms1k: [], rssMiB1k: [], parseMs: [], parseRssMiB: [], fileMiB: NaN },
     errors: [],
   };
   results.push(res);
