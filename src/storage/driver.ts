@@ -3,7 +3,7 @@ import type { SessionLifetime, SessionRecord, UserRecord } from "../domain/recor
 export type { SessionLifetime };
 
 /**
- * What every storage driver (memory, file, kv) provides. Drivers work on
+ * What every storage driver (memory, file, kv, postgres) provides. Drivers work on
  * whole records in the original's file format; rules about who may do what
  * live above them, in the routes and the auth layer.
  *
@@ -13,7 +13,7 @@ export type { SessionLifetime };
  * has changed nothing.
  */
 export interface StorageDriver {
-  /** Short name for logs: "memory", "file", "kv". */
+  /** Short name for logs: "memory", "file", "kv", "postgres". */
   readonly kind: string;
   /** Where the data lives, for the startup line and the CLI: an absolute folder or file, a URL, "process memory". */
   readonly location: string;
