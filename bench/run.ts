@@ -51,8 +51,8 @@ if (!runtimes.length || runtimes.some((r) => !["deno", "bun", "node"].includes(r
   process.exit(2);
 }
 
-// Sized so the default run takes about 13 minutes for three runtimes on a quiet 2-core machine (about 20 when
-// every repetition is noisy and gets its extra one), --quick about 4.
+// Sized so the default run takes about 13 minutes for three runtimes on a quiet 2-core machine (up to 30 on a
+// busy one: every repetition noisy and given its extra one, starts slowed), --quick about 4.
 const P = quick
   ? {
     getSec: 2,
@@ -88,7 +88,7 @@ const SIZES = quick ? [1_000, 100_000] : [1_000, 10_000, 100_000];
 const EXTRA_REPS = quick ? 0 : 1;
 const CONNECTIONS = 32;
 // A hard bound on the whole run, whatever hangs: well above what a busy machine takes, so only a hang reaches it.
-const WATCHDOG_MS = (quick ? 10 : 30) * 60_000 * (runtimes.length / 3);
+const WATCHDOG_MS = (quick ? 15 : 45) * 60_000 * (runtimes.length / 3);
 setTimeout(() => {
   console.error(`bench exceeded ${WATCHDOG_MS / 60_000} minutes: aborting`);
   cleanupAll();
