@@ -1,15 +1,16 @@
 /**
  * `npm run bench [-- --quick] [-- --runtimes node,bun]`: the service against
  * the best it could be, on this machine, in this run. Per runtime:
- *  - GET /api/v1/users/me with a session cookie vs bench/ceiling.ts (a bare
- *    Hono app and a Map), with Basic auth, on Deno KV, on PostgreSQL
+ *  - GET /api/v1/users/me with a session cookie vs an app that does only the
+ *    duties every answer has, and that app vs bare Hono and a Map (both
+ *    bench/ceiling.ts); with Basic auth, on Deno KV, on PostgreSQL
  *    (a fresh database on the server DATABASE_URL names, by default the
  *    local one) and with an idle timeout, A/B interleaved;
  *  - logins/s vs raw PBKDF2 hashes/s of the same runtime on the same core,
  *    with a light /status probe during the login storm; sign-ups/s on
  *    PostgreSQL against the same raw figure;
  *  - file-store creates at 1k, 10k, 100k users, end to end and storage only;
- *  - startup time and RSS with 100k users.
+ *  - startup time and RSS with 100k users, net of the same with 1k users.
  * Servers run on core 0, the load generator on core 1 (taskset). Prints a
  * progress line per measurement, then a markdown table, also written to
  * bench/results/latest.md (raw figures in latest.json).
@@ -35,7 +36,8 @@ import {
   tempDir,
   tsCommand,
 } from "./lib/procs.ts";
-import { type CreateRow, median, NOISY, noisy, quantile, renderReport, type RuntimeResult } from "./lib/report.ts";
+import { type CreateRow, median, NOISY, noisy, quantile, type RuntimeResult } from "./lib/figures.ts";
+import { renderReport } from "./lib/report.ts";
 import { type BenchDatabase, benchDatabase } from "./lib/postgres.ts";
 import { basicHeader, BENCH_USER, writeSeed } from "./lib/seed.ts";
 
@@ -49,7 +51,8 @@ if (!runtimes.length || runtimes.some((r) => !["deno", "bun", "node"].includes(r
   process.exit(2);
 }
 
-// Sized so the default run takes ~7-8 minutes for three runtimes, --quick ~2.
+// Sized so the default run takes about 13 minutes for three runtimes on a quiet 2-core machine (up to 30 on a
+// busy one: every repetition noisy and given its extra one, starts slowed), --quick about 4.
 const P = quick
   ? {
     getSec: 2,
@@ -81,11 +84,11 @@ const P = quick
   };
 // --quick is a smoke run: every code path, fewer sizes.
 const SIZES = quick ? [1_000, 100_000] : [1_000, 10_000, 100_000];
-// Extra GET repetitions per runtime that may replace noisy ones (bounded: the run must stay within ~8 minutes).
+// Extra GET repetitions per runtime that may replace noisy ones (bounded, so a busy machine lengthens the run by a third at most).
 const EXTRA_REPS = quick ? 0 : 1;
 const CONNECTIONS = 32;
-// A hard bound on the whole run, whatever hangs.
-const WATCHDOG_MS = (quick ? 7 : 17) * 60_000 * (runtimes.length / 3);
+// A hard bound on the whole run, whatever hangs: well above what a busy machine takes, so only a hang reaches it.
+const WATCHDOG_MS = (quick ? 15 : 45) * 60_000 * (runtimes.length / 3);
 setTimeout(() => {
   console.error(`bench exceeded ${WATCHDOG_MS / 60_000} minutes: aborting`);
   cleanupAll();
@@ -352,6 +355,7 @@ async function filePhase(rt: Runtime, res: RuntimeResult): Promise<void> {
         res.startup.ms.push(srv.startupMs), res.startup.rssMiB.push(row.rssMiB ?? NaN);
         await parseFloor(rt, dir, res);
       }
+      if (users === 1_000) res.startup.ms1k.push(srv.startupMs), res.startup.rssMiB1k.push(row.rssMiB ?? NaN);
       const body = JSON.stringify({ email: `new{i}@bench.io`, password: BENCH_USER.password, first_name: "New", last_name: "User" });
       await loadgen([{
         label: "creates",
@@ -405,20 +409,24 @@ async function filePhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       removeDir(dir2);
     }
   }
-  // More startup samples at 100k (the create run above gave the first one).
+  // More startup samples at 100k and at 1k (the create runs above gave the first ones), alternating.
   for (let i = 1; i < P.startups; i++) {
-    const dir = tempDir("startup");
-    try {
-      await writeSeed(dir, 100_000);
-      const srv = await service(rt, { STORAGE: "file", DATA_DIR: dir, AUTH_TYPE: "" });
-      await sleep(P.settleMs);
-      res.startup.ms.push(srv.startupMs);
-      res.startup.rssMiB.push(rssMiB(srv.pid) ?? NaN);
-      log(`${rt}: startup at 100k users #${i + 1}: ${srv.startupMs.toFixed(0)} ms, RSS ${res.startup.rssMiB.at(-1)!.toFixed(0)} MiB`);
-      await srv.stop();
-      await parseFloor(rt, dir, res);
-    } finally {
-      removeDir(dir);
+    for (const users of [1_000, 100_000]) {
+      const dir = tempDir("startup");
+      try {
+        await writeSeed(dir, users);
+        const srv = await service(rt, { STORAGE: "file", DATA_DIR: dir, AUTH_TYPE: "" });
+        await sleep(P.settleMs);
+        const rss = rssMiB(srv.pid) ?? NaN;
+        const big = users === 100_000;
+        (big ? res.startup.ms : res.startup.ms1k).push(srv.startupMs);
+        (big ? res.startup.rssMiB : res.startup.rssMiB1k).push(rss);
+        log(`${rt}: startup at ${big ? "100k" : "1k"} users #${i + 1}: ${srv.startupMs.toFixed(0)} ms, RSS ${rss.toFixed(0)} MiB`);
+        await srv.stop();
+        if (big) await parseFloor(rt, dir, res);
+      } finally {
+        removeDir(dir);
+      }
     }
   }
 }
@@ -441,7 +449,7 @@ for (const rt of runtimes) {
     runtime: rt,
     version: runtimeVersion(rt),
     creates: [],
-    startup: { ms: [], rssMiB: [], parseMs: [], parseRssMiB: [], fileMiB: NaN },
+    startup: { ms: [], rssMiB: [], ms1k: [], rssMiB1k: [], parseMs: [], parseRssMiB: [], fileMiB: NaN },
     errors: [],
   };
   results.push(res);

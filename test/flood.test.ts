@@ -10,14 +10,15 @@ import { RUNTIME, type Server, startServer, tsCommand } from "./helpers/server.t
  * A connection flood must not take the server down: more connections than
  * its descriptor limit allows are refused quickly while they last, idle and
  * slow ones are closed by the timeouts, and a normal request is served
- * within 2 s of the flood ending. Real server, real sockets, a low
- * `ulimit -n` for the server process.
+ * once the flood ends. Real server, real sockets, a low `ulimit -n` for the
+ * server process. The bounds below only tell a hang from an answer: they are
+ * generous, so a loaded machine does not fail them.
  */
 
 type Probe = { outcome: number | "refused" | "timeout"; ms: number };
 
 /** One request on a fresh connection: its status, "refused" (closed or reset), or "timeout". */
-function probe(port: number, timeoutMs = 1500): Promise<Probe> {
+function probe(port: number, timeoutMs = 5000): Promise<Probe> {
   const started = performance.now();
   return new Promise((resolve) => {
     const socket = connect({ host: "127.0.0.1", port });
@@ -81,8 +82,8 @@ describe(`connection flood on ${RUNTIME}`, { timeout: 120_000 }, () => {
     return { s, port: Number(new URL(s.url).port) };
   };
 
-  it("600 connections against a limit of 256 descriptors: fast refusals, then service within 2 s of the flood ending", async () => {
-    const { s, port } = await start({ HEADERS_TIMEOUT: "30", KEEP_ALIVE_TIMEOUT: "30" }, 256);
+  it("600 connections against a limit of 256 descriptors: refusals, not hangs, then service once the flood ends", async () => {
+    const { s, port } = await start({ HEADERS_TIMEOUT: "120", KEEP_ALIVE_TIMEOUT: "120" }, 256);
     assert.equal((await probe(port)).outcome, 200);
     const sockets = await flood(port, 600);
     await new Promise((r) => setTimeout(r, 500));
@@ -92,10 +93,11 @@ describe(`connection flood on ${RUNTIME}`, { timeout: 120_000 }, () => {
     assert.notEqual(during.outcome, 200, "the flood did fill the server");
     await new Promise((r) => setTimeout(r, 2000));
     for (const socket of sockets) socket.destroy();
+    // The server's own timeouts (120 s) are far off: served within this bound, it noticed the clients leave.
     const closed = performance.now();
     let served: Probe | null = null;
-    while (performance.now() - closed < 2000) {
-      const p = await probe(port, 500);
+    while (performance.now() - closed < 30_000) {
+      const p = await probe(port, 2000);
       if (p.outcome === 200) {
         served = p;
         break;
@@ -103,7 +105,7 @@ describe(`connection flood on ${RUNTIME}`, { timeout: 120_000 }, () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     const after = Math.round(performance.now() - closed);
-    assert.ok(served, `no request served within 2 s of the flood ending; server log:\n${s.output().slice(-2000)}`);
+    assert.ok(served, `no request served within 30 s of the flood ending; server log:\n${s.output().slice(-2000)}`);
     console.log(
       `# ${RUNTIME}: during the flood a request got ${during.outcome} in ${during.ms} ms; served ${after} ms after the flood ended`,
     );

@@ -193,9 +193,10 @@ describe("read batcher deadline", () => {
     const [m2, t2] = (await behind) as [string, number];
     assert.equal(m1, "timed out");
     assert.equal(m2, "timed out");
-    // Bounds with room for a loaded machine; without the deadline the second would wait forever.
-    assert.ok(t1 >= 140 && t1 < 1500, `first settled after ${t1} ms`);
-    assert.ok(t2 >= 140 && t2 < 1500, `second settled after ${t2} ms`);
+    // Both settled although the storage never answered (without the deadline the second would wait forever,
+    // and the test would hang); and not before the deadline, which no load on the machine can make happen.
+    assert.ok(t1 >= 140, `first settled after ${t1} ms, before its deadline`);
+    assert.ok(t2 >= 140, `second settled after ${t2} ms, before its deadline`);
     stuck.forEach((f) => f());
   });
 

@@ -1,91 +1,7 @@
-import type { JobResult } from "../loadgen.ts";
-import type { Runtime } from "./procs.ts";
+import { cpuPerReq, type Meta, num, PG_NOTE, type RuntimeResult, spread, startFigures } from "./figures.ts";
+import { renderGoals } from "./goals.ts";
 
-/** Everything measured on one runtime; a phase that failed is absent and its error is in `errors`. */
-export type StoreOnly = { openMs: number; closeMs: number; p50Ms: number; p99Ms: number; n: number } | { unavailable: string };
-export type CreateRow = { users: number; http: JobResult | null; store: StoreOnly | null; startupMs: number; rssMiB: number | null };
-export type RuntimeResult = {
-  runtime: Runtime;
-  version: string;
-  /** Repetition i of each target; `clean[i]`: nobody else took more than a quarter core meanwhile. */
-  get?: {
-    session: JobResult[];
-    ceiling: JobResult[];
-    /** The ceiling's app on the service's own server code (timeouts, connection cap). */
-    served?: JobResult[];
-    /** That app with the duties every answer of the service has (bench/lib/ceiling-apps.ts). */
-    duties?: JobResult[];
-    basic: JobResult[];
-    kv: JobResult[];
-    idle: JobResult[];
-    postgres?: JobResult[];
-    clean: boolean[];
-  };
-  login?: { raw: number[]; rawOther: number[]; logins: JobResult[]; status: JobResult[]; idleStatus: JobResult[]; signups?: JobResult[] };
-  creates: CreateRow[];
-  /** Spawn → listening and RSS with 100k users; `parseMs`: reading + JSON.parse of the same files in a fresh process. */
-  startup: { ms: number[]; rssMiB: number[]; parseMs: number[]; parseRssMiB: number[]; fileMiB: number };
-  errors: string[];
-};
-export type Meta = { date: string; nproc: number; cpu: string; pinning: boolean; mode: string; params: string };
-
-export const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
-export const quantile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] ?? NaN;
-};
-const num = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
-/** "median [min–max]" over repetitions: the spread is part of the figure on a noisy machine. */
-export const spread = (xs: number[], d = 0) =>
-  xs.length > 1 ? `${num(median(xs), d)} [${num(Math.min(...xs), d)}–${num(Math.max(...xs), d)}]` : num(xs[0] ?? NaN, d);
-
-/** Paired ratios: repetition i of A over repetition i of B, measured next to each other; only clean repetitions if any. */
-export const pairRatios = (a: JobResult[], b: JobResult[], f: (r: JobResult) => number, clean: boolean[] = []) => {
-  const useAll = !clean.some(Boolean);
-  return a.map((r, i) => (b[i] && (useAll || clean[i]) ? f(r) / f(b[i]) : NaN)).filter(Number.isFinite);
-};
-
-const mark = (ok: boolean | null) => (ok === null ? "n/a" : ok ? "PASS" : "MISS");
-/** No verdict from noisy repetitions only: a PASS or MISS there would be the neighbours' doing. */
-const verdict = (
-  ratios: number[],
-  goal: number,
-  clean: boolean[],
-) => (!clean.some(Boolean) ? "NOISY, no verdict" : mark(ratios.length ? median(ratios) >= goal : null));
-const cpuPerReq = (r: JobResult) => ((r.serverCpu ?? NaN) * 1e6) / r.rps; // µs of server CPU per request
-
-/**
- * A run is noisy when other tenants took more than NOISY (cores) of the server's or the load generator's core, or when
- * neither the server nor the load generator kept its core busy: something outside (host steal the guest cannot see) throttled it.
- */
-export const NOISY = 0.2;
-export const noisy = (r: JobResult) => r.otherCpu > NOISY || r.otherGenCpu > NOISY || ((r.serverCpu ?? 1) < 0.85 && r.loadgenCpu < 0.9);
-
-/** Reasons a figure is less trustworthy, from the CPU figures the load generator collected. */
-function caveats(rs: JobResult[], clean?: boolean[]): string {
-  const notes: string[] = [];
-  const n = clean?.filter(Boolean).length;
-  if (clean && n === 0) {
-    notes.push(
-      `no clean repetition: all ${clean.length} noisy (other tenants >${NOISY} of a core, or server and load generator both idle part of the time), ratio over all`,
-    );
-  } else if (clean && n! < clean.length) notes.push(`ratio over the ${n} clean of ${clean.length} repetitions`);
-  else if (!clean && rs.some(noisy)) notes.push(`noisy: other tenants took >${NOISY} of a core`);
-  // The ceiling answers faster than one core of autocannon can ask: its req/s is then a floor, the ratio flattering.
-  if (rs.some((r) => r.loadgenCpu >= 0.93)) {
-    notes.push("load generator saturated (≥0.93 core): the faster side's req/s is a floor, see the CPU cross-check");
-  }
-  if (rs.some((r) => r.non2xx || r.errors)) notes.push(`${rs.reduce((n, r) => n + r.non2xx + r.errors, 0)} non-2xx/errors`);
-  return notes.join("; ");
-}
-
-/** How the PostgreSQL figures are taken. */
-const PG_NOTE =
-  "PostgreSQL runs on this machine, not pinned: its backends serving the service count in the server CPU and may run on either core";
-
+/** The bench's report: the goals, then every figure they come from. */
 export function renderReport(results: RuntimeResult[], meta: Meta): string {
   const L: string[] = [];
   L.push(`# Benchmark: the service against its ceiling`, "");
@@ -97,123 +13,7 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
   );
   L.push(`- runtimes: ${results.map((r) => r.version).join(", ")}`, `- mode: ${meta.mode}; ${meta.params}`, "");
 
-  L.push(
-    `## Goals`,
-    "",
-    `| runtime | figure | measured: median [min–max] over repetitions | goal | mark | caveats |`,
-    `| --- | --- | --- | --- | --- | --- |`,
-  );
-  for (const r of results) {
-    if (r.get) {
-      const { clean } = r.get;
-      const s = pairRatios(r.get.session, r.get.ceiling, (x) => x.rps, clean);
-      L.push(
-        `| ${r.runtime} | session GET /users/me ÷ ceiling, req/s | ${spread(s, 2)} | ≥ 0.80 | ${verdict(s, 0.8, clean)} | ${
-          caveats([...r.get.session, ...r.get.ceiling], clean)
-        } |`,
-      );
-      const cr = pairRatios(r.get.ceiling, r.get.session, cpuPerReq, clean);
-      L.push(
-        `| ${r.runtime} | cross-check: ceiling CPU/request ÷ session CPU/request | ${spread(cr, 2)} | ≥ 0.80 | ${
-          verdict(cr, 0.8, clean)
-        } | does not depend on the load generator keeping up |`,
-      );
-      if (r.get.served?.length) {
-        const sv = pairRatios(r.get.session, r.get.served, (x) => x.rps, clean);
-        const svc = pairRatios(r.get.served, r.get.session, cpuPerReq, clean);
-        const srv = pairRatios(r.get.served, r.get.ceiling, (x) => x.rps, clean);
-        L.push(
-          `| ${r.runtime} | where the gap is: session GET ÷ the ceiling's app on the service's own server, req/s (CPU cross-check) | ${
-            spread(sv, 2)
-          } (${
-            spread(svc, 2)
-          }) | — | info | the app's share; the server's share: the ceiling's app on the service's server ÷ on the runtime's plain server, req/s ${
-            spread(srv, 2)
-          } |`,
-        );
-      }
-      if (r.get.duties?.length) {
-        const dc = pairRatios(r.get.duties, r.get.ceiling, (x) => x.rps, clean);
-        const sd = pairRatios(r.get.session, r.get.duties, (x) => x.rps, clean);
-        const sdc = pairRatios(r.get.duties, r.get.session, cpuPerReq, clean);
-        L.push(
-          `| ${r.runtime} | the most the contract leaves: the ceiling with every answer's duties (access log, hashed token, security and CORS headers) on the service's server ÷ ceiling, req/s | ${
-            spread(dc, 2)
-          } | — | info | above the 0.80 goal only if the duties and the hardened server together cost under a fifth |`,
-          `| ${r.runtime} | session GET ÷ that, req/s (CPU cross-check) | ${spread(sd, 2)} (${
-            spread(sdc, 2)
-          }) | — | info | what the service's own code (gate, router, session policy, storage layer) costs above the duties |`,
-        );
-      }
-      const b = pairRatios(r.get.basic, r.get.session, (x) => x.rps, clean);
-      L.push(
-        `| ${r.runtime} | Basic GET /users/me ÷ session GET, req/s | ${spread(b, 2)} | ≥ 0.50 | ${verdict(b, 0.5, clean)} | ${
-          caveats(r.get.basic, clean)
-        } |`,
-      );
-      const k = pairRatios(r.get.kv, r.get.session, (x) => x.rps, clean);
-      L.push(
-        `| ${r.runtime} | session GET on Deno KV ÷ on memory, req/s | ${spread(k, 2)} | ≥ 0.50 | ${verdict(k, 0.5, clean)} | ${
-          caveats(r.get.kv, clean)
-        } |`,
-      );
-      const i = pairRatios(r.get.idle, r.get.session, (x) => x.rps, clean);
-      L.push(
-        `| ${r.runtime} | session GET with SESSION_IDLE_TIMEOUT ÷ without, req/s | ${spread(i, 2)} | ≥ 0.95 | ${
-          verdict(i, 0.95, clean)
-        } | ${caveats(r.get.idle, clean)} |`,
-      );
-      if (r.get.postgres?.length) {
-        const p = pairRatios(r.get.postgres, r.get.session, (x) => x.rps, clean);
-        L.push(
-          `| ${r.runtime} | session GET on PostgreSQL ÷ on memory, req/s | ${spread(p, 2)} | ≥ 0.50 | ${verdict(p, 0.5, clean)} | ${
-            [caveats(r.get.postgres, clean), PG_NOTE].join("; ")
-          } |`,
-        );
-      }
-    }
-    if (r.login) {
-      const lr = r.login.logins.map((x, i) => x.rps / (r.login!.raw[i] ?? NaN)).filter(Number.isFinite);
-      const rawNoisy = r.login.rawOther.some((o) => o > NOISY) ? "noisy raw PBKDF2 run" : "";
-      L.push(
-        `| ${r.runtime} | logins/s ÷ raw PBKDF2 hashes/s (c=8) | ${spread(lr, 2)} | ≥ 0.85 | ${
-          mark(lr.length ? median(lr) >= 0.85 : null)
-        } | ${[caveats(r.login.logins), rawNoisy].filter(Boolean).join("; ")} |`,
-      );
-      const p99 = r.login.status.map((x) => x.p99Ms);
-      const idle = r.login.idleStatus.map((x) => x.p99Ms);
-      L.push(
-        `| ${r.runtime} | /status p99 during the login storm, ms | ${spread(p99, 1)} | ≤ 10 | ${
-          mark(p99.length ? median(p99) <= 10 : null)
-        } | ${[caveats(r.login.status), `same probe without the storm: p99 ${spread(idle, 1)} ms`].filter(Boolean).join("; ")} |`,
-      );
-      if (r.login.signups?.length) {
-        const sr = r.login.signups.map((x, i) => x.rps / (r.login!.raw[i] ?? NaN)).filter(Number.isFinite);
-        L.push(
-          `| ${r.runtime} | sign-ups/s on PostgreSQL ÷ raw PBKDF2 hashes/s (c=8) | ${spread(sr, 2)} | ≥ 0.85 | ${
-            mark(sr.length ? median(sr) >= 0.85 : null)
-          } | ${[caveats(r.login.signups), rawNoisy].filter(Boolean).join("; ")} |`,
-        );
-      }
-    }
-  }
-
-  for (const r of results) {
-    const s = r.startup;
-    if (!s.ms.length || !s.parseMs.length) continue;
-    const ratio = median(s.ms) / median(s.parseMs);
-    L.push(
-      `| ${r.runtime} | start with 100k users: spawn → listening ÷ read + JSON.parse of the same files | ${num(ratio, 2)} | ≤ 2 | ${
-        mark(ratio <= 2)
-      } | ${num(median(s.ms))} ms ÷ ${num(median(s.parseMs))} ms |`,
-    );
-    const mem = median(s.rssMiB) / s.fileMiB;
-    L.push(
-      `| ${r.runtime} | start with 100k users: RSS ÷ size of the files | ${num(mem, 2)} | ≤ 3 | ${mark(mem <= 3)} | ${
-        num(median(s.rssMiB))
-      } MiB ÷ ${num(s.fileMiB, 1)} MiB |`,
-    );
-  }
+  L.push(...renderGoals(results));
 
   L.push("", `## GET /api/v1/users/me (A/B interleaved)`, "");
   L.push(
@@ -321,20 +121,21 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
 
   L.push("", `## Startup and memory with 100,000 users (STORAGE=file)`, "");
   L.push(
-    `The floor is a fresh process of the same runtime reading and \`JSON.parse\`-ing the same two files (\`.db_User.json\`, \`.db_UserSession.json\`), nothing else.`,
+    `The floor is a fresh process of the same runtime reading and \`JSON.parse\`-ing the same two files (\`.db_User.json\`, \`.db_UserSession.json\`), nothing else. The goals count what 100k users add to a start with 1k users: a runtime's fixed costs (its own start, loading the code, its heap) are there with any data.`,
     "",
   );
   L.push(
-    `| runtime | spawn → listening ms | read + JSON.parse ms | ratio | RSS MiB | files MiB | RSS ÷ files | RSS of the JSON.parse process MiB | samples |`,
+    `| runtime | spawn → listening ms, 100k / 1k users | read + JSON.parse ms | (100k − 1k) ÷ parse | RSS MiB, 100k / 1k users | files MiB | (100k − 1k) ÷ files | RSS of the JSON.parse process MiB | samples |`,
     `| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
   );
   for (const r of results) {
     const s = r.startup;
     if (s.ms.length) {
+      const f = startFigures(s);
       L.push(
-        `| ${r.runtime} | ${spread(s.ms)} | ${spread(s.parseMs)} | ${num(median(s.ms) / median(s.parseMs), 2)} | ${spread(s.rssMiB)} | ${
-          num(s.fileMiB, 1)
-        } | ${num(median(s.rssMiB) / s.fileMiB, 2)} | ${spread(s.parseRssMiB)} | ${s.ms.length} |`,
+        `| ${r.runtime} | ${spread(s.ms)} / ${spread(s.ms1k)} | ${spread(s.parseMs)} | ${num(f.start, 2)} | ${spread(s.rssMiB)} / ${
+          spread(s.rssMiB1k)
+        } | ${num(s.fileMiB, 1)} | ${num(f.memory, 2)} | ${spread(s.parseRssMiB)} | ${s.ms.length} / ${s.ms1k.length} |`,
       );
     }
   }

@@ -4,7 +4,7 @@ import type { AccountRecord } from "../domain/accounts.ts";
 export type { AccountRecord, SessionLifetime };
 
 /**
- * What every storage driver (memory, file, kv) provides. Drivers work on
+ * What every storage driver (memory, file, kv, postgres) provides. Drivers work on
  * whole records in the original's file format; rules about who may do what
  * live above them, in the routes and the auth layer.
  *
@@ -14,7 +14,7 @@ export type { AccountRecord, SessionLifetime };
  * has changed nothing.
  */
 export interface StorageDriver {
-  /** Short name for logs: "memory", "file", "kv". */
+  /** Short name for logs: "memory", "file", "kv", "postgres". */
   readonly kind: string;
   /** Where the data lives, for the startup line and the CLI: an absolute folder or file, a URL, "process memory". */
   readonly location: string;

@@ -7,8 +7,8 @@ import { META_KEY } from "./layout.ts";
 
 /**
  * Opening a Deno KV database on any runtime. Kept apart from the driver
- * (kv.ts, Web APIs only) because it touches the file system and loads
- * `@deno/kv`, a native module only needed when STORAGE=kv.
+ * (index.ts and what it imports, Web APIs only) because it touches the file
+ * system and loads `@deno/kv`, a native module only needed when STORAGE=kv.
  */
 
 const isRemote = (target: string): boolean => /^https?:\/\//i.test(target);
