@@ -97,6 +97,7 @@ describe("deploy: three runtimes on PostgreSQL behind nginx, as docs/DEPLOY.md s
   let db: TestDatabase | undefined;
   let nginx: ChildProcess | undefined;
   let proxy = "";
+  let nginxDir = "";
   let cookie = "";
   const tempDir = (label: string) => (dirs.push(mkdtempSync(join(tmpdir(), `deploy-${label}-`))), dirs.at(-1)!);
 
@@ -114,7 +115,7 @@ describe("deploy: three runtimes on PostgreSQL behind nginx, as docs/DEPLOY.md s
     const added = await runToEnd(bin, [...args, "user", "add", EMAIL], { ...env, DATA_DIR: tempDir("cli") }, 60_000, `${PASSWORD}\n`);
     assert.equal(added.code, 0, added.stderr);
 
-    const dir = tempDir("nginx");
+    const dir = nginxDir = tempDir("nginx");
     for (const sub of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, sub));
     const port = await freePort();
     const site = readFileSync(join(ROOT, "deploy/nginx.conf"), "utf8");
@@ -182,5 +183,22 @@ describe("deploy: three runtimes on PostgreSQL behind nginx, as docs/DEPLOY.md s
       body: form,
     });
     assert.equal(crossSite.status, 403, await crossSite.text());
+  });
+
+  it("keeps serving, logins included, while one instance is stopped (as during an upgrade)", async () => {
+    const stopped = servers[2];
+    assert.equal(await stopped.stop("SIGTERM"), 0, stopped.output());
+    // nginx sends a request the stopped instance refused to the next one; a refused connection sent nothing, so a POST is retried too.
+    for (let i = 0; i < 3; i++) {
+      const login = await fetch(`${proxy}/api/v1/auth_session/login`, {
+        method: "POST",
+        body: new URLSearchParams({ email: EMAIL, password: PASSWORD }),
+      });
+      assert.equal(login.status, 200, await login.text());
+      const me = await fetch(`${proxy}/api/v1/users/me`, { headers: { Cookie: (login.headers.get("set-cookie") ?? "").split(";")[0] } });
+      assert.equal(me.status, 200, await me.text());
+    }
+    // And the stopped instance was tried: nginx logged the refusal and went on.
+    assert.match(readFileSync(join(nginxDir, "error.log"), "utf8"), /connect\(\) failed \(111: Connection refused\)/);
   });
 });
