@@ -7,7 +7,7 @@ import process from "node:process";
 import { basic, testApp } from "./helpers/app.ts";
 import { openOn, removeDir, tempDir } from "./helpers/file-fixtures.ts";
 import { createDatabase, SERVER_URL } from "./helpers/postgres.ts";
-import { ROOT, RUNTIME, runToEnd } from "./helpers/server.ts";
+import { cliCommand, RUNTIME, runToEnd, scratchDir } from "./helpers/server.ts";
 import { runCli } from "../src/cli/main.ts";
 import { createPasswordHasher } from "../src/auth/password.ts";
 import { createMemoryDriver } from "../src/storage/memory/index.ts";
@@ -88,11 +88,7 @@ if (SERVER_URL) {
 
 /** The CLI as a real process of this runtime (the way an operator runs it). */
 function cliProcess(env: Record<string, string>, args: string[], input?: string) {
-  let cmd: [string, string[]];
-  if (RUNTIME === "deno") cmd = [join(ROOT, "node_modules/deno/deno"), ["task", "cli", ...args]];
-  else if (RUNTIME === "bun") cmd = [join(ROOT, "node_modules/bun/bin/bun.exe"), ["run", "cli", ...args]];
-  else cmd = ["npm", ["run", "--silent", "cli", "--", ...args]];
-  return runToEnd(...cmd, { LOG_LEVEL: "warn", ...ENV, ...env }, 60_000, input);
+  return runToEnd(...cliCommand(args), { LOG_LEVEL: "warn", ...ENV, ...env }, 60_000, input);
 }
 
 /** The CLI in this process, over `driver` (a memory store has no other way in). */
@@ -102,7 +98,7 @@ async function cliInProcess(driver: StorageDriver, args: string[], input?: strin
   const code = await runCli(args, {
     io: { out: (t) => out.push(t), err: (t) => err.push(t), readPassword: () => Promise.resolve((input ?? "").trim()) },
     env: { LOG_LEVEL: "warn", ...ENV },
-    cwd: ROOT,
+    cwd: scratchDir(),
     pid: process.pid,
     // The test keeps using the store after the command: the CLI's close is not passed on.
     openDriver: () => Promise.resolve({ ...driver, close: () => Promise.resolve() }),
@@ -131,9 +127,12 @@ for (const storage of storages) {
       // Any logged-in user may sign up others (the original's rule): bob, a
       // plain user, signs up the addresses ADMIN_EMAILS names, in other spellings too.
       const bob = await t.seed("bob@hbtn.io", PW);
-      const claimants = ["Root@HBTN.io", NFC_JOSE, NFD_JOSE, FULLWIDTH_ROOT];
+      const claimants = ["Root@HBTN.io", NFC_JOSE, FULLWIDTH_ROOT];
       const ids = new Map<string, string>();
       for (const email of claimants) ids.set(email, (await t.createUser(email, PW, {}, as("bob@hbtn.io"))).id as string);
+      // Emails compare after Unicode normalisation: the NFD spelling of a taken address is that address.
+      const twin = await t.json("/api/v1/users", "POST", { email: NFD_JOSE, password: PW }, as("bob@hbtn.io"));
+      assert.deepEqual([twin.status, await twin.json()], [400, { error: "Can't create User: email already exists" }]);
 
       /** Whether `email` acts as an admin: lists every user and changes another one. */
       const reach = async (email: string) => {
@@ -172,10 +171,10 @@ for (const storage of storages) {
       const granted = await cli(["user", "admin", "Root@HBTN.io"]);
       assert.equal(granted.code, 0, granted.stderr);
       assert.match(granted.stdout, /granted admin rights to user [0-9a-f-]{36} <Root@HBTN\.io> for the address root@hbtn\.io/);
-      // A grant for an address ADMIN_EMAILS does not list (another Unicode form) is said to do nothing.
-      const nfd = await cli(["user", "admin", NFD_JOSE]);
-      assert.equal(nfd.code, 0, nfd.stderr);
-      assert.match(nfd.stderr, /is not in ADMIN_EMAILS/);
+      // A grant for an address ADMIN_EMAILS does not list (a fullwidth look-alike) is said to do nothing.
+      const fullwidth = await cli(["user", "admin", FULLWIDTH_ROOT]);
+      assert.equal(fullwidth.code, 0, fullwidth.stderr);
+      assert.match(fullwidth.stderr, /is not in ADMIN_EMAILS/);
       const added = await cli(["user", "add", "carol@hbtn.io", "--admin"], `${PW}\n`);
       assert.equal(added.code, 0, added.stderr);
       assert.match(added.stdout, /created user .*\n?granted admin rights/);
@@ -183,7 +182,7 @@ for (const storage of storages) {
 
       await admin("Root@HBTN.io");
       await admin("carol@hbtn.io");
-      for (const email of [NFC_JOSE, NFD_JOSE, FULLWIDTH_ROOT]) await plain(email);
+      for (const email of [NFC_JOSE, FULLWIDTH_ROOT]) await plain(email);
 
       // A restart (a new process on the same data) keeps the grants.
       if (storage.name !== "memory") {
@@ -224,7 +223,7 @@ describe(`admin grants travel with the data: export, import, migrate (${RUNTIME}
         const code = await runCli(args, {
           io: { out: (t) => out.push(t), err: (t) => err.push(t), readPassword: () => Promise.resolve((input ?? "").trim()) },
           env: { LOG_LEVEL: "warn", ...ENV, ...env },
-          cwd: ROOT,
+          cwd: root,
           pid: process.pid,
           hasher: createPasswordHasher({ iterations: 1000 }),
         });
