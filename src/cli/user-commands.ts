@@ -72,6 +72,8 @@ export const tabbed = (fields: (string | null)[]): string => fields.map(field).j
 /** Every user in storage order: tab-separated columns, or JSON lines (the API's user JSON, no hash). */
 export async function userList(ctx: CommandContext, json: boolean): Promise<void> {
   const users = await ctx.driver.listUsers();
+  // Said on stderr, so that a script reading the list still gets an empty one.
+  if (users.length === 0) ctx.io.err(`no users in ${ctx.driver.kind} storage at ${ctx.driver.location}`);
   // Written in blocks: one write per user is slow for 100k users on a pipe.
   for (let i = 0; i < users.length; i += 1000) {
     const lines = users.slice(i, i + 1000).map((u) =>
@@ -89,8 +91,11 @@ export async function userList(ctx: CommandContext, json: boolean): Promise<void
 export async function findUser(driver: StorageDriver, who: string): Promise<UserRecord> {
   const byId = await driver.getUser(who);
   if (byId) return byId;
-  if (!(await driver.findUserByEmail(who))) throw new CliError(`no user with the id or email "${who}"`);
-  const same = (await driver.listUsers()).filter((u) => u.email === who);
+  // Emails are stored in NFC; one typed in another normal form names the same account (the original's data as it is, too).
+  const nfc = who.normalize("NFC");
+  const email = (await driver.findUserByEmail(nfc)) ? nfc : (await driver.findUserByEmail(who)) ? who : null;
+  if (email === null) throw new CliError(`no user with the id or email "${who}"`);
+  const same = (await driver.listUsers()).filter((u) => u.email === email);
   if (same.length > 1) {
     throw new CliError(`${same.length} users have the email "${who}" (ids: ${same.map((u) => u.id).join(", ")}); name one by its id`);
   }
