@@ -31,6 +31,13 @@ after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
  * (a shared memory store) replaces opening the configured storage, the
  * clock is settable and PBKDF2 is cheap.
  */
+/** A KV store in memory that the CLI's close leaves open, for the test to look into afterwards. */
+async function kvKeptOpen(): Promise<StorageDriver> {
+  const kv = createKvDriver(await openKvStore(":memory:", { denoOpenKv: deno ? (p) => deno.openKv(p) : undefined }), { now: Date.now });
+  after(() => kv.close());
+  return Object.assign(Object.create(kv), { close: () => Promise.resolve() });
+}
+
 function cli(env: Record<string, string>, driver?: StorageDriver) {
   // Relative paths resolve against a scratch folder, never the checkout (which may hold a user's data files).
   const h = { passwords: [] as string[], clock: Date.UTC(2024, 4, 1), cwd: scratchDir() };
@@ -182,9 +189,24 @@ describe("cli: user commands (memory driver, in-process)", () => {
     assert.match(end.err, /^error: "sessions end" needs <session-id> \(see "sessions list bob@hbtn\.io"\) or --all to end every session/);
   });
 
+  it("finds a user by an email typed in another Unicode normal form", async () => {
+    const driver = createMemoryDriver();
+    const c = cli(env, driver);
+    c.passwords.push("H0lbertonSchool98!");
+    assert.equal((await c.run("user", "add", "jos\u00e9@hbtn.io")).code, 0);
+    c.passwords.push("An0ther-Passw0rd!");
+    const nfd = await c.run("user", "passwd", "jose\u0301@hbtn.io");
+    assert.equal(nfd.code, 0, nfd.err);
+    const user = (await driver.findUserByEmail("jos\u00e9@hbtn.io"))!;
+    assert.ok((await verifyPassword("An0ther-Passw0rd!", user._password)).ok);
+  });
+
   it("adds users under the API's rules and lists them", async () => {
     const driver = createMemoryDriver();
     const c = cli(env, driver);
+    // An empty store says so (on stderr: a script reading the list still gets an empty one).
+    const empty = await c.run("user", "list");
+    assert.deepEqual([empty.code, empty.out, empty.err], [0, "", "no users in memory storage at process memory"]);
     c.passwords.push("H0lbertonSchool98!");
     const added = await c.run("user", "add", "bob@hbtn.io", "--first-name", "Bob", "--last-name", "Tab\tby");
     const bob = (await driver.findUserByEmail("bob@hbtn.io"))!;
@@ -271,11 +293,12 @@ describe("cli: user commands (memory driver, in-process)", () => {
   });
 
   it("on an empty store, takes in DATA_DIR's data files first, as the server does; a duplicated email needs an id", async () => {
-    const driver = createMemoryDriver();
+    // A KV store (memory storage starts empty: it takes in nothing).
+    const driver = await kvKeptOpen();
     const c = cli({ STORAGE: "kv", DATA_DIR: seedFolder(), LOG_LEVEL: "info" }, driver);
     const list = await c.run("user", "list");
     assert.deepEqual(list.out.split("\n").map((l) => l.split("\t")[0]), [BOB.id, "u-null", "u-dup", "u-empty"]);
-    assert.match(list.err, /imported the data files of .* 4 users, 1 sessions/);
+    assert.match(list.err, /imported the data files of .* 4 users, 1 session/);
     const ambiguous = await c.run("user", "delete", BOB.email);
     assert.equal(
       ambiguous.err.split("\n").at(-1),
@@ -366,11 +389,28 @@ describe("cli: import and export (memory driver, in-process)", () => {
     const c = cli(env, driver);
     const seed = seedFolder();
     const first = await c.run("import", seed);
-    assert.deepEqual([first.code, first.out, first.err], [0, "imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped", ""]);
+    assert.deepEqual([first.code, first.out], [0, "imported 4 users, 0 skipped\nimported 1 session, 0 skipped"]);
+    assert.match(first.err, /^reading \/.*\/\.db_User\.json \(4 users\) and \/.*\/\.db_UserSession\.json \(1 session\)$/);
     const bob = (await driver.getUser(BOB.id))!;
     assert.equal(bob.updated_at, "2024-03-02T11:30:00");
     assert.ok((await verifyPassword(BOB.password, bob._password)).ok, "legacy SHA-256 hash kept");
     assert.equal((await c.run("import", seed)).out, "imported 0 users, 4 skipped\nimported 0 sessions, 1 skipped");
+  });
+
+  it("imports only the folder it names: the data files of DATA_DIR are not taken in on the way", async () => {
+    const dataDir = tempDir();
+    // DATA_DIR holds data files of its own (a user who followed the README there, say).
+    writeOriginalDataFolder(dataDir);
+    const other = { ...BOB, id: "0d5c1f3e-7a6b-4c2d-9e8f-1a2b3c4d5e6f", email: "carol@hbtn.io" };
+    const named = tempDir();
+    writeFileSync(join(named, ".db_User.json"), JSON.stringify({ [other.id]: { id: other.id, email: other.email, _password: null } }));
+    // A KV store: an empty one takes in DATA_DIR's files on a first start, which an import must not do.
+    const driver = await kvKeptOpen();
+    const r = await cli({ STORAGE: "kv", DATA_DIR: dataDir }, driver).run("import", named);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, "imported 1 user, 0 skipped\nimported 0 sessions, 0 skipped");
+    assert.deepEqual((await driver.listUsers()).map((u) => u.email), ["carol@hbtn.io"]);
+    assert.doesNotMatch(r.err, /imported the data files of/);
   });
 
   it("refuses a missing folder, a folder without data files, and an unparsable file (left untouched)", async () => {
@@ -391,7 +431,8 @@ describe("cli: import and export (memory driver, in-process)", () => {
     writeFileSync(join(big, ".db_User.json"), pyDump(users));
     const kv = createKvDriver(await openKvStore(":memory:", { denoOpenKv: deno ? (p) => deno.openKv(p) : undefined }), { now: Date.now });
     const r = await cli(env, kv).run("import", big);
-    const lines = r.err.split("\n");
+    const [read, ...lines] = r.err.split("\n");
+    assert.match(read, /^reading .*\.db_User\.json \(20001 users\) and .*\.db_UserSession\.json \(0 sessions\)$/);
     assert.equal(lines.length, 10, r.err);
     assert.match(lines[0], new RegExp(`^importing ${big} into kv storage: [\\d,]+/20,001 users \\(10%\\)$`));
     assert.match(lines[9], /: 20,001\/20,001 users \(100%\)$/);
@@ -409,7 +450,7 @@ describe("cli: import and export (memory driver, in-process)", () => {
     assert.deepEqual((await driver.listUsers()).map((u) => u.email), ["BOB@hbtn.io", "nopass@hbtn.io", ""]);
     // Within one source, legacy duplicates stay (a folder of the original loads as it is).
     const fresh = createMemoryDriver();
-    assert.equal((await cli(env, fresh).run("import", seedFolder())).out, "imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped");
+    assert.equal((await cli(env, fresh).run("import", seedFolder())).out, "imported 4 users, 0 skipped\nimported 1 session, 0 skipped");
   });
 
   it("refuses STORAGE=memory (it would keep nothing) and an export target that is a file, in one line", async () => {
@@ -434,11 +475,11 @@ describe("cli: import and export (memory driver, in-process)", () => {
     await c.run("import", seedFolder());
     const out = join(tempDir(), "export");
     const r = await c.run("export", out);
-    assert.deepEqual([r.code, r.out], [0, "exported 4 users, 1 sessions"]);
+    assert.deepEqual([r.code, r.out], [0, "exported 4 users, 1 session"]);
     assert.match(`${(await c.run("export", out)).code} ${(await c.run("export", out)).err}`, /^1 error: .* already exists; use --force/);
     assert.equal((await c.run("export", out, "--force")).code, 0);
     const fresh = createMemoryDriver();
-    assert.equal((await cli(env, fresh).run("import", out)).out, "imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped");
+    assert.equal((await cli(env, fresh).run("import", out)).out, "imported 4 users, 0 skipped\nimported 1 session, 0 skipped");
     assert.deepEqual(await fresh.listSessions(), await driver.listSessions());
     assert.deepEqual(await fresh.listUsers(), await driver.listUsers());
   });
@@ -455,7 +496,7 @@ describe("cli: file storage (in-process)", () => {
     assert.match((await c.run("import", dir)).out, /is already the data folder .*nothing to do$/);
     assert.match((await c.run("export", dir)).err, /is the data folder of the file storage/);
     const seed = seedFolder();
-    assert.equal((await c.run("import", seed)).out, "imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped");
+    assert.equal((await c.run("import", seed)).out, "imported 4 users, 0 skipped\nimported 1 session, 0 skipped");
     assert.equal((await c.run("import", seed)).out, "imported 0 users, 4 skipped\nimported 0 sessions, 1 skipped");
     const { openFileDriver } = await import("../src/storage/file/index.ts");
     const server = await openFileDriver({ dir, pid: process.pid });
@@ -531,7 +572,7 @@ describe(`cli: real processes on ${RUNTIME}`, () => {
     const env = { STORAGE: "file", DATA_DIR: tempDir() };
     const seed = seedFolder();
     const first = await run(env, ["import", seed]);
-    assert.equal(first.stdout, "imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped\n", first.stderr);
+    assert.equal(first.stdout, "imported 4 users, 0 skipped\nimported 1 session, 0 skipped\n", first.stderr);
     const again = await run(env, ["import", seed]);
     assert.equal(again.stdout, "imported 0 users, 4 skipped\nimported 0 sessions, 1 skipped\n", again.stderr);
     const out = tempDir();

@@ -178,6 +178,18 @@ describe(`data at rest on ${RUNTIME}: readable by the service's account only`, (
     );
     assert.equal(await again.stop("SIGTERM"), 0);
 
+    // A folder others may list but not write (a checkout, a home folder) exposes no data: no warning.
+    chmodSync(join(dir, ".db_User.json"), 0o600);
+    chmodSync(dir, 0o755);
+    const listed = await startServer({ DATA_DIR: dir });
+    assert.doesNotMatch(listed.output(), /other users of this machine/);
+    assert.equal(await listed.stop("SIGTERM"), 0);
+    chmodSync(dir, 0o777);
+    const writable = await startServer({ DATA_DIR: dir });
+    assert.match(writable.output(), /warn .*\/data can be written by other users of this machine \(mode 777\).*chmod go-w/);
+    assert.equal(await writable.stop("SIGTERM"), 0);
+    chmodSync(dir, 0o700);
+
     const kvDir = join(base, "kv");
     mkdirSync(kvDir);
     const kv = await startServer({ STORAGE: "kv", DATA_DIR: kvDir });

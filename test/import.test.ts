@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { sha256Hex } from "../src/lib/sha256.ts";
-import { pyDump } from "./helpers/seed-folder.ts";
+import { pyDump, writeOriginalDataFolder } from "./helpers/seed-folder.ts";
 import { cliCommand, isolatedEnv, RUNTIME, runToEnd, scratchDir, type Server, startCommand, startServer } from "./helpers/server.ts";
 
 /**
@@ -152,5 +152,23 @@ describe(`interrupted imports into Deno KV on ${RUNTIME}`, { timeout: 240_000, c
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^[0-9a-f-]{36}\tkept@import\.test\t\t\t\S+\n$/, "only the user from before the import");
     assert.equal((await runToEnd(...cliCommand(["import", "--abort"]), env, 60_000)).stdout, "no unfinished import: nothing to do\n");
+  });
+});
+
+describe(`memory storage starts empty on ${RUNTIME}`, () => {
+  it("a server on STORAGE=memory in a folder holding the original's data files takes none of them in", async () => {
+    const folder = writeOriginalDataFolder();
+    try {
+      // The folder is both the working folder and DATA_DIR, as `STORAGE=memory npm start` in a data folder.
+      const s = await startServer({ STORAGE: "memory", DATA_DIR: folder }, undefined, 30_000, folder);
+      try {
+        assert.deepEqual(await (await fetch(`${s.url}/api/v1/stats`)).json(), { users: 0 });
+        assert.doesNotMatch(s.output(), /imported the data files/);
+      } finally {
+        assert.equal(await s.stop("SIGTERM"), 0);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -62,17 +62,28 @@ async function openDriver(config: Config, context: StorageContext, log: Logger):
 }
 
 /**
- * Warns about data that other accounts of this machine can read: the files
- * hold password hashes (and, for the original's data, unsalted ones). New
- * files are created 0600 and a new data folder 0700; older ones may not be.
+ * Warns about data that other accounts of this machine can reach: a file
+ * others can read holds password hashes (and, for the original's data,
+ * unsalted ones); a folder others can write lets them replace the files.
+ * A folder others can only list exposes file names, not their contents:
+ * no warning (a checkout or a home folder usually is one, and the service's
+ * own files are 0600). New files are created 0600, a new data folder 0700.
  */
 async function warnIfReadableByOthers(paths: string[], log: Logger): Promise<void> {
   for (const path of paths) {
     const info = await stat(path).catch(() => null);
-    if (!info || (info.mode & 0o077) === 0) continue;
+    if (!info) continue;
     const mode = (info.mode & 0o777).toString(8).padStart(3, "0");
-    const fix = info.isDirectory() ? `chmod 700 ${path}` : `chmod 600 ${path}`;
-    log.warn(`${path} can be read by other users of this machine (mode ${mode}) and holds password hashes; restrict it: ${fix}`);
+    if (info.isDirectory()) {
+      if ((info.mode & 0o022) === 0) continue;
+      log.warn(
+        `${path} can be written by other users of this machine (mode ${mode}), who could replace the data files; restrict it: chmod go-w ${path}`,
+      );
+    } else if ((info.mode & 0o077) !== 0) {
+      log.warn(
+        `${path} can be read by other users of this machine (mode ${mode}) and holds password hashes; restrict it: chmod 600 ${path}`,
+      );
+    }
   }
 }
 

@@ -114,7 +114,10 @@ async function execute(cmd: Exclude<Command, { name: "help" | "version" }>, o: C
   const ctx: CommandContext = { io: o.io, config, driver, log, now, hasher };
   const imports: ImportContext = { driver, pid: o.pid, hostname: hostname(), now, say: (line) => o.io.err(line) };
   try {
-    if (cmd.name !== "import-abort") await prepareStore({ ...imports, say: (line) => log.info(line) }, config.dataDir);
+    // `import <folder>` reads that folder only: DATA_DIR's own data files are not taken in on the way.
+    if (cmd.name !== "import-abort") {
+      await prepareStore({ ...imports, say: (line) => log.info(line) }, cmd.name === "import" ? null : config.dataDir);
+    }
     await dispatch(cmd, ctx, imports, { password, data, folder, target, storage: o });
   } catch (e) {
     // The command's error is the one to report; a failing close is only logged.

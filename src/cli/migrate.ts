@@ -5,6 +5,7 @@ import { storageKind } from "../storage/registry.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { type MigrateTarget, placeField } from "./args.ts";
 import { CliError, type CommandContext } from "./context.ts";
+import { counted } from "../lib/progress.ts";
 
 /**
  * `migrate`: copies every user and session of the configured storage into
@@ -42,7 +43,9 @@ async function checkTarget(source: string, target: StorageDriver, users: Set<str
   const extraSessions = (await target.listSessions()).filter((s) => !sessions.has(s.session_id)).length;
   if (extraUsers || extraSessions) {
     throw new CliError(
-      `${target.kind} storage at ${target.location} already holds ${extraUsers} users and ${extraSessions} sessions that ${source} does not; ` +
+      `${target.kind} storage at ${target.location} already holds ${counted(extraUsers, "user")} and ${
+        counted(extraSessions, "session")
+      } that ${source} does not; ` +
         "migrate into an empty storage (or one holding only part of this one, to add what is missing)",
     );
   }
@@ -61,10 +64,12 @@ export async function migrateStorage(ctx: CommandContext, imports: ImportContext
     // Written out (the file storage flushes on close) before the summary says so.
     await dest.close();
     const skipped = s.users.skipped || s.sessions.skipped
-      ? ` (skipped, already there or ended: ${s.users.skipped} users, ${s.sessions.skipped} sessions)`
+      ? ` (skipped, already there or ended: ${counted(s.users.skipped, "user")}, ${counted(s.sessions.skipped, "session")})`
       : "";
     ctx.io.out(
-      `copied ${s.users.imported} users and ${s.sessions.imported} sessions from ${source} to ${dest.kind} storage at ${dest.location}${skipped}`,
+      `copied ${counted(s.users.imported, "user")} and ${
+        counted(s.sessions.imported, "session")
+      } from ${source} to ${dest.kind} storage at ${dest.location}${skipped}`,
     );
   } catch (e) {
     await dest.close().catch(() => {});

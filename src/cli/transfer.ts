@@ -7,7 +7,7 @@ import { serializeSessions, serializeUsers, SESSION_FILE, USER_FILE } from "../s
 import { type FolderData, type ImportContext, importFolder, readDataFolder, waitForImport } from "../storage/import.ts";
 import { writeDataFile } from "../storage/data-files/write.ts";
 import { ACCOUNT_FILE, serializeAccounts } from "../storage/data-files/accounts.ts";
-import { tenths } from "../lib/progress.ts";
+import { counted, tenths } from "../lib/progress.ts";
 import type { ImportSummary } from "../storage/driver.ts";
 import { storageKind } from "../storage/registry.ts";
 import { CliError, type CliIo, type CommandContext } from "./context.ts";
@@ -43,12 +43,18 @@ export async function readImportSource(config: Config, folder: string, now: numb
 }
 
 function printSummary(io: CliIo, s: ImportSummary, verb: string): void {
-  io.out(`${verb} ${s.users.imported} users, ${s.users.skipped} skipped`);
-  io.out(`${verb} ${s.sessions.imported} sessions, ${s.sessions.skipped} skipped`);
+  io.out(`${verb} ${counted(s.users.imported, "user")}, ${s.users.skipped} skipped`);
+  io.out(`${verb} ${counted(s.sessions.imported, "session")}, ${s.sessions.skipped} skipped`);
 }
 
 /** Imports all or nothing (progress on stderr for large inputs), then prints the summary. */
 export async function importData(ctx: CommandContext, imports: ImportContext, folder: string, data: FolderData): Promise<void> {
+  // What was read, exactly: the folder named, nothing else (DATA_DIR's own files are not taken in on the way).
+  ctx.io.err(
+    `reading ${join(resolve(folder), USER_FILE)} (${counted(data.users.length, "user")}) and ${join(resolve(folder), SESSION_FILE)} (${
+      counted(data.sessions.length, "session")
+    })`,
+  );
   printSummary(ctx.io, await importFolder(imports, folder, data), "imported");
 }
 
@@ -111,5 +117,5 @@ export async function exportData(ctx: CommandContext, folder: string): Promise<v
   } catch (e) {
     throw new CliError(`Cannot export to ${folder}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  ctx.io.out(`exported ${users.length} users, ${sessions.length} sessions`);
+  ctx.io.out(`exported ${counted(users.length, "user")}, ${counted(sessions.length, "session")}`);
 }

@@ -1,3 +1,4 @@
+import { counted } from "../lib/progress.ts";
 import { InvalidInputError, NotFoundError, StorageUnavailableError, UserGoneError } from "../domain/errors.ts";
 import { ThrottledError } from "../auth/throttle.ts";
 import { MalformedCredentialsError } from "../auth/basic.ts";
@@ -31,7 +32,7 @@ export class HttpError extends Error {
 
 /** 429 for a throttled password check (login, Basic auth, password change). */
 function tooManyAttempts(retryAfter: number): HttpError {
-  return new HttpError(429, `Too many failed logins; retry in ${retryAfter} seconds`, { "Retry-After": String(retryAfter) });
+  return new HttpError(429, `Too many failed logins; retry in ${counted(retryAfter, "second")}`, { "Retry-After": String(retryAfter) });
 }
 
 /**

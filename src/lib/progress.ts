@@ -17,3 +17,12 @@ export function tenths(total: number, report: (done: number, percent: number) =>
     report(done, tenth * 10);
   };
 }
+
+/**
+ * A count and its noun, singular for one: "1 user", "2 users", "1 second".
+ *
+ * @example counted(1, "session") // "1 session"
+ */
+export function counted(n: number | string, noun: string, plural = `${noun}s`): string {
+  return `${n} ${Number(String(n).replace(/,/g, "")) === 1 ? noun : plural}`;
+}

@@ -4,7 +4,7 @@ import { readAccountFile } from "./data-files/accounts.ts";
 import { formatTimestamp } from "../domain/records.ts";
 import type { SessionRecord, UserRecord } from "../domain/records.ts";
 import { realFs } from "./fs.ts";
-import { tenths } from "../lib/progress.ts";
+import { counted, tenths } from "../lib/progress.ts";
 import { readDataFiles } from "./data-files/read.ts";
 import { STORAGE_KINDS } from "./registry.ts";
 import { ImportBusyError, type ImportProgress, type ImportSummary, type PendingImport, type StorageDriver } from "./driver.ts";
@@ -79,8 +79,8 @@ export async function importFolder(ctx: ImportContext, source: string, data: Fol
 /** One line: what an import did. */
 function describeImport(source: string, kind: string, s: ImportSummary): string {
   const part = (what: string, c: { imported: number; skipped: number }) =>
-    `${n(c.imported)} ${what}` + (c.skipped ? ` (${n(c.skipped)} skipped)` : "");
-  return `imported the data files of ${source} into ${kind} storage: ${part("users", s.users)}, ${part("sessions", s.sessions)}`;
+    counted(n(c.imported), what) + (c.skipped ? ` (${n(c.skipped)} skipped)` : "");
+  return `imported the data files of ${source} into ${kind} storage: ${part("user", s.users)}, ${part("session", s.sessions)}`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -137,15 +137,17 @@ function cannotComplete(pending: PendingImport, why: string): StartupError {
 /**
  * Brings a store up to date before it serves (server and CLI alike):
  * finishes an import that was stopped (or waits for one in progress in
- * another process), then, on an empty store that does not keep the
- * original's files as they are (all but the file storage),
- * imports the original's files found in `dataDir` once.
+ * another process), then, on an empty store of a kind that takes in the
+ * original's files (kv, postgres: see `importsDataFiles`), imports the
+ * files found in `dataDir` once; `dataDir` null: no such import (`cli
+ * import <folder>` reads only the folder it names).
  */
-export async function prepareStore(ctx: ImportContext, dataDir: string): Promise<void> {
+export async function prepareStore(ctx: ImportContext, dataDir: string | null): Promise<void> {
   let pending = await ctx.driver.pendingImport();
   if (pending?.active) pending = await waitForImport(ctx, pending);
   if (pending) await completeImport(ctx, pending);
-  if (STORAGE_KINDS.some((k) => k.name === ctx.driver.kind && k.holdsDataFiles) || !(await ctx.driver.isEmpty())) return;
+  if (dataDir === null || !STORAGE_KINDS.some((k) => k.name === ctx.driver.kind && k.importsDataFiles)) return;
+  if (!(await ctx.driver.isEmpty())) return;
   const data = await readDataFolder(dataDir, ctx.now());
   if (!data) return;
   try {

@@ -47,6 +47,12 @@ export type StorageKind<N extends string = string> = {
   readonly usesDataDir: boolean;
   /** DATA_DIR holds the original's data files as they are: there is nothing to import from it. */
   readonly holdsDataFiles: boolean;
+  /**
+   * On a first start (an empty store), takes in the original's data files
+   * found in DATA_DIR. Not a store that holds them as they are (file), nor
+   * one that vanishes with the process (memory, which starts empty).
+   */
+  readonly importsDataFiles: boolean;
   /** Needs DATABASE_URL, checked when the configuration is read. */
   readonly needsDatabaseUrl: boolean;
   readonly cli: CliPlace;

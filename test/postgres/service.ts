@@ -86,7 +86,7 @@ export function postgresServiceTests(): void {
       const work = tempDir();
       const imported = await cli(pg(one), "import", seed);
       assert.equal(imported.code, 0, imported.err);
-      assert.match(imported.out, /imported 4 users, 0 skipped\nimported 1 sessions, 0 skipped/);
+      assert.match(imported.out, /imported 4 users, 0 skipped\nimported 1 session, 0 skipped/);
       assert.equal((await cli(pg(one), "user", "add", "carol@hbtn.io")).code, 0);
       const listed = await cli(pg(one), "user", "list", "--json");
       const users = listed.out.split("\n").map((l) => JSON.parse(l));
@@ -95,7 +95,7 @@ export function postgresServiceTests(): void {
       const kvPath = join(work, "copy.kv");
       const toKv = await cli(pg(one), "migrate", "--to", "kv", "--kv-path", kvPath);
       assert.equal(toKv.code, 0, toKv.err);
-      assert.match(toKv.out, new RegExp(`^copied 5 users and 1 sessions from postgres storage at .*/${one.name} to kv storage at `));
+      assert.match(toKv.out, new RegExp(`^copied 5 users and 1 session from postgres storage at .*/${one.name} to kv storage at `));
       const toFile = await cli({ STORAGE: "kv", KV_PATH: kvPath }, "migrate", "--to", "file", "--folder", join(work, "files"));
       assert.equal(toFile.code, 0, toFile.err);
       const toPg = await cli({ STORAGE: "file", DATA_DIR: join(work, "files") }, "migrate", "--to", "postgres", "--database-url", two.url);
@@ -108,11 +108,11 @@ export function postgresServiceTests(): void {
       }
       // Again: everything is there already, so nothing is added; a target holding other records is refused.
       const again = await cli({ STORAGE: "file", DATA_DIR: join(work, "files") }, "migrate", "--to", "postgres", "--database-url", two.url);
-      assert.match(again.out, /^copied 0 users and 0 sessions .*skipped, already there or ended: 5 users, 1 sessions/);
+      assert.match(again.out, /^copied 0 users and 0 sessions .*skipped, already there or ended: 5 users, 1 session/);
       assert.equal((await cli(pg(two), "user", "add", "dave@hbtn.io")).code, 0);
       const refused = await cli({ STORAGE: "kv", KV_PATH: kvPath }, "migrate", "--to", "postgres", "--database-url", two.url);
       assert.equal(refused.code, 1);
-      assert.match(refused.err, /already holds 1 users and 0 sessions that kv storage at .* does not/);
+      assert.match(refused.err, /already holds 1 user and 0 sessions that kv storage at .* does not/);
     });
 
     const only = RUNTIME === "node" ? false : "starts servers on all three runtimes; runs in the Node pass";

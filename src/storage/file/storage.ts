@@ -6,6 +6,7 @@ export const fileStorage: StorageKind<"file"> = {
   name: "file",
   usesDataDir: true,
   holdsDataFiles: true,
+  importsDataFiles: false,
   needsDatabaseUrl: false,
   cli: { flag: "folder", value: "folder", settings: (where, cwd) => ({ dataDir: resolve(cwd, where) }) },
   where: (s) => resolve(s.dataDir),

@@ -9,6 +9,7 @@ export const kvStorage: StorageKind<"kv"> = {
   name: "kv",
   usesDataDir: true,
   holdsDataFiles: false,
+  importsDataFiles: true,
   needsDatabaseUrl: false,
   cli: {
     flag: "kv-path",

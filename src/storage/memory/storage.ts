@@ -5,6 +5,7 @@ export const memoryStorage: StorageKind<"memory"> = {
   name: "memory",
   usesDataDir: false,
   holdsDataFiles: false,
+  importsDataFiles: false,
   needsDatabaseUrl: false,
   // The CLI's changes are for a server to serve later: a memory store would vanish with the command.
   cli: { refused: "keeps nothing once the command ends" },

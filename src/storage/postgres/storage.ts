@@ -9,6 +9,7 @@ export const postgresStorage: StorageKind<"postgres"> = {
   name: "postgres",
   usesDataDir: false,
   holdsDataFiles: false,
+  importsDataFiles: true,
   needsDatabaseUrl: true,
   cli: {
     flag: "database-url",
