@@ -70,10 +70,20 @@ export function shapeRuntimeAnswers(server: Server): void {
   // corrupt the first, so the connection is only cut.
   const answering = new WeakMap<object, ServerResponse>();
   server.on("request", (req: IncomingMessage, res: ServerResponse) => answering.set(req.socket, res));
+  const refused = new WeakSet<Socket>();
   server.on("clientError", (err: Error & { code?: string }, socket: Socket) => {
+    // A connection already answered: the parser keeps failing on what the client still sends, which is dropped (below).
+    if (refused.has(socket)) return;
     if (err.code === "ECONNRESET" || !socket.writable || answering.get(socket)?.headersSent) return void socket.destroy();
     const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    refused.add(socket);
     socket.end(rawAnswer(status));
+    // A lingering close, as nginx and Apache make: closing at once with the
+    // rest of a large request unread makes the kernel reset the connection,
+    // and a reset can destroy the answer before the client reads it. The rest
+    // is read and dropped for at most two seconds, then the connection goes.
+    socket.resume();
+    setTimeout(() => socket.destroy(), 2000).unref?.();
   });
   server.on("checkExpectation", (_req: IncomingMessage, res: ServerResponse) => refuse(res, 417, "Expectation Failed"));
   server.on("connect", (_req: IncomingMessage, socket: Socket) => socket.end(rawAnswer(501, "CONNECT is not served here")));
