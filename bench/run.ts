@@ -111,15 +111,22 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     res.errors.push(`PostgreSQL figures: ${(e as Error).message}`);
   }
   try {
-    const env = { STORAGE: "memory", DATA_DIR: dir };
+    // The file store serves every read from memory; unlike STORAGE=memory it
+    // takes in the seeded data folder (a memory store starts empty). Each
+    // server holds its folder's lock, so each gets a seeded folder of its own.
+    const seeded = async () => {
+      const own = tempDir("http");
+      await writeSeed(own, 1_000);
+      return { STORAGE: "file", DATA_DIR: own };
+    };
     // A login storm comes from many clients (each loop worker names its own
     // through X-Forwarded-For): one client may only have a few password checks in flight.
-    const session = await service(rt, { ...env, AUTH_TYPE: "session_db_auth", TRUST_PROXY: "true" });
+    const session = await service(rt, { ...(await seeded()), AUTH_TYPE: "session_db_auth", TRUST_PROXY: "true" });
     servers.push(session);
     // The same with an idle timeout: every request slides the window (a store write at most once a minute).
-    const idle = await service(rt, { ...env, AUTH_TYPE: "session_db_auth", SESSION_IDLE_TIMEOUT: "1800" });
+    const idle = await service(rt, { ...(await seeded()), AUTH_TYPE: "session_db_auth", SESSION_IDLE_TIMEOUT: "1800" });
     servers.push(idle);
-    const basic = await service(rt, { ...env, AUTH_TYPE: "basic_auth" });
+    const basic = await service(rt, { ...(await seeded()), AUTH_TYPE: "basic_auth" });
     servers.push(basic);
     // The same session GET on Deno KV (a local file; the seed is imported into the empty store at startup).
     const kv = await service(rt, { STORAGE: "kv", DATA_DIR: dir, KV_PATH: join(dir, "bench.kv"), AUTH_TYPE: "session_db_auth" });

@@ -71,7 +71,12 @@ function getRows(r: RuntimeResult, g: NonNullable<RuntimeResult["get"]>): string
     );
   }
   row("Basic GET /users/me ÷ session GET, req/s", pairRatios(g.basic, g.session, (x) => x.rps, clean), 0.5, caveats(g.basic, clean));
-  row("session GET on Deno KV ÷ on memory, req/s", pairRatios(g.kv, g.session, (x) => x.rps, clean), 0.5, caveats(g.kv, clean));
+  row(
+    "session GET on Deno KV ÷ on the file store (reads from memory), req/s",
+    pairRatios(g.kv, g.session, (x) => x.rps, clean),
+    0.5,
+    caveats(g.kv, clean),
+  );
   row(
     "session GET with SESSION_IDLE_TIMEOUT ÷ without, req/s",
     pairRatios(g.idle, g.session, (x) => x.rps, clean),
@@ -80,7 +85,12 @@ function getRows(r: RuntimeResult, g: NonNullable<RuntimeResult["get"]>): string
   );
   if (g.postgres?.length) {
     const p = pairRatios(g.postgres, g.session, (x) => x.rps, clean);
-    row("session GET on PostgreSQL ÷ on memory, req/s", p, 0.5, [caveats(g.postgres, clean), PG_NOTE].filter(Boolean).join("; "));
+    row(
+      "session GET on PostgreSQL ÷ on the file store (reads from memory), req/s",
+      p,
+      0.5,
+      [caveats(g.postgres, clean), PG_NOTE].filter(Boolean).join("; "),
+    );
   }
   return L;
 }
