@@ -3,6 +3,7 @@ import { StartupError } from "../../domain/errors.ts";
 import { type AccountRecord, accountRecord } from "../../domain/accounts.ts";
 import { errCode, errText } from "../../lib/errors.ts";
 import type { FsLike } from "../fs.ts";
+import { parseObject } from "./format.ts";
 
 /**
  * `.db_UserAccount.json`: our per-user state (admin grants), one JSON object
@@ -16,15 +17,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Parses the text of the accounts file; `file` names it in errors. Never repaired: a bad file stops startup. */
 export function parseAccounts(text: string, file: string): AccountRecord[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new StartupError(`Cannot parse ${file}: ${(e as Error).message}; the file was left untouched`);
-  }
-  if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new StartupError(`Cannot load ${file}: expected a JSON object keyed by user id; the file was left untouched`);
-  }
+  const data = parseObject(text, file, "user id");
   const out: AccountRecord[] = [];
   for (const [key, value] of Object.entries(data)) {
     const a = accountRecord(value);

@@ -19,7 +19,11 @@ function asNullableString(v: unknown): string | null {
   return typeof v === "string" ? v : String(v);
 }
 
-function parseObject(text: string, file: string): Record<string, unknown> {
+/**
+ * The text of a data file as the JSON object keyed by `keyedBy` it must be;
+ * `file` names it in errors. Never repaired: a bad file stops startup.
+ */
+export function parseObject(text: string, file: string, keyedBy = "id"): Record<string, unknown> {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -27,7 +31,7 @@ function parseObject(text: string, file: string): Record<string, unknown> {
     throw new StartupError(`Cannot parse ${file}: ${(e as Error).message}; the file was left untouched`);
   }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new StartupError(`Cannot load ${file}: expected a JSON object keyed by id; the file was left untouched`);
+    throw new StartupError(`Cannot load ${file}: expected a JSON object keyed by ${keyedBy}; the file was left untouched`);
   }
   return data as Record<string, unknown>;
 }
