@@ -1,18 +1,8 @@
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import process from "node:process";
 import { basic, cookieOf, fakeClock, testApp } from "./helpers/app.ts";
 import { createMemoryDriver } from "../src/storage/memory/index.ts";
-import { openFileDriver } from "../src/storage/file/index.ts";
-import { createKvDriver } from "../src/storage/kv/index.ts";
-import { openKvStore } from "../src/storage/kv/open.ts";
-import type { StorageDriver } from "../src/storage/driver.ts";
-import { openPostgres } from "../src/storage/postgres/connect.ts";
-import { createPostgresDriver } from "../src/storage/postgres/index.ts";
-import { createDatabase, SERVER_URL, type TestDatabase } from "./helpers/postgres.ts";
+import { everyStorage } from "./helpers/storages.ts";
 
 /**
  * Session management through the API, on every storage the driver contract
@@ -20,38 +10,7 @@ import { createDatabase, SERVER_URL, type TestDatabase } from "./helpers/postgre
  * the password, idle and absolute timeouts (injected clock, no sleeping).
  */
 
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const deno = (globalThis as { Deno?: { openKv(path?: string): Promise<unknown> } }).Deno;
-
-const databases: TestDatabase[] = [];
-after(() => Promise.all(databases.map((db) => db.drop())));
-
-const storages: Record<string, (now: () => number) => Promise<StorageDriver>> = {
-  memory: () => Promise.resolve(createMemoryDriver()),
-  file: () => {
-    const dir = mkdtempSync(join(tmpdir(), "sessions-file-"));
-    dirs.push(dir);
-    return openFileDriver({ dir, pid: process.pid, hostname: "test-host" });
-  },
-  kv: async (now) => {
-    const dir = mkdtempSync(join(tmpdir(), "sessions-kv-"));
-    dirs.push(dir);
-    const kv = await openKvStore(join(dir, "s.kv"), { denoOpenKv: deno ? (p) => deno.openKv(p) : undefined });
-    return createKvDriver(kv, { now });
-  },
-  // With a PostgreSQL server (DATABASE_URL, as in CI): a database of its own per store.
-  ...(SERVER_URL
-    ? {
-      postgres: async (now: () => number) => {
-        const db = await createDatabase("sessions");
-        databases.push(db);
-        const { sql, target } = await openPostgres(db.url, { poolSize: 4 });
-        return createPostgresDriver(sql, { now, location: target.display });
-      },
-    }
-    : {}),
-};
+const storages = everyStorage("sessions");
 
 const PASSWORD = "correct-Horse-9";
 const SESSION_KEYS = ["id", "created_at", "last_seen_at", "expires_at", "ip", "user_agent", "current"];
