@@ -56,6 +56,23 @@ export interface StorageDriver {
   putAccount(account: AccountRecord): Promise<void>;
   /** Every stored account record (export, migration), in no particular order. */
   listAccounts(): Promise<AccountRecord[]>;
+  /**
+   * One atomic read-change-write of a user's account record: `change` gets
+   * the stored record (`emptyAccount` when none) and returns the record to
+   * store (null: store nothing) and a result, which `updateAccount`
+   * resolves to once the record is durable. Concurrent updates of one
+   * record take turns: a store that detects a conflicting write (KV's
+   * versionstamps) calls `change` again on a fresh read, so `change` must
+   * be free of side effects. Throws `UserGoneError` when the user does not
+   * exist, checked atomically with the write.
+   */
+  updateAccount<T>(userId: string, change: (current: AccountRecord) => { account: AccountRecord | null; result: T }): Promise<T>;
+  /**
+   * Removes the expired one-time tokens (`OneTimeToken.expires_at` before
+   * `now`, ms) from every account record; returns how many were removed.
+   * Reads check expiry anyway: this only keeps the store small.
+   */
+  deleteExpiredTokens(now: number): Promise<number>;
 
   /** The stored session whose token hash is `tokenHash` (hex SHA-256), or null. */
   getSession(tokenHash: string): Promise<SessionRecord | null>;

@@ -1,4 +1,5 @@
 import { UserGoneError } from "../domain/errors.ts";
+import { emptyAccount, withoutExpiredTokens } from "../domain/accounts.ts";
 import { sessionEnd, type SessionRecord, type UserRecord } from "../domain/records.ts";
 import { type Change, Tables } from "./tables.ts";
 import { planSessions, planUsers } from "./import-rules.ts";
@@ -69,6 +70,25 @@ export function createTablesDriver(tables: Tables, { kind, location, commit, onC
       await run([{ op: "putAccount", account }]);
     },
     listAccounts: () => Promise.resolve([...tables.accounts.values()]),
+    async updateAccount(userId, change) {
+      // Read, changed and applied in one tick: no other update comes between.
+      if (!tables.users.has(userId)) throw new UserGoneError(userId);
+      const { account, result } = change(tables.accounts.get(userId) ?? emptyAccount(userId));
+      if (account) await run([{ op: "putAccount", account: { ...account, user_id: userId } }]);
+      return result;
+    },
+    async deleteExpiredTokens(now) {
+      const changes: Change[] = [];
+      let removed = 0;
+      for (const a of tables.accounts.values()) {
+        const kept = withoutExpiredTokens(a, now);
+        if (kept === a) continue;
+        removed += a.tokens.length - kept.tokens.length;
+        changes.push({ op: "putAccount", account: kept });
+      }
+      if (changes.length) await run(changes);
+      return removed;
+    },
     getSession: (h) => Promise.resolve(tables.sessions.get(h) ?? null),
     getSessionAndUser: (h, id) => Promise.resolve({ session: tables.sessions.get(h) ?? null, user: tables.users.get(id) ?? null }),
     listSessions: () => Promise.resolve([...tables.sessions.values()]),
