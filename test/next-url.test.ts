@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { NEXT_MAX_LENGTH, nextForLog, nextVerdict } from "../src/lib/next-url.ts";
+import { NEXT_MAX_LENGTH, nextForLog, type NextRules, nextVerdict } from "../src/lib/next-url.ts";
 import { testApp } from "./helpers/app.ts";
 
 /**
@@ -9,8 +9,8 @@ import { testApp } from "./helpers/app.ts";
  * each refusal.
  */
 
-const rules = { ownHost: "auth.example.com", cookieDomain: "example.com" };
-const followed = (raw: string, r = rules) => {
+const rules: NextRules = { ownHost: "auth.example.com", cookieDomain: "example.com" };
+const followed = (raw: string, r: NextRules = rules) => {
   const v = nextVerdict(raw, r);
   return "url" in v ? v.url : null;
 };
