@@ -116,6 +116,22 @@ let signedIn = false;
 // Where to go after a login (`?next=`), as the server allowed it: null when absent or refused.
 let next = null;
 
+/**
+ * The `next` this page was opened with: everything after `next=`. A proxy
+ * sending the browser here cannot percent-encode (nginx, Caddy), so the URL
+ * may come as it is, its own `&` and `?` included (a value starting with a
+ * scheme); one that was encoded is decoded.
+ */
+function askedNext() {
+  const value = /[?&]next=(.*)$/s.exec(location.search)?.[1];
+  if (value === undefined || /^[a-z][a-z0-9+.-]*:/i.test(value)) return value ?? null;
+  try {
+    return decodeURIComponent(value.replaceAll("+", " "));
+  } catch {
+    return value;
+  }
+}
+
 /** Which sections show: signed in, signed out, or sessions off. */
 function showView(view) {
   signedIn = view === "signed-in";
@@ -338,7 +354,7 @@ async function start() {
   try {
     // Not GET /api/v1/users/me: signed out, its 401 would show in the console as a failed request.
     // The server judges ?next= (its own host, COOKIE_DOMAIN) and logs a refusal: the page cannot do either.
-    const asked = new URLSearchParams(location.search).get("next");
+    const asked = askedNext();
     const answer = await api("GET", asked === null ? "/page/session" : `/page/session?next=${encodeURIComponent(asked)}`);
     next = answer.next ?? null;
     // Already signed in (back from an app that sent the browser here): straight on.
