@@ -54,7 +54,7 @@ http {
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:`port`. */
-const accepting = (port: number) =>
+export const accepting = (port: number): Promise<boolean> =>
   new Promise<boolean>((resolve) => {
     const socket = connect(port, "127.0.0.1");
     socket.once("connect", () => (socket.destroy(), resolve(true)));
