@@ -213,6 +213,26 @@ export function forwardAuthSuite(proxy: ProxyUnderTest, more: (s: SuiteContext) 
       assert.match(refusal, /reason="host evil\.example is neither auth\.example\.localhost nor under example\.localhost"/);
     });
 
+    it("stops, with a word why, when the app does not see the login instead of bouncing the browser for ever", async () => {
+      // A session cookie for the service's host only (one from before COOKIE_DOMAIN was set): the app never gets it.
+      const login = await fetch(`${service.url}/api/v1/auth_session/login`, {
+        method: "POST",
+        body: new URLSearchParams({ email: USER.email, password: USER.password }),
+      });
+      assert.equal(login.status, 200);
+      const token = /_my_session_id=([^;]+)/.exec(login.headers.get("set-cookie") ?? "")![1];
+      const { context, page } = await open();
+      await context.addCookies([{ name: "_my_session_id", value: token, url: auth }]);
+      const seenBefore = app.seen.length;
+      await page.goto(`${appUrl}/loop`);
+      // app → sign-in page (signed in) → app → sign-in page, which stays.
+      await page.waitForSelector("#problem:not([hidden])", { timeout: 30_000 });
+      assert.match(await page.textContent("#problem") ?? "", new RegExp(`app\\.${DOMAIN.replace(".", "\\.")}:\\d+ sent you back here`));
+      assert.equal(new URL(page.url()).host, new URL(auth).host);
+      assert.equal(await page.textContent("#me dd"), USER.email);
+      assert.equal(app.seen.length, seenBefore);
+    });
+
     more({ open, seen: () => app.seen, auth: () => auth, appUrl: () => appUrl });
   });
 }
