@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { NEXT_MAX_LENGTH, nextForLog, type NextRules, nextVerdict } from "../src/lib/next-url.ts";
-import { testApp } from "./helpers/app.ts";
+import { cookieOf, testApp } from "./helpers/app.ts";
 
 /**
  * The sign-in page's `?next=`: the allow-list rule against the tricks
@@ -149,5 +149,33 @@ describe("GET /page/session?next=", () => {
     assert.deepEqual(await r.json(), { user: null, next: "http://localhost:9999/back" });
     const other = await t.request(`/page/session?next=${encodeURIComponent("http://127.0.0.1/back")}`);
     assert.deepEqual(await other.json(), { user: null, next: null });
+  });
+
+  it("stops sending a signed-in browser on to an app that sent it straight back, and logs it", async () => {
+    const logLines: string[] = [];
+    const t = testApp({
+      env: { AUTH_TYPE: "session_db_auth", PUBLIC_URL: "https://auth.example.com", COOKIE_DOMAIN: ".example.com" },
+      logLines,
+    });
+    await t.seed("ada@hbtn.io", "first-Pass-1");
+    const session = cookieOf(await t.form("/api/v1/auth_session/login", { email: "ada@hbtn.io", password: "first-Pass-1" }));
+    const path = `/page/session?next=${encodeURIComponent("https://app.example.com/x")}`;
+    // Signed out: nothing can loop, no marker.
+    const out = await t.request(path);
+    assert.equal(out.headers.get("set-cookie"), null);
+    assert.equal((await out.json()).next, "https://app.example.com/x");
+    // Signed in: go on, with a short-lived marker for this route only.
+    const first = await t.request(path, { headers: { Cookie: session } });
+    const body = await first.json();
+    assert.equal(body.next, "https://app.example.com/x");
+    assert.equal(body.bounced, undefined);
+    const marker = first.headers.get("set-cookie") ?? "";
+    assert.match(marker, /^next_forwarded=1; Path=\/page\/session; Max-Age=10; HttpOnly; SameSite=Lax; Secure$/);
+    // Back at once with the marker: the app does not see the login.
+    const again = await t.request(path, { headers: { Cookie: `${session}; ${marker.split(";")[0]}` } });
+    assert.deepEqual((({ next, bounced }) => ({ next, bounced }))(await again.json()), { next: null, bounced: "app.example.com" });
+    const line = logLines.find((l) => l.includes("event=next_bounced"));
+    assert.ok(line, logLines.join("\n"));
+    assert.match(line, / info .*reason="app.example.com sent a signed-in browser back: its host gets no session cookie"/);
   });
 });

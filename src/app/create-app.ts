@@ -155,7 +155,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     ...forwardAuthRoutes(sessionOptions),
     openApiRoute(() => openapi),
     ...pageRoutes(pages),
-    pageSessionRoute(sessionOptions.authenticate, createNextCheck({ origins, cookieDomain: config.cookieDomain, audit })),
+    pageSessionRoute(sessionOptions.authenticate, createNextCheck({ origins, cookieDomain: config.cookieDomain, audit, isHttps })),
   ];
   // Once per app, from the complete list (the document's own route included).
   openapi = JSON.stringify(openApiDocument(routes, {

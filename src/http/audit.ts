@@ -16,7 +16,8 @@ export type AuthEvent =
   | "password_changed"
   | "user_deleted"
   | "cross_site_refused"
-  | "next_refused";
+  | "next_refused"
+  | "next_bounced";
 
 /** What an auth event line may add to the time, event and client address. */
 export type AuthEventFields = {

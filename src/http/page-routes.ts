@@ -170,8 +170,16 @@ export function pageRoutes(contents: PageContents | undefined): Route[] {
 /** Where the sign-in page asks who it is signed in as. */
 export const PAGE_SESSION_PATH = "/page/session";
 
-/** Judges the sign-in page's `?next=` for a request: the URL to go to, or null (and the refusal is logged). */
-export type NextCheck = (c: Context<AppEnv>, raw: string) => string | null;
+/**
+ * Judges the sign-in page's `?next=` for a request, signed in or not: the URL
+ * to go to, or null (and the refusal is logged); `bounced`, the app's host
+ * when it sent a signed-in browser straight back; headers to add.
+ */
+export type NextCheck = (
+  c: Context<AppEnv>,
+  raw: string,
+  signedIn: boolean,
+) => { url: string | null; bounced?: string; headers?: Record<string, string> };
 
 /**
  * `GET /page/session`, for the sign-in page only: 200 `{"user": <user>}`
@@ -183,8 +191,10 @@ export type NextCheck = (c: Context<AppEnv>, raw: string) => string | null;
  *
  * With `?next=<url>` (the page's own query, passed on) the answer also
  * holds `"next"`: the URL to go to after a login, or null when the rule
- * (src/lib/next-url.ts) refuses it. The page cannot know COOKIE_DOMAIN or
- * write to the server log, so the server decides and logs.
+ * (src/lib/next-url.ts) refuses it, and `"bounced": "<host>"` when that app
+ * just sent the signed-in browser back (src/http/next-check.ts). The page
+ * cannot know COOKIE_DOMAIN or write to the server log, so the server
+ * decides and logs.
  */
 export function pageSessionRoute(
   authenticate: (c: Context<AppEnv>) => Promise<{ user: UserRecord } | null>,
@@ -207,7 +217,9 @@ export function pageSessionRoute(
       }
       const next = c.req.query("next");
       const answer = { user: user ? toUserJson(user) : null };
-      return json(c, next === undefined ? answer : { ...answer, next: checkNext(c, next) });
+      if (next === undefined) return json(c, answer);
+      const { url, bounced, headers } = checkNext(c, next, user !== null);
+      return json(c, { ...answer, next: url, ...(bounced ? { bounced } : {}) }, 200, headers);
     },
   };
 }

@@ -1,8 +1,7 @@
 // The sign-in page's script: plain JavaScript, no build step. It talks to
 // the API of its own origin with fetch. The session lives in an HttpOnly
-// cookie that this script never sees; nothing is kept in localStorage, and
-// sessionStorage holds only the time the page last sent a signed-in
-// browser on to a `next` (see goOnAgain).
+// cookie that this script never sees; nothing is kept in localStorage or
+// sessionStorage.
 
 const API = "/api/v1";
 const $ = (id) => document.getElementById(id);
@@ -116,34 +115,6 @@ let mode = { auth_type: undefined, sessions: true };
 let signedIn = false;
 // Where to go after a login (`?next=`), as the server allowed it: null when absent or refused.
 let next = null;
-
-const FORWARDED_AT = "next-forwarded-at";
-
-/**
- * Goes on to `next` at once, the browser being signed in already. If the
- * page did that moments ago and the browser is back, the app does not see
- * this login (its host gets no cookie: COOKIE_DOMAIN unset or not covering
- * it, or a cookie from before it was set), and going on again would bounce
- * the browser between the two for ever: the page stays and says why.
- */
-function goOnAgain() {
-  let last = 0;
-  try {
-    last = Number(sessionStorage.getItem(FORWARDED_AT)) || 0;
-    sessionStorage.setItem(FORWARDED_AT, String(Date.now()));
-  } catch {
-    // Storage off: no loop guard, the page still works.
-  }
-  if (Date.now() - last < 10_000) {
-    showProblem(
-      `${new URL(next).host} sent you back here`,
-      new Error("it does not see this login. Log out and in again, or ask the administrator to check COOKIE_DOMAIN"),
-    );
-    return false;
-  }
-  location.replace(next);
-  return true;
-}
 
 /**
  * The `next` this page was opened with: everything after `next=`. A proxy
@@ -387,10 +358,15 @@ async function start() {
     const answer = await api("GET", asked === null ? "/page/session" : `/page/session?next=${encodeURIComponent(asked)}`);
     next = answer.next ?? null;
     // Already signed in (back from an app that sent the browser here): straight on.
-    if (answer.user && next && goOnAgain()) return;
+    if (answer.user && next) return location.replace(next);
     const { user } = answer;
     if (user) await showAccount(user);
     else showView("signed-out");
+    // That app sent the browser straight back: it does not see this login, and going on again would loop.
+    if (answer.bounced) {
+      const why = "it does not see this login. Log out and in again, or ask the administrator to check COOKIE_DOMAIN";
+      showProblem(`${answer.bounced} sent you back here`, new Error(why));
+    }
   } catch (e) {
     showView("signed-out");
     showProblem("Your account could not be loaded", e);
