@@ -62,10 +62,16 @@ async function startEchoApp(): Promise<{ server: HttpServer; host: string; seen:
   const seen: IncomingHttpHeaders[] = [];
   const escape = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   const server = createServer((req, res) => {
+    // The browser asks for a page's icon on its own, at a moment of its choosing: not a visit of the test's.
+    if (req.url === "/favicon.ico") return void res.writeHead(404).end();
     seen.push(req.headers);
     const header = (name: string) => escape(String(req.headers[name] ?? ""));
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    res.end(`<!doctype html><title>App</title><p id="email">${header("x-auth-user-email")}</p><p id="id">${header("x-auth-user-id")}</p>`);
+    res.end(
+      `<!doctype html><title>App</title><link rel="icon" href="data:,"><p id="email">${header("x-auth-user-email")}</p><p id="id">${
+        header("x-auth-user-id")
+      }</p>`,
+    );
   });
   // Loopback only, as the examples say: reached around the proxy it would believe any header.
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
