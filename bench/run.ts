@@ -5,7 +5,8 @@
  *    duties every answer has, and that app vs bare Hono and a Map (both
  *    bench/ceiling.ts); with Basic auth, on Deno KV, on PostgreSQL
  *    (a fresh database on the server DATABASE_URL names, by default the
- *    local one) and with an idle timeout, A/B interleaved;
+ *    local one) and with an idle timeout, and the forward-auth check
+ *    (GET /api/v1/auth_session/check, same cookie), A/B interleaved;
  *  - logins/s vs raw PBKDF2 hashes/s of the same runtime on the same core,
  *    with a light /status probe during the login storm; sign-ups/s on
  *    PostgreSQL against the same raw figure;
@@ -38,6 +39,7 @@ import {
 } from "./lib/procs.ts";
 import { type CreateRow, median, NOISY, noisy, quantile, type RuntimeResult } from "./lib/figures.ts";
 import { renderReport } from "./lib/report.ts";
+import { checkSummary, expectCheck, targetPath } from "./lib/check-route.ts";
 import { type BenchDatabase, benchDatabase } from "./lib/postgres.ts";
 import { basicHeader, BENCH_USER, writeSeed } from "./lib/seed.ts";
 
@@ -162,6 +164,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
 
     const targets = {
       session: { server: session, headers: { cookie } },
+      check: { server: session, headers: { cookie } },
       ceiling: { server: ceiling, headers: { cookie } },
       served: { server: served, headers: { cookie } },
       duties: { server: duties, headers: { cookie } },
@@ -173,37 +176,31 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
     for (const [name, t] of Object.entries(targets)) {
       if (name !== "postgres" || pg) await expectOk(`${t.server.url}/api/v1/users/me`, t.headers, name);
     }
+    await expectCheck(session.url, { cookie });
     // PostgreSQL's backends serving the service count as its CPU (they are not pinned: either core).
     let pgBackends: number[] = [];
     const pids = (name: keyof typeof targets) => [...groupPids(targets[name].server.pid), ...(name === "postgres" ? pgBackends : [])];
     const job = (name: keyof typeof targets, seconds: number) => ({
       kind: "cannon" as const,
       label: name,
-      url: `${targets[name].server.url}/api/v1/users/me`,
+      url: `${targets[name].server.url}${targetPath(name)}`,
       headers: targets[name].headers,
       connections: CONNECTIONS,
       seconds,
       cpuPids: pids(name),
     });
-    const order: (keyof typeof targets)[] = [
-      "session",
-      "ceiling",
-      "served",
-      "duties",
-      "basic",
-      "kv",
-      "idle",
-      ...(pg ? ["postgres" as const] : []),
-    ];
+    // In the order of `targets`, the check right after the session GET it is compared with.
+    const order = (Object.keys(targets) as (keyof typeof targets)[]).filter((n) => n !== "postgres" || pg);
     await loadgen(
       order.map((n) => ({ label: `warm-up ${n}`, jobs: [job(n, P.warmSec)] })),
-      (label, [r]) => log(`${rt}: GET /users/me ${label}: ${fmt(r)}`),
+      (label, [r]) => log(`${rt}: GET ${label}: ${fmt(r)}`),
     );
     if (db) pgBackends = await db.backendPids();
     // A repetition is clean when other tenants took <= NOISY cores during each of its three runs. Noisy ones
     // are kept and shown, and extra repetitions (bounded by a time budget for the whole run) try for `reps` clean ones.
     const get = {
       session: [] as JobResult[],
+      check: [] as JobResult[],
       ceiling: [] as JobResult[],
       served: [] as JobResult[],
       duties: [] as JobResult[],
@@ -221,7 +218,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       }));
       let clean = true;
       await loadgen(steps, (label, [r]) => {
-        log(`${rt}: GET /users/me ${label}: ${fmt(r)}`);
+        log(`${rt}: GET ${label}: ${fmt(r)}`);
         get[r.label as keyof typeof targets].push(r);
         // PostgreSQL's own processes run beside the server and look like other tenants: its figure is not a sign of noise.
         clean &&= r.label === "postgres" || !noisy(r);
@@ -237,12 +234,8 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       }
     }
     res.get = get;
-    await ceiling.stop();
-    await served.stop();
-    await duties.stop();
-    await basic.stop();
-    await kv.stop();
-    await idle.stop();
+    log(`${rt}: ${checkSummary(get)}`);
+    for (const s of [ceiling, served, duties, basic, kv, idle]) await s.stop();
 
     const login = {
       raw: [] as number[],

@@ -1,10 +1,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, type Nginx, nginxMissing, startNginx } from "./helpers/nginx.ts";
 import { createDatabase, HOW_TO_RUN, SERVER_URL, type TestDatabase } from "./helpers/postgres.ts";
 import { ROOT, runToEnd, type Server, startServer, tsCommand } from "./helpers/server.ts";
 
@@ -15,24 +14,11 @@ import { ROOT, runToEnd, type Server, startServer, tsCommand } from "./helpers/s
  * TRUST_PROXY=1 as the guide says.
  */
 
-const NGINX = "/usr/sbin/nginx";
-const skip = !SERVER_URL ? `needs PostgreSQL: ${HOW_TO_RUN}` : !existsSync(NGINX) ? "needs nginx: apt-get install -y nginx" : false;
+const skip = !SERVER_URL ? `needs PostgreSQL: ${HOW_TO_RUN}` : nginxMissing();
 const EMAIL = "ops@hbtn.io";
 const PASSWORD = "Quartz-Lantern-Meadow-7";
 // A client that writes its own X-Forwarded-For, hoping to be logged as someone else.
 const FORGED = "203.0.113.9";
-
-/** A port nobody listens on now (nginx needs a number in its configuration). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** deploy/nginx.conf with only the marked lines' values replaced; fails if a marked line is missing. */
 function siteFor(site: string, port: number, instances: string[]): string {
@@ -44,50 +30,6 @@ function siteFor(site: string, port: number, instances: string[]): string {
   return site.replace(listen, `$1127.0.0.1:${port}$2`).replace(instance, (_, head, tail) => `${head}${instances[i++]}${tail}`);
 }
 
-/**
- * The smallest main configuration around a site file, everything in `dir`.
- * `proxy_bind` makes nginx reach the instances from 127.0.0.2, so an
- * instance that logged its TCP peer instead of X-Forwarded-For would show.
- */
-function mainConf(dir: string): string {
-  const at = (name: string) => join(dir, name);
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${at("nginx.pid")};
-error_log ${at("error.log")} warn;
-events { worker_connections 256; }
-http {
-  access_log ${at("access.log")};
-  client_body_temp_path ${at("body")};
-  proxy_temp_path ${at("proxy")};
-  fastcgi_temp_path ${at("fastcgi")};
-  uwsgi_temp_path ${at("uwsgi")};
-  scgi_temp_path ${at("scgi")};
-  proxy_bind 127.0.0.2;
-  include ${at("site.conf")};
-}
-`;
-}
-
-/** Starts nginx on `conf` and resolves once it answers on `port`. */
-async function startNginx(dir: string, port: number): Promise<ChildProcess> {
-  const proc = spawn(NGINX, ["-p", dir, "-e", join(dir, "error.log"), "-c", join(dir, "nginx.conf")], { stdio: "ignore" });
-  const exited = new Promise<never>((_, reject) =>
-    proc.once("exit", (code) => reject(new Error(`nginx exited (${code}): ${readFileSync(join(dir, "error.log"), "utf8")}`)))
-  );
-  const deadline = Date.now() + 15_000;
-  const answering = (async () => {
-    while (Date.now() < deadline) {
-      const ok = await fetch(`http://127.0.0.1:${port}/api/v1/status`).then((r) => r.status === 200, () => false);
-      if (ok) return proc;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error("nginx did not answer within 15 s");
-  })();
-  return await Promise.race([answering, exited]);
-}
-
 const accessLines = (s: Server, path: string) =>
   s.output().split("\n").filter((l) => l.includes(" access ") && l.includes(`path=${path} `));
 
@@ -95,9 +37,8 @@ describe("deploy: three runtimes on PostgreSQL behind nginx, as docs/DEPLOY.md s
   const dirs: string[] = [];
   const servers: Server[] = [];
   let db: TestDatabase | undefined;
-  let nginx: ChildProcess | undefined;
+  let nginx: Nginx | undefined;
   let proxy = "";
-  let nginxDir = "";
   let cookie = "";
   const tempDir = (label: string) => (dirs.push(mkdtempSync(join(tmpdir(), `deploy-${label}-`))), dirs.at(-1)!);
 
@@ -115,18 +56,15 @@ describe("deploy: three runtimes on PostgreSQL behind nginx, as docs/DEPLOY.md s
     const added = await runToEnd(bin, [...args, "user", "add", EMAIL], { ...env, DATA_DIR: tempDir("cli") }, 60_000, `${PASSWORD}\n`);
     assert.equal(added.code, 0, added.stderr);
 
-    const dir = nginxDir = tempDir("nginx");
-    for (const sub of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, sub));
     const port = await freePort();
     const site = readFileSync(join(ROOT, "deploy/nginx.conf"), "utf8");
-    writeFileSync(join(dir, "site.conf"), siteFor(site, port, servers.map((s) => new URL(s.url).host)));
-    writeFileSync(join(dir, "nginx.conf"), mainConf(dir));
-    nginx = await startNginx(dir, port);
     proxy = `http://127.0.0.1:${port}`;
+    const ready = () => fetch(`${proxy}/api/v1/status`).then((r) => r.status === 200, () => false);
+    nginx = await startNginx(siteFor(site, port, servers.map((s) => new URL(s.url).host)), port, { parent: tempDir("nginx"), ready });
   });
 
   after(async () => {
-    nginx?.kill("SIGKILL");
+    nginx?.proc.kill("SIGKILL");
     for (const s of servers) await s.stop("SIGKILL").catch(() => {});
     await db?.drop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -199,6 +137,6 @@ describe("deploy: three runtimes on PostgreSQL behind nginx, as docs/DEPLOY.md s
       assert.equal(me.status, 200, await me.text());
     }
     // And the stopped instance was tried: nginx logged the refusal and went on.
-    assert.match(readFileSync(join(nginxDir, "error.log"), "utf8"), /connect\(\) failed \(111: Connection refused\)/);
+    assert.match(nginx!.errorLog(), /connect\(\) failed \(111: Connection refused\)/);
   });
 });

@@ -10,6 +10,8 @@ export type RuntimeResult = {
   /** Repetition i of each target; `clean[i]`: nobody else took more than a quarter core meanwhile. */
   get?: {
     session: JobResult[];
+    /** The forward-auth check on the session server, same cookie (bench/lib/check-route.ts). */
+    check?: JobResult[];
     ceiling: JobResult[];
     /** The ceiling's app on the service's own server code (timeouts, connection cap). */
     served?: JobResult[];

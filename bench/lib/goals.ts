@@ -1,4 +1,5 @@
 import type { JobResult } from "../loadgen.ts";
+import { checkRows } from "./check-route.ts";
 import { cpuPerReq, median, NOISY, noisy, num, pairRatios, PG_NOTE, type RuntimeResult, spread, startFigures } from "./figures.ts";
 
 /*
@@ -62,6 +63,7 @@ function getRows(r: RuntimeResult, g: NonNullable<RuntimeResult["get"]>): string
   L.push(
     `| ${r.runtime} | reference: session GET ÷ bare Hono, req/s (CPU cross-check) | ${spread(s, 2)} (${spread(sc, 2)}) | — | info | |`,
   );
+  L.push(...checkRows(r.runtime, g));
   if (g.served?.length) {
     const srv = pairRatios(g.served, g.ceiling, (x) => x.rps, clean);
     L.push(

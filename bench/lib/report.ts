@@ -30,6 +30,7 @@ export function renderReport(results: RuntimeResult[], meta: Meta): string {
     for (
       const [name, rs] of [
         ["service, session_db_auth", r.get.session],
+        ["service, session_db_auth: GET /auth_session/check (forward auth)", r.get.check ?? []],
         ["ceiling (bare Hono + Map)", r.get.ceiling],
         ["ceiling's app on the service's server", r.get.served ?? []],
         ["that app with every answer's duties", r.get.duties ?? []],

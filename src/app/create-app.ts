@@ -13,6 +13,7 @@ import { HttpError, toHttpError } from "../http/errors.ts";
 import { accessLog, createAudit } from "../http/audit.ts";
 import { forwardAuthRoutes } from "../http/forward-auth.ts";
 import { gate } from "../http/gate.ts";
+import { createNextCheck } from "../http/next-check.ts";
 import { ApiRouter } from "../http/router.ts";
 import { openApiDocument, openApiRoute } from "../http/openapi.ts";
 import { type PageContents, pageRoutes, pageSessionRoute } from "../http/page-routes.ts";
@@ -154,7 +155,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     ...forwardAuthRoutes(sessionOptions),
     openApiRoute(() => openapi),
     ...pageRoutes(pages),
-    pageSessionRoute(sessionOptions.authenticate),
+    pageSessionRoute(sessionOptions.authenticate, createNextCheck({ origins, cookieDomain: config.cookieDomain, audit, isHttps })),
   ];
   // Once per app, from the complete list (the document's own route included).
   openapi = JSON.stringify(openApiDocument(routes, {

@@ -15,7 +15,9 @@ export type AuthEvent =
   | "session_ended"
   | "password_changed"
   | "user_deleted"
-  | "cross_site_refused";
+  | "cross_site_refused"
+  | "next_refused"
+  | "next_bounced";
 
 /** What an auth event line may add to the time, event and client address. */
 export type AuthEventFields = {
@@ -27,6 +29,8 @@ export type AuthEventFields = {
   /** A user acted on by another (a deletion). */
   target?: string;
   count?: number;
+  /** A URL it concerns, already shortened for the log (the sign-in page's refused `next`). */
+  url?: string;
 };
 
 /** Records one authentication event of a request. */
@@ -50,6 +54,7 @@ export function createAudit(log: Logger, clientOf: (c: Context<AppEnv>) => strin
       reason: fields.reason,
       target: fields.target,
       count: fields.count,
+      url: fields.url,
     });
   };
 }

@@ -46,7 +46,8 @@ export function forwardAuthRoutes(o: SessionRoutesOptions): Route[] {
     summary: "Forward auth: whether the request carries a live session (or Basic credentials), for a reverse proxy",
     responses: {
       204: "Signed in: X-Auth-User-Id and X-Auth-User-Email name the user; no body",
-      401: "Not signed in: no cookie, an ended session, or wrong credentials (a dead cookie is cleared)",
+      401: "Not signed in: no cookie, an ended session, or wrong credentials (a dead cookie is cleared). " +
+        "The proxy then sends the browser to the sign-in page, `/?next=<the URL it asked for>`, which comes back there after the login",
       429: "Too many failed Basic checks (Retry-After)",
     },
     handler: check,

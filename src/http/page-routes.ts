@@ -171,22 +171,43 @@ export function pageRoutes(contents: PageContents | undefined): Route[] {
 export const PAGE_SESSION_PATH = "/page/session";
 
 /**
+ * Judges the sign-in page's `?next=` for a request, signed in or not: the URL
+ * to go to, or null (and the refusal is logged); `bounced`, the app's host
+ * when it sent a signed-in browser straight back; headers to add.
+ */
+export type NextCheck = (
+  c: Context<AppEnv>,
+  raw: string,
+  signedIn: boolean,
+) => { url: string | null; bounced?: string; headers?: Record<string, string> };
+
+/**
  * `GET /page/session`, for the sign-in page only: 200 `{"user": <user>}`
  * when the request's credentials name a user, else 200 `{"user": null}`.
  * Being signed out is the page's ordinary first state, not an error: asked
  * of `GET /api/v1/users/me`, it is a 401 that browsers log in red in the
  * console. Outside `/api/v1`, so not part of the API (no CORS, not in the
  * OpenAPI document), whose `/users/me` answers as the contract says.
+ *
+ * With `?next=<url>` (the page's own query, passed on) the answer also
+ * holds `"next"`: the URL to go to after a login, or null when the rule
+ * (src/lib/next-url.ts) refuses it, and `"bounced": "<host>"` when that app
+ * just sent the signed-in browser back (src/http/next-check.ts). The page
+ * cannot know COOKIE_DOMAIN or write to the server log, so the server
+ * decides and logs.
  */
-export function pageSessionRoute(authenticate: (c: Context<AppEnv>) => Promise<{ user: UserRecord } | null>): Route {
+export function pageSessionRoute(
+  authenticate: (c: Context<AppEnv>) => Promise<{ user: UserRecord } | null>,
+  checkNext: NextCheck,
+): Route {
   return {
     method: "GET",
     path: PAGE_SESSION_PATH,
     // The handler authenticates itself, answering "nobody" instead of 401/403.
     public: true,
-    summary: "Who the sign-in page is signed in as: the user, or null",
+    summary: "Who the sign-in page is signed in as: the user, or null; with ?next=, where to go after a login",
     media: "application/json",
-    responses: { 200: '{"user": <user> or null}' },
+    responses: { 200: '{"user": <user> or null}, plus "next": <url> or null when asked' },
     handler: async (c) => {
       let user: UserRecord | null = null;
       try {
@@ -194,7 +215,11 @@ export function pageSessionRoute(authenticate: (c: Context<AppEnv>) => Promise<{
       } catch (e) {
         if (!(e instanceof HttpError) || (e.status !== 401 && e.status !== 403)) throw e;
       }
-      return json(c, { user: user ? toUserJson(user) : null });
+      const next = c.req.query("next");
+      const answer = { user: user ? toUserJson(user) : null };
+      if (next === undefined) return json(c, answer);
+      const { url, bounced, headers } = checkNext(c, next, user !== null);
+      return json(c, { ...answer, next: url, ...(bounced ? { bounced } : {}) }, 200, headers);
     },
   };
 }

@@ -28,9 +28,9 @@ export function browserSkipReason(): string | false {
 /**
  * Chromium, headless, with no calls home. Each launch gets a fresh profile:
  * Playwright starts it with a new temporary --user-data-dir and removes it
- * when the browser closes.
+ * when the browser closes. `extraArgs` are added to its command line.
  */
-export async function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; .ci/run installs it with apt-get install -y chromium`);
   return await chromium.launch({
     executablePath: CHROMIUM,
@@ -44,12 +44,15 @@ export async function launchBrowser(): Promise<Browser> {
       "--disable-component-update",
       "--disable-sync",
       "--disable-quic",
+      ...extraArgs,
     ],
     timeout: 30_000,
   });
 }
 
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+/** This machine: the loopback addresses, `localhost` and every name under it (RFC 6761). */
+const isLocal = (host: string) => LOCAL_HOSTS.has(host) || host.endsWith(".localhost");
 
 /** Records every request of a context that would leave this machine. */
 export function guardHosts(context: BrowserContext): () => string[] {
@@ -57,7 +60,7 @@ export function guardHosts(context: BrowserContext): () => string[] {
   context.on("request", (request) => {
     const url = new URL(request.url());
     if (["data:", "blob:", "about:"].includes(url.protocol)) return;
-    if (!LOCAL_HOSTS.has(url.hostname)) outside.push(request.url());
+    if (!isLocal(url.hostname)) outside.push(request.url());
   });
   return () => outside;
 }

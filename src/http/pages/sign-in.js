@@ -113,6 +113,24 @@ function setFacts(dl, facts) {
 // What GET /auth_type says; auth_type stays undefined if the server cannot tell.
 let mode = { auth_type: undefined, sessions: true };
 let signedIn = false;
+// Where to go after a login (`?next=`), as the server allowed it: null when absent or refused.
+let next = null;
+
+/**
+ * The `next` this page was opened with: everything after `next=`. A proxy
+ * sending the browser here cannot percent-encode (nginx, Caddy), so the URL
+ * may come as it is, its own `&` and `?` included (a value starting with a
+ * scheme); one that was encoded is decoded.
+ */
+function askedNext() {
+  const value = /[?&]next=(.*)$/s.exec(location.search)?.[1];
+  if (value === undefined || /^[a-z][a-z0-9+.-]*:/i.test(value)) return value ?? null;
+  try {
+    return decodeURIComponent(value.replaceAll("+", " "));
+  } catch {
+    return value;
+  }
+}
 
 /** Which sections show: signed in, signed out, or sessions off. */
 function showView(view) {
@@ -258,6 +276,7 @@ async function logIn(event) {
     // As form fields, as an HTML form would send them.
     const me = await api("POST", "/auth_session/login", { form: new FormData(form) });
     form.reset();
+    if (next) return location.assign(next);
     await showAccount(me);
     showNotice(`Welcome, ${me.email}.`);
     $("me-title").focus();
@@ -334,9 +353,20 @@ async function start() {
   if (!mode.sessions) return showView("sessions-off");
   try {
     // Not GET /api/v1/users/me: signed out, its 401 would show in the console as a failed request.
-    const { user } = await api("GET", "/page/session");
+    // The server judges ?next= (its own host, COOKIE_DOMAIN) and logs a refusal: the page cannot do either.
+    const asked = askedNext();
+    const answer = await api("GET", asked === null ? "/page/session" : `/page/session?next=${encodeURIComponent(asked)}`);
+    next = answer.next ?? null;
+    // Already signed in (back from an app that sent the browser here): straight on.
+    if (answer.user && next) return location.replace(next);
+    const { user } = answer;
     if (user) await showAccount(user);
     else showView("signed-out");
+    // That app sent the browser straight back: it does not see this login, and going on again would loop.
+    if (answer.bounced) {
+      const why = "it does not see this login. Log out and in again, or ask the administrator to check COOKIE_DOMAIN";
+      showProblem(`${answer.bounced} sent you back here`, new Error(why));
+    }
   } catch (e) {
     showView("signed-out");
     showProblem("Your account could not be loaded", e);
