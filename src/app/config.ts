@@ -70,6 +70,11 @@ const envSchema = z.object({
     text.regex(/^https?:\/\/[^/\s?#@]+\/?$/i).refine((u) => URL.canParse(u)).transform((u) => new URL(u).origin).nullable().default(null),
     "the service's public origin, like https://auth.example.com (no path, query or credentials)",
   ),
+  // A WebAuthn relying party id is a host name (no scheme, port or path; an IP address is not one).
+  RP_ID: variable(
+    text.toLowerCase().regex(/^(?=.*[a-z])[a-z0-9-]+(?:\.[a-z0-9-]+)*$/).nullable().default(null),
+    "a host name like example.com (no scheme, port or path)",
+  ),
   COOKIE_DOMAIN: variable(
     text.superRefine((d, ctx) => {
       const error = cookieDomainError(d);
@@ -126,6 +131,15 @@ const configSchema = (cwd: string) =>
       });
       return z.NEVER;
     }
+    // Browsers refuse a passkey whose relying party is not the page's host or a parent of it.
+    if (e.RP_ID !== null && e.PUBLIC_URL !== null && !hostInCookieDomain(new URL(e.PUBLIC_URL).hostname, e.RP_ID)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["RP_ID"],
+        message: `PUBLIC_URL's host (${new URL(e.PUBLIC_URL).hostname}) or a domain above it`,
+      });
+      return z.NEVER;
+    }
     return {
       host: e.API_HOST,
       port: e.API_PORT,
@@ -169,6 +183,8 @@ const configSchema = (cwd: string) =>
       publicUrl: e.PUBLIC_URL,
       /** COOKIE_DOMAIN: the `Domain` of the session cookies (lower case, no leading dot), or null: host-only cookies. */
       cookieDomain: e.COOKIE_DOMAIN,
+      /** RP_ID: the passkeys' relying party id; null: PUBLIC_URL's host, else the request's (see src/auth/relying-party.ts). */
+      rpId: e.RP_ID,
       logLevel: e.LOG_LEVEL,
       /** Log lines as text, or one JSON object per line. */
       logFormat: e.LOG_FORMAT,
