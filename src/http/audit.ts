@@ -15,7 +15,11 @@ export type AuthEvent =
   | "session_ended"
   | "password_changed"
   | "user_deleted"
-  | "cross_site_refused";
+  | "cross_site_refused"
+  | "passkey_added"
+  | "passkey_removed"
+  | "passkey_login"
+  | "passkey_failed";
 
 /** What an auth event line may add to the time, event and client address. */
 export type AuthEventFields = {

@@ -93,6 +93,32 @@ export function noSessions(auth: AuthMode): HttpError {
   return new HttpError(400, `Sessions are not enabled: AUTH_TYPE is ${auth.label}; use session_auth, session_exp_auth or session_db_auth`);
 }
 
+/**
+ * The end of every successful login (password, passkey): a new session, the
+ * audit line `event`, and the answer: the user's JSON with the session
+ * cookie and the known-device cookie.
+ */
+export async function startSession(
+  o: SessionRoutesOptions,
+  c: Context<AppEnv>,
+  user: UserRecord,
+  event: "login" | "passkey_login",
+): Promise<Response> {
+  if (!o.sessions) throw noSessions(o.auth);
+  // Always a new session (no fixation): a cookie the client already has is never reused.
+  let created: { token: string; expiresAt: number | null };
+  try {
+    created = await o.sessions.create(user.id, { ip: o.clientOf(c), userAgent: c.req.header("user-agent") ?? null });
+  } catch (e) {
+    // Deleted between the credential check and now: as if it never existed.
+    if (e instanceof UserGoneError) throw new HttpError(401, "invalid email or password", o.challenge);
+    throw e;
+  }
+  o.audit(c, event, { user_id: user.id, session: hashToken(created.token) });
+  const cookie = sessionCookie(o.sessionName, created.token, { ...cookieOptionsOf(o, c), maxAgeSeconds: absoluteSeconds(o) });
+  return jsonWithCookies(c, toUserJson(user), [cookie, deviceCookie(o, c, user)]);
+}
+
 /** Login and logout, with the aliases the original's README names. */
 export function sessionRoutes(o: SessionRoutesOptions): Route[] {
   const cookieOptions = (c: Context<AppEnv>) => cookieOptionsOf(o, c);
@@ -126,19 +152,7 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
       o.audit(c, "login_failed", { user_id: known?.id ?? null, reason: known ? "wrong password" : "unknown email" });
       throw new HttpError(401, "invalid email or password", o.challenge);
     }
-    if (!o.sessions) throw noSessions(o.auth);
-    // Always a new session (no fixation): a cookie the client already has is never reused.
-    let created: { token: string; expiresAt: number | null };
-    try {
-      created = await o.sessions.create(user.id, { ip: o.clientOf(c), userAgent: c.req.header("user-agent") ?? null });
-    } catch (e) {
-      // Deleted between the password check and now: as if it never existed.
-      if (e instanceof UserGoneError) throw new HttpError(401, "invalid email or password", o.challenge);
-      throw e;
-    }
-    o.audit(c, "login", { user_id: user.id, session: hashToken(created.token) });
-    const cookie = sessionCookie(o.sessionName, created.token, { ...cookieOptions(c), maxAgeSeconds: absoluteSeconds(o) });
-    return jsonWithCookies(c, toUserJson(user), [cookie, deviceCookie(o, c, user)]);
+    return await startSession(o, c, user, "login");
   }
 
   async function logout(c: Context<AppEnv>) {
