@@ -54,6 +54,12 @@ export const PAGE_FILES: readonly PageFile[] = [
   { path: "/assets/sign-in.css", media: "text/css", summary: "The sign-in page's style sheet", source: own("sign-in.css") },
   { path: "/assets/sign-in.js", media: "text/javascript", summary: "The sign-in page's script", source: own("sign-in.js") },
   {
+    path: "/assets/passkeys.js",
+    media: "text/javascript",
+    summary: "The sign-in page's passkeys: sign in with one, add and remove them",
+    source: own("passkeys.js"),
+  },
+  {
     path: "/assets/user-agent.js",
     media: "text/javascript",
     summary: "Names a session's browser and system for the sign-in page",

@@ -57,7 +57,8 @@ export function guardHosts(context: BrowserContext): () => string[] {
   context.on("request", (request) => {
     const url = new URL(request.url());
     if (["data:", "blob:", "about:"].includes(url.protocol)) return;
-    if (!LOCAL_HOSTS.has(url.hostname)) outside.push(request.url());
+    // Names under .localhost are loopback too (RFC 6761; Chromium resolves them itself).
+    if (!LOCAL_HOSTS.has(url.hostname) && !url.hostname.endsWith(".localhost")) outside.push(request.url());
   });
   return () => outside;
 }

@@ -154,6 +154,8 @@ async function showAccount(me) {
   ]);
   $("password-username").value = me.email ?? "";
   showView("signed-in");
+  // Other parts of the page (passkeys.js) fill their sections of the account too.
+  document.dispatchEvent(new CustomEvent("account-shown", { detail: me }));
   await loadSessions();
 }
 
@@ -342,5 +344,8 @@ async function start() {
     showProblem("Your account could not be loaded", e);
   }
 }
+
+// What the page's other scripts (passkeys.js) use: one way to call the API and to show results.
+globalThis.signInPage = { api, ApiError, showAccount, showNotice, showProblem, showResult, problemText, handleSignedOut, setFacts, when };
 
 start();
