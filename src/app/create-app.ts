@@ -4,6 +4,8 @@ import { createMemorySessionStore, createStorageSessionStore } from "../auth/ses
 import { createSessionManager } from "../auth/sessions.ts";
 import { createBasicStrategy, createSessionStrategy, type Strategy } from "../auth/strategies.ts";
 import { createLoginThrottle } from "../auth/throttle.ts";
+import { createSecondFactors } from "../auth/second-factor.ts";
+import { factorRoutes } from "../http/factor-routes.ts";
 import { StorageUnavailableError } from "../domain/errors.ts";
 import type { PasswordHasher } from "../domain/passwords.ts";
 import { authenticate, type AuthOptions, crossSiteReason } from "../http/auth.ts";
@@ -43,6 +45,7 @@ export type AppConfig = Pick<
   | "adminEmails"
   | "trustProxy"
   | "maxSessionsPerUser"
+  | "secretKey"
 >;
 
 export type AppDeps = {
@@ -142,6 +145,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     clientOf,
     now,
     audit,
+    factors: createSecondFactors({ driver, secretKey: config.secretKey, now, issuer: service?.name ?? "session-auth-api" }),
   };
   let openapi = "";
   const routes: Route[] = [
@@ -149,6 +153,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     ...serviceRoutes(users, unauthorized, () => driver.getUser("00000000-0000-0000-0000-000000000000")),
     // Before /users/:id, whose pattern does not match /users/me/password anyway.
     ...accountRoutes(sessionOptions),
+    ...factorRoutes(sessionOptions),
     ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes, accessPolicy: config.accessPolicy, adminEmails: config.adminEmails, audit }),
     ...sessionRoutes(sessionOptions),
     ...forwardAuthRoutes(sessionOptions),

@@ -15,7 +15,13 @@ export type AuthEvent =
   | "session_ended"
   | "password_changed"
   | "user_deleted"
-  | "cross_site_refused";
+  | "cross_site_refused"
+  | "totp_enrolled"
+  | "totp_confirmed"
+  | "totp_disabled"
+  | "recovery_code_used"
+  | "factors_reset"
+  | "second_factor_failed";
 
 /** What an auth event line may add to the time, event and client address. */
 export type AuthEventFields = {
