@@ -139,8 +139,10 @@ export function createSecondFactors({ driver, secretKey, now, issuer }: SecondFa
 
     /** Removes the TOTP factor (pending or active); false when there was none. */
     disable: (userId: string) =>
-      driver.updateAccount(userId, (current) =>
-        current.totp ? { account: { ...current, totp: null }, result: true } : { account: null, result: false }),
+      driver.updateAccount(
+        userId,
+        (current) => current.totp ? { account: { ...current, totp: null }, result: true } : { account: null, result: false },
+      ),
 
     /** Removes every factor (TOTP and passkeys): what was there before. */
     reset: (userId: string) =>
