@@ -28,7 +28,6 @@ export function factorRoutes(o: SessionRoutesOptions): Route[] {
   const needsSessions = () => {
     if (!o.sessions) throw noSessions(o.auth);
   };
-  const unavailable = { 503: "SECRET_KEY is not set on this server: second factors cannot be set up" };
 
   return [
     {
@@ -42,13 +41,12 @@ export function factorRoutes(o: SessionRoutesOptions): Route[] {
     {
       method: "POST",
       path: "/api/v1/users/me/totp",
-      summary: "Set up TOTP: a new secret, pending until confirmed with a first code",
+      summary: "Set up TOTP: a new secret, pending until confirmed with a first code (503 when the server has no SECRET_KEY)",
       responses: {
         200: "The secret and the otpauth:// URL to scan (a pending one is replaced)",
         400: "Sessions are not enabled (a second factor needs session logins)",
         404: "No authenticated user (no auth type)",
         409: "TOTP is already on: remove it first",
-        ...unavailable,
       },
       answer: TotpEnrolmentAnswer,
       async handler(c) {
@@ -71,7 +69,6 @@ export function factorRoutes(o: SessionRoutesOptions): Route[] {
         404: "No authenticated user (no auth type)",
         409: "Nothing to confirm (set up TOTP first), or TOTP is already on",
         413: "Body too large",
-        ...unavailable,
       },
       answer: RecoveryCodesAnswer,
       async handler(c) {
