@@ -97,9 +97,16 @@ const envSchema = z.object({
   HASH_CONCURRENCY: variable(int(1, 1024).nullable().default(null), "an integer from 1 to 1024"),
   LOG_LEVEL: variable(oneOf(["debug", "info", "warn", "error", "silent"]).default("info"), "one of debug, info, warn, error, silent"),
   LOG_FORMAT: variable(oneOf(["text", "json"]).default("text"), "one of text, json"),
+  // Checked below, in a line of its own: the generic message would print the value, a secret.
+  SECRET_KEY: variable(z.string().nullable().default(null), "a random text of at least 32 characters"),
 });
 
 type Env = z.output<typeof envSchema>;
+
+/** SECRET_KEY's least length: a key derived from fewer random characters could be guessed offline from a sealed secret. */
+export const SECRET_KEY_MIN = 32;
+const secretKeyTooShort = (n: number) =>
+  `Invalid SECRET_KEY: ${n} characters, expected at least ${SECRET_KEY_MIN} random ones (e.g. the output of: openssl rand -base64 32)`;
 
 /** The issue of a rule between variables, whose message is the whole line. */
 const LINE = { line: true };
@@ -120,6 +127,10 @@ const configSchema = (cwd: string) =>
     const databaseUrl = storageKind(e.STORAGE).needsDatabaseUrl ? checkDatabaseUrl(e) : null;
     if (typeof databaseUrl === "object" && databaseUrl !== null) {
       ctx.addIssue({ code: "custom", path: ["DATABASE_URL"], message: databaseUrl.error, params: LINE });
+      return z.NEVER;
+    }
+    if (e.SECRET_KEY !== null && e.SECRET_KEY.length < SECRET_KEY_MIN) {
+      ctx.addIssue({ code: "custom", path: ["SECRET_KEY"], message: secretKeyTooShort(e.SECRET_KEY.length), params: LINE });
       return z.NEVER;
     }
     // The browser would drop every cookie the service sets: refuse rather than fail at each login.
@@ -200,6 +211,8 @@ const configSchema = (cwd: string) =>
       maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
       /** PBKDF2 computations at once; null: as many as the cores this process may use. */
       hashConcurrency: e.HASH_CONCURRENCY,
+      /** SECRET_KEY: what TOTP secrets are sealed under (see src/auth/secret-box.ts); null: second factors cannot be enrolled. */
+      secretKey: e.SECRET_KEY,
     };
   });
 

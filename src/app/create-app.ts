@@ -6,6 +6,8 @@ import { createBasicStrategy, createSessionStrategy, type Strategy } from "../au
 import { createLoginThrottle, createMemoryCounters } from "../auth/throttle.ts";
 import { createPasskeyChallenges } from "../auth/passkey-challenges.ts";
 import { relyingPartyOf } from "../auth/relying-party.ts";
+import { createSecondFactors } from "../auth/second-factor.ts";
+import { factorRoutes } from "../http/factor-routes.ts";
 import { StorageUnavailableError } from "../domain/errors.ts";
 import type { PasswordHasher } from "../domain/passwords.ts";
 import { authenticate, type AuthOptions, crossSiteReason } from "../http/auth.ts";
@@ -48,6 +50,7 @@ export type AppConfig = Pick<
   | "adminEmails"
   | "trustProxy"
   | "maxSessionsPerUser"
+  | "secretKey"
 >;
 
 export type AppDeps = {
@@ -147,6 +150,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     clientOf,
     now,
     audit,
+    factors: createSecondFactors({ driver, secretKey: config.secretKey, now, issuer: service?.name ?? "session-auth-api" }),
   };
   const passkeyOptions: PasskeyRoutesOptions = {
     ...sessionOptions,
@@ -163,6 +167,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     // Before /users/:id, whose pattern does not match /users/me/password anyway.
     ...accountRoutes(sessionOptions),
     ...passkeyRoutes(passkeyOptions),
+    ...factorRoutes(sessionOptions),
     ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes, accessPolicy: config.accessPolicy, adminEmails: config.adminEmails, audit }),
     ...sessionRoutes(sessionOptions),
     ...passkeyLogin(passkeyOptions),

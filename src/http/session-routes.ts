@@ -11,6 +11,8 @@ import { UserGoneError } from "../domain/errors.ts";
 import { toUserJson, type UserRecord } from "../domain/records.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { readLoginFields } from "./body.ts";
+import type { SecondFactors } from "../auth/second-factor.ts";
+import { loginFactor } from "./second-factor-login.ts";
 import type { AppEnv } from "./context.ts";
 import { clearedCookie, type CookieOptions, deviceCookieHeader, readCookie, sessionCookie } from "./cookies.ts";
 import { HttpError } from "./errors.ts";
@@ -41,6 +43,8 @@ export type SessionRoutesOptions = {
   now: () => number;
   /** Records authentication events (see audit.ts). */
   audit: Audit;
+  /** The second factors (TOTP, recovery codes) a login checks after the password. */
+  factors: SecondFactors;
 };
 
 /** The known-device cookie's name (see src/auth/known-device.ts). */
@@ -141,11 +145,21 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
     const { client, trusted } = await whoIsAsking(o, c, () => o.users.findByEmail(email));
     // One answer for an unknown email and a wrong password, in the same time:
     // the original's 404/401 split told anyone which emails have accounts.
+    // The second factor is checked inside the throttled check: a wrong or
+    // missing code keeps the failure counted in advance, so a code guesser
+    // is locked out like a password guesser, and only a complete login
+    // clears the counters (see second-factor-login.ts).
+    const factor = loginFactor(o.factors, form.get("code"));
     const user = await auditedCheck(
       o,
       c,
-      () => throttled(o.throttle, client, email, () => o.users.checkCredentials(email, password), trusted),
+      () => throttled(o.throttle, client, email, () => factor.check(o.users.checkWithAccount(email, password)), trusted),
     );
+    if (factor.refused) {
+      o.audit(c, "second_factor_failed", { user_id: factor.refused.userId, reason: factor.refused.reason });
+      throw new HttpError(401, factor.refused.reason, o.challenge);
+    }
+    if (factor.used === "recovery") o.audit(c, "recovery_code_used", { user_id: user?.id });
     if (!user) {
       // The log (not the client) says which: an operator needs to tell guessing from typos.
       const known = await o.users.findByEmail(email);
@@ -173,7 +187,7 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
     responses: {
       200: "The user; Set-Cookie carries the session",
       400: "email missing, password missing, Wrong format, or sessions are not enabled",
-      401: "invalid email or password",
+      401: "invalid email or password; second factor required (send `code` too); invalid code",
       403: "A cross-site request",
       413: "Body too large",
       429: "Too many failed logins (Retry-After)",

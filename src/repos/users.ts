@@ -170,6 +170,32 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
       return await verify(user, password);
     },
 
+    /**
+     * `checkCredentials`, and the user's account record (its second factor)
+     * read while the password hashes, never after it: a login of a user
+     * without a second factor takes no longer than it did before factors.
+     */
+    async checkWithAccount(email: string, password: string): Promise<{ user: UserRecord | null; account: AccountRecord | null }> {
+      const user = await findByEmail(email);
+      if (!user) {
+        await hasher.burn(password);
+        return { user: null, account: null };
+      }
+      const [checked, account] = await Promise.all([verify(user, password), driver.getAccount(user.id)]);
+      return { user: checked, account };
+    },
+
+    /**
+     * Marks the user changed (`updated_at` moves) after a change of its
+     * account record that every process must notice at once: turning a
+     * second factor on (each process's Basic credential cache checks the
+     * user record it reads on every hit).
+     */
+    async touch(user: UserRecord): Promise<void> {
+      const current = await driver.getUser(user.id);
+      if (current) await driver.updateUser({ ...current, updated_at: formatTimestamp(now()) });
+    },
+
     /** Checks the password of a known user (a password change), re-hashing as `checkCredentials` does. */
     verifyPassword: (user: UserRecord, password: string) => verify(user, password),
 
