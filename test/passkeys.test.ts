@@ -182,6 +182,8 @@ describe("passkeys: second factor, bad input, configuration", () => {
     const withoutUv = await softwareAuthenticator({ userVerified: false });
     assert.equal((await s.register(withUv, s.bobCookie)).status, 201);
     assert.equal((await s.register(withoutUv, s.bobCookie)).status, 201, "a key without a PIN may still be registered");
+    const factors = await s.t.request("/api/v1/users/me/factors", { headers: { Cookie: s.bobCookie } });
+    assert.equal(((await factors.json()) as { passkeys: number }).passkeys, 2, "the factors count the passkeys");
     // Without TOTP, a passkey is enough on its own.
     assert.equal((await s.passkeyLogin(withoutUv)).r.status, 200);
     await s.driver.updateAccount(s.bob.id, (a) => ({
