@@ -50,6 +50,7 @@ export type FactorsView = { totp: boolean; recovery_codes_left: number; passkeys
 const TOTP_SHAPE = /^\d{6}$/;
 const compact = (code: string) => code.replace(/[\s-]/g, "");
 
+/** What `GET /users/me/factors` shows of an account record (a pending TOTP counts as off). */
 export function factorsOf(account: AccountRecord | null): FactorsView {
   const active = hasSecondFactor(account);
   return {
@@ -59,7 +60,11 @@ export function factorsOf(account: AccountRecord | null): FactorsView {
   };
 }
 
-/** @example const factors = createSecondFactors({ driver, secretKey: config.secretKey, now: Date.now, issuer: "session-auth-api" }); */
+/**
+ * The second factors over a storage driver. SECRET_KEY is turned into the
+ * secret box at the first use, so that building the app stays synchronous.
+ *
+ * @example const factors = createSecondFactors({ driver, secretKey: config.secretKey, now: Date.now, issuer: "session-auth-api" }); */
 export function createSecondFactors({ driver, secretKey, now, issuer }: SecondFactorOptions) {
   let box: Promise<SecretBox> | null = null;
   const boxOf = (): Promise<SecretBox> => {

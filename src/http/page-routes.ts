@@ -65,6 +65,19 @@ export const PAGE_FILES: readonly PageFile[] = [
     summary: "Names a session's browser and system for the sign-in page",
     source: own("user-agent.js"),
   },
+  {
+    path: "/assets/totp.js",
+    media: "text/javascript",
+    summary: "The sign-in page's two-step verification: the code at login, setting up an authenticator app",
+    source: own("totp.js"),
+  },
+  { path: "/assets/totp.css", media: "text/css", summary: "The two-step verification's style", source: own("totp.css") },
+  {
+    path: "/assets/qrcode.js",
+    media: "text/javascript",
+    summary: "Draws the QR code an authenticator app scans (qrcode-generator, MIT)",
+    source: { from: "package", name: "qrcode-generator", path: "dist/qrcode.js" },
+  },
   { path: "/assets/favicon.svg", media: "image/svg+xml", summary: "The pages' icon", source: own("favicon.svg") },
   {
     path: "/api/v1/docs",

@@ -157,6 +157,7 @@ async function showAccount(me) {
   // Other parts of the page (passkeys.js) fill their sections of the account too.
   document.dispatchEvent(new CustomEvent("account-shown", { detail: me }));
   await loadSessions();
+  await globalThis.secondFactor?.show(me);
 }
 
 async function loadSessions() {
@@ -260,10 +261,13 @@ async function logIn(event) {
     // As form fields, as an HTML form would send them.
     const me = await api("POST", "/auth_session/login", { form: new FormData(form) });
     form.reset();
+    globalThis.secondFactor?.reset();
     await showAccount(me);
     showNotice(`Welcome, ${me.email}.`);
     $("me-title").focus();
   } catch (e) {
+    // "second factor required" or "invalid code": the same form asks for the code (totp.js).
+    if (globalThis.secondFactor?.onLoginError(e)) return;
     if (e instanceof ApiError && e.status === 400 && e.message.startsWith("Sessions are not enabled")) {
       // "Sessions are not enabled: AUTH_TYPE is basic_auth; use ...": the answer names the type.
       const named = /AUTH_TYPE is (\w+)/.exec(e.message)?.[1];
