@@ -159,21 +159,9 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
      * original's rule for legacy duplicates), one hash's cost whether or not
      * the email exists, and a re-hash of legacy or weaker hashes on success
      * (only the hash changes: `updated_at` stays, the user did not change).
-     */
-    async checkCredentials(email: string, password: string): Promise<UserRecord | null> {
-      const user = await findByEmail(email);
-      if (!user) {
-        // Same cost as a wrong password: the time taken must not reveal which emails have accounts.
-        await hasher.burn(password);
-        return null;
-      }
-      return await verify(user, password);
-    },
-
-    /**
-     * `checkCredentials`, and the user's account record (its second factor)
-     * read while the password hashes, never after it: a login of a user
-     * without a second factor takes no longer than it did before factors.
+     * The user's account record (its second factor) comes too, read while
+     * the password hashes, never after it: a login of a user without a
+     * second factor takes no longer than it did before factors.
      */
     async checkWithAccount(email: string, password: string): Promise<{ user: UserRecord | null; account: AccountRecord | null }> {
       const user = await findByEmail(email);
@@ -196,7 +184,7 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
       if (current) await driver.updateUser({ ...current, updated_at: formatTimestamp(now()) });
     },
 
-    /** Checks the password of a known user (a password change), re-hashing as `checkCredentials` does. */
+    /** Checks the password of a known user (a password change), re-hashing as `checkWithAccount` does. */
     verifyPassword: (user: UserRecord, password: string) => verify(user, password),
 
     /** The user's account record (admin grant, verified flag, tokens, second factors), or null. */
