@@ -210,6 +210,19 @@ describe("the app answers what the document says, and nothing else", () => {
           current: boolean;
         }[];
         id = list.find((s) => !s.current)!.id;
+      } else if (path.startsWith("/api/v1/users/me/passkeys/")) {
+        // A passkey of Bob's, stored as a registration would have.
+        id = `key-${client}`;
+        const passkey = {
+          id,
+          public_key: "AA",
+          counter: 0,
+          transports: [],
+          name: "Key",
+          created_at: "2025-01-01T00:00:00",
+          last_used_at: null,
+        };
+        await t.driver.updateAccount(bob.id, (a) => ({ account: { ...a, passkeys: [...a.passkeys, passkey] }, result: null }));
       } else if (method === "DELETE") id = (await t.seed(`victim${client}@hbtn.io`, PASSWORD)).id;
       const url = path.replace("{id}", id);
       const body = method === "POST" || method === "PUT" ? "{}" : undefined;

@@ -7,6 +7,7 @@ import type { StorageDriver } from "../storage/driver.ts";
 import { type Config, parseConfig } from "./config.ts";
 import { type App, createApp } from "./create-app.ts";
 import { openStorage, type StorageContext } from "./open-storage.ts";
+import { checkSecretKey } from "./secret-key-check.ts";
 import { type PackageInfo, packageInfo, readPackageFile } from "./package-files.ts";
 
 /** What an entry file hands the runtime-neutral startup. */
@@ -35,6 +36,12 @@ export async function boot(options: BootOptions): Promise<Booted> {
   // Read before anything is opened, so that a broken install fails at once rather than on a page request.
   const { service, pages } = readInstall();
   const driver = await openStorage(config, options, log);
+  try {
+    await checkSecretKey(driver, config.secretKey);
+  } catch (e) {
+    await driver.close();
+    throw e;
+  }
   const hasher = createPasswordHasher({ concurrency: config.hashConcurrency ?? options.cores ?? 2 });
   const app = createApp({ config, driver, log, hasher, peerAddress: options.peerAddress, schedule: options.schedule, service, pages });
   return { app, config, driver, log, version: service.version };

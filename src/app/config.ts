@@ -70,6 +70,11 @@ const envSchema = z.object({
     text.regex(/^https?:\/\/[^/\s?#@]+\/?$/i).refine((u) => URL.canParse(u)).transform((u) => new URL(u).origin).nullable().default(null),
     "the service's public origin, like https://auth.example.com (no path, query or credentials)",
   ),
+  // A WebAuthn relying party id is a host name (no scheme, port or path; an IP address is not one).
+  RP_ID: variable(
+    text.toLowerCase().regex(/^(?=.*[a-z])[a-z0-9-]+(?:\.[a-z0-9-]+)*$/).nullable().default(null),
+    "a host name like example.com (no scheme, port or path)",
+  ),
   COOKIE_DOMAIN: variable(
     text.superRefine((d, ctx) => {
       const error = cookieDomainError(d);
@@ -92,9 +97,16 @@ const envSchema = z.object({
   HASH_CONCURRENCY: variable(int(1, 1024).nullable().default(null), "an integer from 1 to 1024"),
   LOG_LEVEL: variable(oneOf(["debug", "info", "warn", "error", "silent"]).default("info"), "one of debug, info, warn, error, silent"),
   LOG_FORMAT: variable(oneOf(["text", "json"]).default("text"), "one of text, json"),
+  // Checked below, in a line of its own: the generic message would print the value, a secret.
+  SECRET_KEY: variable(z.string().nullable().default(null), "a random text of at least 32 characters"),
 });
 
 type Env = z.output<typeof envSchema>;
+
+/** SECRET_KEY's least length: a key derived from fewer random characters could be guessed offline from a sealed secret. */
+export const SECRET_KEY_MIN = 32;
+const secretKeyTooShort = (n: number) =>
+  `Invalid SECRET_KEY: ${n} characters, expected at least ${SECRET_KEY_MIN} random ones (e.g. the output of: openssl rand -base64 32)`;
 
 /** The issue of a rule between variables, whose message is the whole line. */
 const LINE = { line: true };
@@ -117,12 +129,25 @@ const configSchema = (cwd: string) =>
       ctx.addIssue({ code: "custom", path: ["DATABASE_URL"], message: databaseUrl.error, params: LINE });
       return z.NEVER;
     }
+    if (e.SECRET_KEY !== null && e.SECRET_KEY.length < SECRET_KEY_MIN) {
+      ctx.addIssue({ code: "custom", path: ["SECRET_KEY"], message: secretKeyTooShort(e.SECRET_KEY.length), params: LINE });
+      return z.NEVER;
+    }
     // The browser would drop every cookie the service sets: refuse rather than fail at each login.
     if (e.COOKIE_DOMAIN !== null && e.PUBLIC_URL !== null && !hostInCookieDomain(new URL(e.PUBLIC_URL).hostname, e.COOKIE_DOMAIN)) {
       ctx.addIssue({
         code: "custom",
         path: ["COOKIE_DOMAIN"],
         message: `a domain that contains PUBLIC_URL's host (${new URL(e.PUBLIC_URL).hostname})`,
+      });
+      return z.NEVER;
+    }
+    // Browsers refuse a passkey whose relying party is not the page's host or a parent of it.
+    if (e.RP_ID !== null && e.PUBLIC_URL !== null && !hostInCookieDomain(new URL(e.PUBLIC_URL).hostname, e.RP_ID)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["RP_ID"],
+        message: `PUBLIC_URL's host (${new URL(e.PUBLIC_URL).hostname}) or a domain above it`,
       });
       return z.NEVER;
     }
@@ -169,6 +194,8 @@ const configSchema = (cwd: string) =>
       publicUrl: e.PUBLIC_URL,
       /** COOKIE_DOMAIN: the `Domain` of the session cookies (lower case, no leading dot), or null: host-only cookies. */
       cookieDomain: e.COOKIE_DOMAIN,
+      /** RP_ID: the passkeys' relying party id; null: PUBLIC_URL's host, else the request's (see src/auth/relying-party.ts). */
+      rpId: e.RP_ID,
       logLevel: e.LOG_LEVEL,
       /** Log lines as text, or one JSON object per line. */
       logFormat: e.LOG_FORMAT,
@@ -184,6 +211,8 @@ const configSchema = (cwd: string) =>
       maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
       /** PBKDF2 computations at once; null: as many as the cores this process may use. */
       hashConcurrency: e.HASH_CONCURRENCY,
+      /** SECRET_KEY: what TOTP secrets are sealed under (see src/auth/secret-box.ts); null: second factors cannot be enrolled. */
+      secretKey: e.SECRET_KEY,
     };
   });
 

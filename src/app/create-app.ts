@@ -3,7 +3,11 @@ import { createCredentialCache } from "../auth/credential-cache.ts";
 import { createMemorySessionStore, createStorageSessionStore } from "../auth/session-store.ts";
 import { createSessionManager } from "../auth/sessions.ts";
 import { createBasicStrategy, createSessionStrategy, type Strategy } from "../auth/strategies.ts";
-import { createLoginThrottle } from "../auth/throttle.ts";
+import { createLoginThrottle, createMemoryCounters } from "../auth/throttle.ts";
+import { createPasskeyChallenges } from "../auth/passkey-challenges.ts";
+import { relyingPartyOf } from "../auth/relying-party.ts";
+import { createSecondFactors } from "../auth/second-factor.ts";
+import { factorRoutes } from "../http/factor-routes.ts";
 import { StorageUnavailableError } from "../domain/errors.ts";
 import type { PasswordHasher } from "../domain/passwords.ts";
 import { authenticate, type AuthOptions, crossSiteReason } from "../http/auth.ts";
@@ -22,6 +26,8 @@ import type { Route } from "../http/routes.ts";
 import { serviceRoutes } from "../http/service-routes.ts";
 import { sessionRoutes, type SessionRoutesOptions } from "../http/session-routes.ts";
 import { accountRoutes } from "../http/account-routes.ts";
+import { passkeyRoutes, type PasskeyRoutesOptions } from "../http/passkey-routes.ts";
+import { passkeyLogin } from "../http/passkey-login.ts";
 import { userRoutes } from "../http/user-routes.ts";
 import type { Logger } from "../lib/log.ts";
 import { createUsersRepo } from "../repos/users.ts";
@@ -39,11 +45,13 @@ export type AppConfig = Pick<
   | "trustedOrigins"
   | "publicUrl"
   | "cookieDomain"
+  | "rpId"
   | "corsOrigins"
   | "accessPolicy"
   | "adminEmails"
   | "trustProxy"
   | "maxSessionsPerUser"
+  | "secretKey"
 >;
 
 export type AppDeps = {
@@ -143,6 +151,15 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     clientOf,
     now,
     audit,
+    factors: createSecondFactors({ driver, secretKey: config.secretKey, now, issuer: service?.name ?? "session-auth-api" }),
+  };
+  const passkeyOptions: PasskeyRoutesOptions = {
+    ...sessionOptions,
+    driver,
+    // Every process on a shared storage must know the challenges another one issued; else, like the throttle's, in this process.
+    challenges: createPasskeyChallenges({ store: driver.counters ?? createMemoryCounters(), now }),
+    relyingParty: relyingPartyOf({ publicUrl: config.publicUrl, rpId: config.rpId, publicOrigin: origins.publicOrigin }),
+    rpName: service?.name ?? "session-auth-api",
   };
   let openapi = "";
   const routes: Route[] = [
@@ -150,8 +167,11 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     ...serviceRoutes(users, unauthorized, () => driver.getUser("00000000-0000-0000-0000-000000000000")),
     // Before /users/:id, whose pattern does not match /users/me/password anyway.
     ...accountRoutes(sessionOptions),
+    ...passkeyRoutes(passkeyOptions),
+    ...factorRoutes(sessionOptions),
     ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes, accessPolicy: config.accessPolicy, adminEmails: config.adminEmails, audit }),
     ...sessionRoutes(sessionOptions),
+    ...passkeyLogin(passkeyOptions),
     ...forwardAuthRoutes(sessionOptions),
     openApiRoute(() => openapi),
     ...pageRoutes(pages),

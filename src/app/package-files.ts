@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /**
@@ -48,8 +49,19 @@ export type FileSource = { from: "self"; path: string } | { from: "package"; nam
  */
 export function readPackageFile(source: FileSource): Uint8Array<ArrayBuffer> {
   const root = installRoot();
-  const base = source.from === "self"
-    ? root
-    : pathToFileURL(createRequire(fileURLToPath(new URL("package.json", root))).resolve(`${source.name}/package.json`));
+  const base = source.from === "self" ? root : packageRoot(root, source.name);
   return new Uint8Array(readFileSync(new URL(source.path, base)));
+}
+
+/** A dependency's folder (its package.json's URL, to resolve paths against), found from the project's root. */
+function packageRoot(root: URL, name: string): URL {
+  const require = createRequire(fileURLToPath(new URL("package.json", root)));
+  try {
+    return pathToFileURL(require.resolve(`${name}/package.json`));
+  } catch {
+    // A package whose `exports` hides its package.json (qrcode-generator): its folder is the one that holds its main file.
+    const main = require.resolve(name);
+    const folder = `${sep}node_modules${sep}${name}${sep}`;
+    return pathToFileURL(main.slice(0, main.lastIndexOf(folder) + folder.length));
+  }
 }

@@ -8,7 +8,7 @@ export type CredentialCacheOptions = {
   now: () => number;
 };
 
-type Entry = { userId: string; email: string | null; passwordHash: string; expiresAt: number };
+type Entry = { userId: string; email: string | null; passwordHash: string; updatedAt: string; secondFactor: boolean; expiresAt: number };
 
 /**
  * Remembers successful Basic-auth verifications, so a Basic client does not
@@ -17,9 +17,11 @@ type Entry = { userId: string; email: string | null; passwordHash: string; expir
  * - Keys are HMAC-SHA256 of the presented credentials under a random key of
  *   this process: neither the password nor an offline-crackable hash of it
  *   is kept, and the key dies with the process.
- * - An entry is only valid while the user's stored hash and email are the
- *   ones it was verified against: a password or email change, or a re-hash,
- *   invalidates it, and a deleted user is simply not found.
+ * - An entry is only valid while the user's stored hash, email and
+ *   `updated_at` are the ones it was verified against: a password or email
+ *   change, a re-hash, or a second factor turned on (which moves
+ *   `updated_at`) invalidates it in every process, and a deleted user is
+ *   simply not found.
  * - Bounded in size (oldest out first) and age. Failures are never cached.
  */
 export function createCredentialCache({ maxEntries, maxAgeMs, now }: CredentialCacheOptions) {
@@ -30,7 +32,7 @@ export function createCredentialCache({ maxEntries, maxAgeMs, now }: CredentialC
 
   return {
     /** The user id a cached verification of `credentials` vouches for, if any. */
-    lookup(credentials: string): { id: string; check: (current: UserRecord) => boolean } | null {
+    lookup(credentials: string): { id: string; secondFactor: boolean; check: (current: UserRecord) => boolean } | null {
       const k = keyOf(credentials);
       const e = entries.get(k);
       if (!e) return null;
@@ -40,17 +42,24 @@ export function createCredentialCache({ maxEntries, maxAgeMs, now }: CredentialC
       }
       return {
         id: e.userId,
+        secondFactor: e.secondFactor,
         check: (current) => {
-          if (current._password === e.passwordHash && current.email === e.email) return true;
+          const same = current._password === e.passwordHash && current.email === e.email && current.updated_at === e.updatedAt;
+          if (same) return true;
           entries.delete(k);
           return false;
         },
       };
     },
-    /** Records a successful verification of `credentials` for `user` (whose `_password` is set). */
-    remember(credentials: string, user: UserRecord): void {
+    /**
+     * Records a successful verification of `credentials` for `user` (whose
+     * `_password` is set), and whether the user has a second factor (then
+     * Basic is refused without another hash).
+     */
+    remember(credentials: string, user: UserRecord, secondFactor = false): void {
       const k = keyOf(credentials);
-      entries.set(k, { userId: user.id, email: user.email, passwordHash: user._password ?? "", expiresAt: now() + maxAgeMs });
+      const entry = { userId: user.id, email: user.email, passwordHash: user._password ?? "", updatedAt: user.updated_at, secondFactor };
+      entries.set(k, { ...entry, expiresAt: now() + maxAgeMs });
     },
     get size() {
       return entries.size;

@@ -1,4 +1,6 @@
+import { hasSecondFactor } from "../domain/accounts.ts";
 import type { UserRecord } from "../domain/records.ts";
+import { SecondFactorRequiredError } from "./second-factor.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { MalformedCredentialsError, parseBasicAuth } from "./basic.ts";
 import type { CredentialCache } from "./credential-cache.ts";
@@ -15,24 +17,11 @@ export type Authenticated = { user: UserRecord; session: Resolved | null };
 export type Strategy = (p: Presented) => Promise<Authenticated | null>;
 
 /**
- * Checks a password under the throttle: refused at once (ThrottledError)
- * while the client or the account must wait, counted before the hash and
- * refunded on success (see throttle.ts). The one way every route checks a
- * password (login, Basic auth, password change).
- */
-export async function checkThrottled(
-  users: UsersRepo,
-  throttle: LoginThrottle,
-  client: string,
-  email: string,
-  password: string,
-): Promise<UserRecord | null> {
-  return await throttled(throttle, client, email, () => users.checkCredentials(email, password));
-}
-
-/**
- * Runs a password `check` (for `email`'s account) under the throttle, as
- * `checkThrottled` does. `trustedDevice`: the client proved an earlier login
+ * Runs a password `check` (for `email`'s account) under the throttle:
+ * refused at once (ThrottledError) while the client or the account must
+ * wait, counted before the hash and refunded on success (see throttle.ts).
+ * The one way every route checks a password (login, Basic auth, password
+ * change). `trustedDevice`: the client proved an earlier login
  * to this account (see known-device.ts).
  */
 export async function throttled(
@@ -53,7 +42,13 @@ export async function throttled(
   }
 }
 
-/** `basic_auth`: `Authorization: Basic base64(email:password)`; a cookie alone authenticates nothing. */
+/**
+ * `basic_auth`: `Authorization: Basic base64(email:password)`; a cookie alone
+ * authenticates nothing. A user with a second factor is refused
+ * (SecondFactorRequiredError: Basic carries no code); the password check of
+ * such a user keeps its throttle count, so Basic is no way around the
+ * code's throttle. The account record is read while the password hashes.
+ */
 export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | null, throttle: LoginThrottle): Strategy {
   return async function basicStrategy({ authorization, client }) {
     if (!authorization) return null;
@@ -63,13 +58,26 @@ export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | n
     const hit = cache?.lookup(authorization);
     if (hit) {
       const user = await users.get(hit.id);
-      if (user && hit.check(user)) return { user, session: null };
+      if (user && hit.check(user)) {
+        if (hit.secondFactor) throw new SecondFactorRequiredError(user.id);
+        return { user, session: null };
+      }
     }
     const creds = parseBasicAuth(authorization);
     if (!creds) return null;
     if (creds.email.includes("\0") || creds.password.includes("\0")) throw new MalformedCredentialsError();
     // Every Basic request is a password guess until it succeeds: throttled like a login.
-    const user = await checkThrottled(users, throttle, client(), creds.email, creds.password);
+    let refused: UserRecord | null = null;
+    const user = await throttled(throttle, client(), creds.email, async () => {
+      const { user, account } = await users.checkWithAccount(creds.email, creds.password);
+      if (!user || !hasSecondFactor(account)) return user;
+      refused = user;
+      return null;
+    });
+    if (refused) {
+      cache?.remember(authorization, refused, true);
+      throw new SecondFactorRequiredError((refused as UserRecord).id);
+    }
     if (!user) return null;
     if (user._password !== null) cache?.remember(authorization, user);
     return { user, session: null };

@@ -17,6 +17,8 @@ export type Command =
   | { name: "user-passwd"; who: string }
   | { name: "user-delete"; who: string }
   | { name: "user-unlock"; email: string }
+  | { name: "user-factors"; who: string }
+  | { name: "user-reset-factors"; who: string }
   | { name: "sessions-list"; who: string; json: boolean }
   | { name: "sessions-end"; who: string; session: string | null }
   | { name: "import"; folder: string }
@@ -66,6 +68,11 @@ Commands:
   user delete <email|id>  delete a user and its sessions
   user unlock <email>     clear the account's failed-login counters (kv and
                           postgres storage, where the counters are stored)
+  user factors <email|id> the user's second factors: TOTP on or off,
+                          recovery codes left, passkeys by name
+  user reset-factors <email|id>
+                          remove the user's TOTP and passkeys (a user who
+                          lost them): the password alone logs in again
   sessions list <email|id> [--json]
                           the user's live sessions kept in the storage
                           (session_db_auth): id, created_at, last_seen_at,
@@ -203,8 +210,14 @@ export function parseArgs(argv: string[]): Command {
       return { name: "user-delete", who: parseWith(args, { positionals: ["email|id"], flags: {} }, "user delete").positionals[0] };
     case "unlock":
       return { name: "user-unlock", email: parseWith(args, { positionals: ["email"], flags: {} }, "user unlock").positionals[0] };
+    case "factors":
+      return { name: "user-factors", who: parseWith(args, { positionals: ["email|id"], flags: {} }, "user factors").positionals[0] };
+    case "reset-factors": {
+      const p = parseWith(args, { positionals: ["email|id"], flags: {} }, "user reset-factors");
+      return { name: "user-reset-factors", who: p.positionals[0] };
+    }
     case undefined:
-      throw new UsageError(`"user" needs a subcommand: add, admin, list, passwd, delete or unlock`);
+      throw new UsageError(`"user" needs a subcommand: add, admin, list, passwd, delete, unlock, factors or reset-factors`);
     default:
       throw new UsageError(`unknown command "user ${sub}"`);
   }

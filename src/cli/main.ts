@@ -18,6 +18,7 @@ import { PasswordAborted, PasswordInputError } from "./password.ts";
 import { migrateStorage, migrationTarget } from "./migrate.ts";
 import { abortImport, checkExportTarget, exportData, importData, readImportSource } from "./transfer.ts";
 import { sessionsEnd, sessionsList, userUnlock } from "./session-commands.ts";
+import { userFactors, userResetFactors } from "./factor-commands.ts";
 import { userAdd, userAdmin, userDelete, userList, userPasswd } from "./user-commands.ts";
 
 /** What the entry file (or a test) hands the CLI. */
@@ -84,7 +85,7 @@ function report(e: unknown, io: CliIo): number {
 }
 
 /** Commands that only read: with STORAGE=file they work beside a server holding the folder. */
-const READ_ONLY = new Set<Command["name"]>(["user-list", "sessions-list", "export", "migrate"]);
+const READ_ONLY = new Set<Command["name"]>(["user-list", "user-factors", "sessions-list", "export", "migrate"]);
 
 async function execute(cmd: Exclude<Command, { name: "help" | "version" }>, o: CliOptions): Promise<void> {
   const config = parseConfig(o.env, o.cwd);
@@ -180,6 +181,10 @@ function dispatch(
       return userDelete(ctx, cmd.who);
     case "user-unlock":
       return userUnlock(ctx, cmd.email);
+    case "user-factors":
+      return userFactors(ctx, cmd.who);
+    case "user-reset-factors":
+      return userResetFactors(ctx, cmd.who);
     case "sessions-list":
       return sessionsList(ctx, cmd.who, cmd.json);
     case "sessions-end":

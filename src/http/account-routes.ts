@@ -1,15 +1,14 @@
 import type { Context } from "hono";
-import { throttled } from "../auth/strategies.ts";
 import { NotFoundError } from "../domain/errors.ts";
 import { readJsonObject } from "./body.ts";
 import type { AppEnv } from "./context.ts";
 import { clearedCookie } from "./cookies.ts";
-import { HttpError } from "./errors.ts";
 import type { Route } from "./routes.ts";
 import { json, jsonWithCookies } from "./respond.ts";
 import { z } from "zod";
 import { EmptyAnswer, EndedAnswer, parseBody, PasswordChangeBody, SessionAnswer } from "./schemas.ts";
-import { auditedCheck, cookieOptionsOf, deviceCookie, noSessions, type SessionRoutesOptions, whoIsAsking } from "./session-routes.ts";
+import { checkCurrentPassword } from "./current-password.ts";
+import { cookieOptionsOf, deviceCookie, noSessions, type SessionRoutesOptions } from "./session-routes.ts";
 
 /**
  * What users of session libraries keep asking for: see and end their own
@@ -93,14 +92,7 @@ export function accountRoutes(o: SessionRoutesOptions): Route[] {
         // Without an auth type nobody is "me".
         if (!user) throw new NotFoundError();
         const body = parseBody(PasswordChangeBody, await readJsonObject(c.req.raw, o.maxBodyBytes), "update");
-        // Throttled like a login: a stolen session must not become a password oracle.
-        const { client, trusted } = await whoIsAsking(o, c, () => Promise.resolve(user));
-        const check = () => o.users.verifyPassword(user, body.current_password);
-        const checked = await auditedCheck(o, c, () => throttled(o.throttle, client, user.email ?? "", check, trusted));
-        if (!checked) {
-          o.audit(c, "login_failed", { user_id: user.id, reason: "wrong current password" });
-          throw new HttpError(401, "invalid email or password", o.challenge);
-        }
+        const checked = await checkCurrentPassword(o, c, user, body.current_password);
         const changed = await o.users.changePassword(checked, body.new_password);
         // The password may have leaked: whoever else holds a session of this account is out.
         await o.sessions?.endOthers(user.id, c.get("session")?.tokenHash ?? null);

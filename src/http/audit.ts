@@ -17,7 +17,17 @@ export type AuthEvent =
   | "user_deleted"
   | "cross_site_refused"
   | "next_refused"
-  | "next_bounced";
+  | "next_bounced"
+  | "passkey_added"
+  | "passkey_removed"
+  | "passkey_login"
+  | "passkey_failed"
+  | "totp_enrolled"
+  | "totp_confirmed"
+  | "totp_disabled"
+  | "recovery_code_used"
+  | "factors_reset"
+  | "second_factor_failed";
 
 /** What an auth event line may add to the time, event and client address. */
 export type AuthEventFields = {

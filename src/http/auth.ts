@@ -4,6 +4,7 @@ import type { AuthMode } from "../domain/auth-mode.ts";
 import type { AppEnv } from "./context.ts";
 import { readCookie } from "./cookies.ts";
 import { ThrottledError } from "../auth/throttle.ts";
+import { SecondFactorRequiredError } from "../auth/second-factor.ts";
 import type { Audit } from "./audit.ts";
 import { HttpError } from "./errors.ts";
 import { normalOrigin } from "./origin.ts";
@@ -94,6 +95,11 @@ export async function authenticate(c: Context<AppEnv>, opts: AuthOptions, unauth
     found = await opts.strategy({ authorization, sessionToken, client: () => opts.clientOf(c) });
   } catch (e) {
     if (e instanceof ThrottledError) opts.audit?.(c, "throttled", { reason: `Basic, retry in ${e.retryAfter} s` });
+    // Basic carries no code: a user with a second factor logs in for a session instead.
+    if (e instanceof SecondFactorRequiredError) {
+      opts.audit?.(c, "second_factor_failed", { user_id: e.userId, reason: "Basic auth refused: the user has a second factor" });
+      throw new HttpError(401, e.message, unauthorized().headers);
+    }
     throw e;
   }
   if (!found) {

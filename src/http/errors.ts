@@ -2,6 +2,7 @@ import { counted } from "../lib/progress.ts";
 import { InvalidInputError, NotFoundError, StorageUnavailableError, UserGoneError } from "../domain/errors.ts";
 import { ThrottledError } from "../auth/throttle.ts";
 import { MalformedCredentialsError } from "../auth/basic.ts";
+import { SecondFactorUnavailableError } from "../auth/second-factor.ts";
 
 type StackLimit = { stackTraceLimit?: number };
 let savedStackLimit: number | undefined;
@@ -48,5 +49,6 @@ export function toHttpError(e: unknown): HttpError | null {
   if (e instanceof ThrottledError) return tooManyAttempts(e.retryAfter);
   if (e instanceof UserGoneError) return new HttpError(401, "invalid email or password");
   if (e instanceof MalformedCredentialsError) return new HttpError(400, e.message);
+  if (e instanceof SecondFactorUnavailableError) return new HttpError(503, e.message);
   return null;
 }

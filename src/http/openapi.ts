@@ -39,6 +39,8 @@ const COMMON = {
 
 /** Tags, by the first path prefix that matches. */
 const TAGS: [prefix: string, tag: string, description: string][] = [
+  ["/api/v1/users/me/passkeys", "passkeys", "Passkeys (WebAuthn): register, list and remove them, log in with one"],
+  ["/api/v1/auth_session/passkey", "passkeys", ""],
   ["/api/v1/auth_session/sessions", "account", "The current user's sessions and password"],
   ["/api/v1/users/me/password", "account", ""],
   ["/api/v1/users", "users", "User accounts"],

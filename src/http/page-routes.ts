@@ -54,10 +54,29 @@ export const PAGE_FILES: readonly PageFile[] = [
   { path: "/assets/sign-in.css", media: "text/css", summary: "The sign-in page's style sheet", source: own("sign-in.css") },
   { path: "/assets/sign-in.js", media: "text/javascript", summary: "The sign-in page's script", source: own("sign-in.js") },
   {
+    path: "/assets/passkeys.js",
+    media: "text/javascript",
+    summary: "The sign-in page's passkeys: sign in with one, add and remove them",
+    source: own("passkeys.js"),
+  },
+  {
     path: "/assets/user-agent.js",
     media: "text/javascript",
     summary: "Names a session's browser and system for the sign-in page",
     source: own("user-agent.js"),
+  },
+  {
+    path: "/assets/totp.js",
+    media: "text/javascript",
+    summary: "The sign-in page's two-step verification: the code at login, setting up an authenticator app",
+    source: own("totp.js"),
+  },
+  { path: "/assets/totp.css", media: "text/css", summary: "The two-step verification's style", source: own("totp.css") },
+  {
+    path: "/assets/qrcode.js",
+    media: "text/javascript",
+    summary: "Draws the QR code an authenticator app scans (qrcode-generator, MIT)",
+    source: { from: "package", name: "qrcode-generator", path: "dist/qrcode.js" },
   },
   { path: "/assets/favicon.svg", media: "image/svg+xml", summary: "The pages' icon", source: own("favicon.svg") },
   {

@@ -34,6 +34,7 @@ export const UserPatchBody = z.object({
 export const LoginBody = z.object({
   email: z.string().min(1).meta({ example: "bob@hbtn.io" }),
   password: z.string().min(1).meta({ example: "H0lbertonSchool98!" }),
+  code: z.string().optional().meta({ description: "for a user with TOTP: the app's 6-digit code, or a recovery code" }),
 }).meta({ id: "Login", description: "As a JSON object or as form fields." });
 
 export const PasswordChangeBody = z.object({
@@ -94,7 +95,7 @@ export function parseBody<T extends z.ZodType>(schema: T, body: Record<string, u
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const fields = result.error.issues.map((i) => String(i.path[0]));
-  for (const required of ["email", "password", "current_password", "new_password"]) {
+  for (const required of ["email", "password", "current_password", "new_password", "code"]) {
     if (fields.includes(required)) throw new HttpError(400, `${required} missing`);
   }
   throw new HttpError(400, `Can't ${verb} User: ${fields[0]} must be a string`);

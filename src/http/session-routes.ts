@@ -11,6 +11,8 @@ import { UserGoneError } from "../domain/errors.ts";
 import { toUserJson, type UserRecord } from "../domain/records.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { readLoginFields } from "./body.ts";
+import type { SecondFactors } from "../auth/second-factor.ts";
+import { loginFactor } from "./second-factor-login.ts";
 import type { AppEnv } from "./context.ts";
 import { clearedCookie, type CookieOptions, deviceCookieHeader, readCookie, sessionCookie } from "./cookies.ts";
 import { HttpError } from "./errors.ts";
@@ -41,6 +43,8 @@ export type SessionRoutesOptions = {
   now: () => number;
   /** Records authentication events (see audit.ts). */
   audit: Audit;
+  /** The second factors (TOTP, recovery codes) a login checks after the password. */
+  factors: SecondFactors;
 };
 
 /** The known-device cookie's name (see src/auth/known-device.ts). */
@@ -93,6 +97,32 @@ export function noSessions(auth: AuthMode): HttpError {
   return new HttpError(400, `Sessions are not enabled: AUTH_TYPE is ${auth.label}; use session_auth, session_exp_auth or session_db_auth`);
 }
 
+/**
+ * The end of every successful login (password, passkey): a new session, the
+ * audit line `event`, and the answer: the user's JSON with the session
+ * cookie and the known-device cookie.
+ */
+export async function startSession(
+  o: SessionRoutesOptions,
+  c: Context<AppEnv>,
+  user: UserRecord,
+  event: "login" | "passkey_login",
+): Promise<Response> {
+  if (!o.sessions) throw noSessions(o.auth);
+  // Always a new session (no fixation): a cookie the client already has is never reused.
+  let created: { token: string; expiresAt: number | null };
+  try {
+    created = await o.sessions.create(user.id, { ip: o.clientOf(c), userAgent: c.req.header("user-agent") ?? null });
+  } catch (e) {
+    // Deleted between the credential check and now: as if it never existed.
+    if (e instanceof UserGoneError) throw new HttpError(401, "invalid email or password", o.challenge);
+    throw e;
+  }
+  o.audit(c, event, { user_id: user.id, session: hashToken(created.token) });
+  const cookie = sessionCookie(o.sessionName, created.token, { ...cookieOptionsOf(o, c), maxAgeSeconds: absoluteSeconds(o) });
+  return jsonWithCookies(c, toUserJson(user), [cookie, deviceCookie(o, c, user)]);
+}
+
 /** Login and logout, with the aliases the original's README names. */
 export function sessionRoutes(o: SessionRoutesOptions): Route[] {
   const cookieOptions = (c: Context<AppEnv>) => cookieOptionsOf(o, c);
@@ -115,30 +145,28 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
     const { client, trusted } = await whoIsAsking(o, c, () => o.users.findByEmail(email));
     // One answer for an unknown email and a wrong password, in the same time:
     // the original's 404/401 split told anyone which emails have accounts.
+    // The second factor is checked inside the throttled check: a wrong or
+    // missing code keeps the failure counted in advance, so a code guesser
+    // is locked out like a password guesser, and only a complete login
+    // clears the counters (see second-factor-login.ts).
+    const factor = loginFactor(o.factors, form.get("code"));
     const user = await auditedCheck(
       o,
       c,
-      () => throttled(o.throttle, client, email, () => o.users.checkCredentials(email, password), trusted),
+      () => throttled(o.throttle, client, email, () => factor.check(o.users.checkWithAccount(email, password)), trusted),
     );
+    if (factor.refused) {
+      o.audit(c, "second_factor_failed", { user_id: factor.refused.userId, reason: factor.refused.reason });
+      throw new HttpError(401, factor.refused.reason, o.challenge);
+    }
+    if (factor.used === "recovery") o.audit(c, "recovery_code_used", { user_id: user?.id });
     if (!user) {
       // The log (not the client) says which: an operator needs to tell guessing from typos.
       const known = await o.users.findByEmail(email);
       o.audit(c, "login_failed", { user_id: known?.id ?? null, reason: known ? "wrong password" : "unknown email" });
       throw new HttpError(401, "invalid email or password", o.challenge);
     }
-    if (!o.sessions) throw noSessions(o.auth);
-    // Always a new session (no fixation): a cookie the client already has is never reused.
-    let created: { token: string; expiresAt: number | null };
-    try {
-      created = await o.sessions.create(user.id, { ip: o.clientOf(c), userAgent: c.req.header("user-agent") ?? null });
-    } catch (e) {
-      // Deleted between the password check and now: as if it never existed.
-      if (e instanceof UserGoneError) throw new HttpError(401, "invalid email or password", o.challenge);
-      throw e;
-    }
-    o.audit(c, "login", { user_id: user.id, session: hashToken(created.token) });
-    const cookie = sessionCookie(o.sessionName, created.token, { ...cookieOptions(c), maxAgeSeconds: absoluteSeconds(o) });
-    return jsonWithCookies(c, toUserJson(user), [cookie, deviceCookie(o, c, user)]);
+    return await startSession(o, c, user, "login");
   }
 
   async function logout(c: Context<AppEnv>) {
@@ -159,7 +187,7 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
     responses: {
       200: "The user; Set-Cookie carries the session",
       400: "email missing, password missing, Wrong format, or sessions are not enabled",
-      401: "invalid email or password",
+      401: "invalid email or password; second factor required (send `code` too); invalid code",
       403: "A cross-site request",
       413: "Body too large",
       429: "Too many failed logins (Retry-After)",

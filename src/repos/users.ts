@@ -159,18 +159,32 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
      * original's rule for legacy duplicates), one hash's cost whether or not
      * the email exists, and a re-hash of legacy or weaker hashes on success
      * (only the hash changes: `updated_at` stays, the user did not change).
+     * The user's account record (its second factor) comes too, read while
+     * the password hashes, never after it: a login of a user without a
+     * second factor takes no longer than it did before factors.
      */
-    async checkCredentials(email: string, password: string): Promise<UserRecord | null> {
+    async checkWithAccount(email: string, password: string): Promise<{ user: UserRecord | null; account: AccountRecord | null }> {
       const user = await findByEmail(email);
       if (!user) {
-        // Same cost as a wrong password: the time taken must not reveal which emails have accounts.
         await hasher.burn(password);
-        return null;
+        return { user: null, account: null };
       }
-      return await verify(user, password);
+      const [checked, account] = await Promise.all([verify(user, password), driver.getAccount(user.id)]);
+      return { user: checked, account };
     },
 
-    /** Checks the password of a known user (a password change), re-hashing as `checkCredentials` does. */
+    /**
+     * Marks the user changed (`updated_at` moves) after a change of its
+     * account record that every process must notice at once: turning a
+     * second factor on (each process's Basic credential cache checks the
+     * user record it reads on every hit).
+     */
+    async touch(user: UserRecord): Promise<void> {
+      const current = await driver.getUser(user.id);
+      if (current) await driver.updateUser({ ...current, updated_at: formatTimestamp(now()) });
+    },
+
+    /** Checks the password of a known user (a password change), re-hashing as `checkWithAccount` does. */
     verifyPassword: (user: UserRecord, password: string) => verify(user, password),
 
     /** The user's account record (admin grant, verified flag, tokens, second factors), or null. */

@@ -172,7 +172,10 @@ async function showAccount(me) {
   ]);
   $("password-username").value = me.email ?? "";
   showView("signed-in");
+  // Other parts of the page (passkeys.js) fill their sections of the account too.
+  document.dispatchEvent(new CustomEvent("account-shown", { detail: me }));
   await loadSessions();
+  await globalThis.secondFactor?.show(me);
 }
 
 async function loadSessions() {
@@ -268,6 +271,14 @@ function fields(form) {
   return Object.fromEntries(new FormData(form));
 }
 
+/** After any login (password, passkey): back to the app that sent the browser here (`?next=`), or the account. */
+async function loggedIn(me) {
+  if (next) return location.assign(next);
+  await showAccount(me);
+  showNotice(`Welcome, ${me.email}.`);
+  $("me-title").focus();
+}
+
 async function logIn(event) {
   event.preventDefault();
   clearMessages();
@@ -276,11 +287,11 @@ async function logIn(event) {
     // As form fields, as an HTML form would send them.
     const me = await api("POST", "/auth_session/login", { form: new FormData(form) });
     form.reset();
-    if (next) return location.assign(next);
-    await showAccount(me);
-    showNotice(`Welcome, ${me.email}.`);
-    $("me-title").focus();
+    globalThis.secondFactor?.reset();
+    await loggedIn(me);
   } catch (e) {
+    // "second factor required" or "invalid code": the same form asks for the code (totp.js).
+    if (globalThis.secondFactor?.onLoginError(e)) return;
     if (e instanceof ApiError && e.status === 400 && e.message.startsWith("Sessions are not enabled")) {
       // "Sessions are not enabled: AUTH_TYPE is basic_auth; use ...": the answer names the type.
       const named = /AUTH_TYPE is (\w+)/.exec(e.message)?.[1];
@@ -372,5 +383,8 @@ async function start() {
     showProblem("Your account could not be loaded", e);
   }
 }
+
+// What the page's other scripts (passkeys.js) use: one way to call the API and to show results.
+globalThis.signInPage = { api, ApiError, loggedIn, showAccount, showNotice, showProblem, showResult, problemText, handleSignedOut, setFacts, when };
 
 start();
