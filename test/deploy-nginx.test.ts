@@ -2,11 +2,10 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDatabase, HOW_TO_RUN, SERVER_URL, type TestDatabase } from "./helpers/postgres.ts";
-import { ROOT, runToEnd, type Server, startServer, tsCommand } from "./helpers/server.ts";
+import { freePort, ROOT, runToEnd, type Server, startServer, tsCommand } from "./helpers/server.ts";
 
 /**
  * docs/DEPLOY.md's team setup, followed: deploy/nginx.conf as shipped (only
@@ -21,18 +20,6 @@ const EMAIL = "ops@hbtn.io";
 const PASSWORD = "Quartz-Lantern-Meadow-7";
 // A client that writes its own X-Forwarded-For, hoping to be logged as someone else.
 const FORGED = "203.0.113.9";
-
-/** A port nobody listens on now (nginx needs a number in its configuration). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** deploy/nginx.conf with only the marked lines' values replaced; fails if a marked line is missing. */
 function siteFor(site: string, port: number, instances: string[]): string {
