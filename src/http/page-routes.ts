@@ -54,6 +54,12 @@ export const PAGE_FILES: readonly PageFile[] = [
   { path: "/assets/sign-in.css", media: "text/css", summary: "The sign-in page's style sheet", source: own("sign-in.css") },
   { path: "/assets/sign-in.js", media: "text/javascript", summary: "The sign-in page's script", source: own("sign-in.js") },
   {
+    path: "/assets/account-flows.js",
+    media: "text/javascript",
+    summary: "The sign-in page's sign-up, password reset and email address flows",
+    source: own("account-flows.js"),
+  },
+  {
     path: "/assets/user-agent.js",
     media: "text/javascript",
     summary: "Names a session's browser and system for the sign-in page",

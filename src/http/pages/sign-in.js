@@ -126,6 +126,8 @@ function showView(view) {
   $("sign-up-note").textContent = openApi
     ? "AUTH_TYPE is unset: anyone may create an account."
     : "Create an account for someone else; they log in with it on their own device.";
+  // For account-flows.js (sign-up, password reset, email): which view shows now.
+  document.dispatchEvent(new CustomEvent("page-view", { detail: view }));
 }
 
 function explainMode() {
@@ -153,6 +155,8 @@ async function showAccount(me) {
     ["Member since", when(me.created_at)],
   ]);
   $("password-username").value = me.email ?? "";
+  // For account-flows.js: the user shown (its email_verified, when the server verifies addresses).
+  document.dispatchEvent(new CustomEvent("page-account", { detail: me }));
   showView("signed-in");
   await loadSessions();
 }
