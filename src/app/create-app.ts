@@ -3,7 +3,13 @@ import { createCredentialCache } from "../auth/credential-cache.ts";
 import { createMemorySessionStore, createStorageSessionStore } from "../auth/session-store.ts";
 import { createSessionManager } from "../auth/sessions.ts";
 import { createBasicStrategy, createSessionStrategy, type Strategy } from "../auth/strategies.ts";
-import { createLoginThrottle } from "../auth/throttle.ts";
+import { createLoginThrottle, createMemoryCounters } from "../auth/throttle.ts";
+import { createMailer } from "../auth/mailer.ts";
+import { createRateLimit } from "../auth/rate-limit.ts";
+import { createSelfService } from "../auth/self-service.ts";
+import { selfServiceRoutes } from "../http/self-service-routes.ts";
+import { createUserView } from "../http/user-json.ts";
+import type { Outbox } from "../lib/outbox.ts";
 import { StorageUnavailableError } from "../domain/errors.ts";
 import type { PasswordHasher } from "../domain/passwords.ts";
 import { authenticate, type AuthOptions, crossSiteReason } from "../http/auth.ts";
@@ -43,6 +49,10 @@ export type AppConfig = Pick<
   | "adminEmails"
   | "trustProxy"
   | "maxSessionsPerUser"
+  | "signup"
+  | "emailVerification"
+  | "passwordResetTtl"
+  | "emailVerificationTtl"
 >;
 
 export type AppDeps = {
@@ -65,6 +75,8 @@ export type AppDeps = {
   service?: { name: string; version: string };
   /** The files of the sign-in page and the API reference (boot reads them); without them those routes answer 404. */
   pages?: PageContents;
+  /** Outgoing email (the entry file installs its transport); absent: SMTP_URL unset, the routes that need email answer 503. */
+  outbox?: Outbox | null;
 };
 
 /**
@@ -75,7 +87,7 @@ export type AppDeps = {
  * @example const app = createApp({ config, driver: createMemoryDriver(), log: silentLogger, hasher: createPasswordHasher() });
  *          await app.request("/api/v1/status");
  */
-export function createApp({ config, driver, log, hasher, now = Date.now, peerAddress, schedule, service, pages }: AppDeps) {
+export function createApp({ config, driver, log, hasher, now = Date.now, peerAddress, schedule, service, pages, outbox = null }: AppDeps) {
   const { auth } = config;
   const sessionStore = auth.sessions === "memory"
     ? createMemorySessionStore(async (id) => (await driver.getUser(id)) !== null)
@@ -103,7 +115,25 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
   });
 
   // On a storage shared by several processes (kv, postgres), they count together.
-  const throttle = createLoginThrottle({ now, store: driver.counters ?? undefined });
+  const counters = driver.counters ?? createMemoryCounters();
+  const throttle = createLoginThrottle({ now, store: counters });
+  // Reads check expiry anyway: the sweep only keeps the account records small.
+  schedule?.("expired tokens sweep", 10 * 60_000, async () => {
+    const n = await driver.deleteExpiredTokens(now());
+    if (n) log.debug(`deleted ${n} expired one-time token(s)`);
+  });
+  const mailer = createMailer({ outbox, publicUrl: config.publicUrl, log });
+  const view = createUserView(users, config.emailVerification);
+  const selfService = createSelfService({
+    driver,
+    users,
+    mailer,
+    mailCap: createRateLimit({ store: counters, name: "mail", limit: 3, windowMs: HOUR, now }),
+    now,
+    passwordResetTtl: config.passwordResetTtl,
+    emailVerificationTtl: config.emailVerificationTtl,
+    endSessions: (id) => sessions?.endOthers(id, null) ?? Promise.resolve(0),
+  });
   let strategy: Strategy | null = null;
   if (auth.strategy === "basic") {
     strategy = createBasicStrategy(users, createCredentialCache({ maxEntries: 10_000, maxAgeMs: 5 * 60_000, now }), throttle);
@@ -142,6 +172,8 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     clientOf,
     now,
     audit,
+    view,
+    emailVerification: config.emailVerification,
   };
   let openapi = "";
   const routes: Route[] = [
@@ -149,12 +181,29 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     ...serviceRoutes(users, unauthorized, () => driver.getUser("00000000-0000-0000-0000-000000000000")),
     // Before /users/:id, whose pattern does not match /users/me/password anyway.
     ...accountRoutes(sessionOptions),
-    ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes, accessPolicy: config.accessPolicy, adminEmails: config.adminEmails, audit }),
+    ...userRoutes({
+      users,
+      maxBodyBytes: config.maxBodyBytes,
+      accessPolicy: config.accessPolicy,
+      adminEmails: config.adminEmails,
+      audit,
+      view,
+      signup: config.signup,
+      signupLimit: createRateLimit({ store: counters, name: "signup", limit: 10, windowMs: HOUR, now }),
+      clientOf,
+      startVerification: config.emailVerification === "off" ? null : (user) => selfService.startVerification(user),
+    }),
     ...sessionRoutes(sessionOptions),
+    ...selfServiceRoutes({
+      ...sessionOptions,
+      selfService,
+      mailer,
+      perClient: createRateLimit({ store: counters, name: "self-service", limit: 30, windowMs: 15 * 60_000, now }),
+    }),
     ...forwardAuthRoutes(sessionOptions),
     openApiRoute(() => openapi),
     ...pageRoutes(pages),
-    pageSessionRoute(sessionOptions.authenticate),
+    pageSessionRoute(sessionOptions.authenticate, (user) => view.one(user)),
   ];
   // Once per app, from the complete list (the document's own route included).
   openapi = JSON.stringify(openApiDocument(routes, {
@@ -176,7 +225,10 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     log.error(`unexpected failure on ${c.req.method} ${c.req.path}`, err);
     return json(c, { error: "Internal server error" }, 500);
   });
-  return Object.assign(app, { routes });
+  // The entry file drains the mail at a clean stop (bounded).
+  return Object.assign(app, { routes, drainMail: (timeoutMs: number) => mailer.drain(timeoutMs), pendingMail: () => mailer.pending() });
 }
 
 export type App = ReturnType<typeof createApp>;
+
+const HOUR = 3_600_000;

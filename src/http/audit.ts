@@ -15,7 +15,14 @@ export type AuthEvent =
   | "session_ended"
   | "password_changed"
   | "user_deleted"
-  | "cross_site_refused";
+  | "cross_site_refused"
+  | "signup_refused"
+  | "password_reset_requested"
+  | "password_reset"
+  | "verification_sent"
+  | "email_verified"
+  | "email_change_requested"
+  | "email_changed";
 
 /** What an auth event line may add to the time, event and client address. */
 export type AuthEventFields = {

@@ -2,6 +2,7 @@ import { counted } from "../lib/progress.ts";
 import { InvalidInputError, NotFoundError, StorageUnavailableError, UserGoneError } from "../domain/errors.ts";
 import { ThrottledError } from "../auth/throttle.ts";
 import { MalformedCredentialsError } from "../auth/basic.ts";
+import { BadTokenError } from "../auth/self-service.ts";
 
 type StackLimit = { stackTraceLimit?: number };
 let savedStackLimit: number | undefined;
@@ -47,6 +48,7 @@ export function toHttpError(e: unknown): HttpError | null {
   if (e instanceof StorageUnavailableError) return new HttpError(503, e.message);
   if (e instanceof ThrottledError) return tooManyAttempts(e.retryAfter);
   if (e instanceof UserGoneError) return new HttpError(401, "invalid email or password");
+  if (e instanceof BadTokenError) return new HttpError(400, e.message);
   if (e instanceof MalformedCredentialsError) return new HttpError(400, e.message);
   return null;
 }

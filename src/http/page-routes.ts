@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { toUserJson, type UserRecord } from "../domain/records.ts";
+import type { UserRecord } from "../domain/records.ts";
 import { crc32 } from "../lib/crc32.ts";
 import type { AppEnv } from "./context.ts";
 import { HttpError } from "./errors.ts";
@@ -184,7 +184,10 @@ export const PAGE_SESSION_PATH = "/page/session";
  * console. Outside `/api/v1`, so not part of the API (no CORS, not in the
  * OpenAPI document), whose `/users/me` answers as the contract says.
  */
-export function pageSessionRoute(authenticate: (c: Context<AppEnv>) => Promise<{ user: UserRecord } | null>): Route {
+export function pageSessionRoute(
+  authenticate: (c: Context<AppEnv>) => Promise<{ user: UserRecord } | null>,
+  view: (user: UserRecord) => Promise<unknown>,
+): Route {
   return {
     method: "GET",
     path: PAGE_SESSION_PATH,
@@ -200,7 +203,7 @@ export function pageSessionRoute(authenticate: (c: Context<AppEnv>) => Promise<{
       } catch (e) {
         if (!(e instanceof HttpError) || (e.status !== 401 && e.status !== 403)) throw e;
       }
-      return json(c, { user: user ? toUserJson(user) : null });
+      return json(c, { user: user ? await view(user) : null });
     },
   };
 }

@@ -8,7 +8,8 @@ import type { Audit } from "./audit.ts";
 import type { LoginThrottle } from "../auth/throttle.ts";
 import type { AuthMode } from "../domain/auth-mode.ts";
 import { UserGoneError } from "../domain/errors.ts";
-import { toUserJson, type UserRecord } from "../domain/records.ts";
+import type { UserRecord } from "../domain/records.ts";
+import type { UserView } from "./user-json.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { readLoginFields } from "./body.ts";
 import type { AppEnv } from "./context.ts";
@@ -41,6 +42,10 @@ export type SessionRoutesOptions = {
   now: () => number;
   /** Records authentication events (see audit.ts). */
   audit: Audit;
+  /** The user JSON of the login's answer (see user-json.ts). */
+  view: UserView;
+  /** EMAIL_VERIFICATION: under "required" an unverified account cannot log in. */
+  emailVerification: "off" | "optional" | "required";
 };
 
 /** The known-device cookie's name (see src/auth/known-device.ts). */
@@ -126,6 +131,13 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
       o.audit(c, "login_failed", { user_id: known?.id ?? null, reason: known ? "wrong password" : "unknown email" });
       throw new HttpError(401, "invalid email or password", o.challenge);
     }
+    // Read only while verification is on: the answer shows it, and "required" refuses an unverified address.
+    const account = o.emailVerification === "off" ? null : await o.users.account(user.id);
+    if (o.emailVerification === "required" && account?.email_verified === false) {
+      // After the password check: only the account's owner learns that it awaits verification.
+      o.audit(c, "login_failed", { user_id: user.id, reason: "email not verified" });
+      throw new HttpError(403, "email not verified");
+    }
     if (!o.sessions) throw noSessions(o.auth);
     // Always a new session (no fixation): a cookie the client already has is never reused.
     let created: { token: string; expiresAt: number | null };
@@ -138,7 +150,7 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
     }
     o.audit(c, "login", { user_id: user.id, session: hashToken(created.token) });
     const cookie = sessionCookie(o.sessionName, created.token, { ...cookieOptions(c), maxAgeSeconds: absoluteSeconds(o) });
-    return jsonWithCookies(c, toUserJson(user), [cookie, deviceCookie(o, c, user)]);
+    return jsonWithCookies(c, await o.view.one(user, account), [cookie, deviceCookie(o, c, user)]);
   }
 
   async function logout(c: Context<AppEnv>) {
@@ -160,7 +172,7 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
       200: "The user; Set-Cookie carries the session",
       400: "email missing, password missing, Wrong format, or sessions are not enabled",
       401: "invalid email or password",
-      403: "A cross-site request",
+      403: "A cross-site request, or email not verified (EMAIL_VERIFICATION=required)",
       413: "Body too large",
       429: "Too many failed logins (Retry-After)",
     },

@@ -1,0 +1,175 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { cookieOf, fakeClock, testApp } from "./helpers/app.ts";
+import { mailSetup, recipients, tokenIn } from "./helpers/mail.ts";
+import { everyStorage } from "./helpers/storages.ts";
+
+/**
+ * Password reset, email verification and email change in-process, on every
+ * storage, with the emails going through a real SMTP server: the tokens'
+ * rules (single use, expiry, purpose, voided by a password change) and the
+ * answers that must not tell whether an email has an account.
+ */
+
+const ENV = { AUTH_TYPE: "session_db_auth", PUBLIC_URL: "https://auth.example.com", SMTP_URL: "log:" };
+const PASSWORD = "Passw0rd-123";
+const NEW_PASSWORD = "An0ther-Secret!";
+
+async function setup(open: (now: () => number) => Promise<import("../src/storage/driver.ts").StorageDriver>, env = {}) {
+  const clock = fakeClock(Date.now());
+  const mail = await mailSetup();
+  const driver = await open(clock.now);
+  const t = testApp({ env: { ...ENV, ...env }, driver, now: clock.now, outbox: mail.outbox });
+  const login = (email: string, password: string) => t.json("/api/v1/auth_session/login", "POST", { email, password });
+  /** Waits until every email the app decided to send has been delivered (or given up). */
+  const settle = () => t.app.drainMail(20_000);
+  return { ...t, ...mail, clock, login, settle };
+}
+
+for (const [name, open] of Object.entries(everyStorage("self-service"))) {
+  describe(`self-service on ${name}`, () => {
+    it("resets a password through the emailed link: old sessions end, the link works once", async () => {
+      const t = await setup(open);
+      await t.seed("bob@example.com");
+      const before = cookieOf(await t.login("bob@example.com", PASSWORD));
+      const asked = await t.json("/api/v1/auth_session/password_reset", "POST", { email: "bob@example.com" });
+      assert.equal(asked.status, 202);
+      assert.deepEqual(await asked.json(), {});
+      await t.smtp.waitFor(1);
+      const mail = t.smtp.received[0];
+      assert.equal(mail.subject, "Reset your password");
+      assert.deepEqual(recipients(mail), ["bob@example.com"]);
+      assert.match(mail.text ?? "", /https:\/\/auth\.example\.com\/#reset=/);
+      assert.match(mail.text ?? "", /1 hour/);
+      assert.doesNotMatch(mail.text ?? "", new RegExp(PASSWORD));
+      const token = tokenIn(t.smtp, 0, "reset");
+      // The rules of sign-up apply, and a refused password does not use the link up.
+      const weak = await t.json("/api/v1/auth_session/password_reset/confirm", "POST", { token, new_password: "password" });
+      assert.equal(weak.status, 400);
+      assert.match((await weak.json()).error, /^Can't update User: /);
+      const done = await t.form("/api/v1/auth_session/password_reset/confirm", { token, new_password: NEW_PASSWORD });
+      assert.equal(done.status, 200);
+      assert.deepEqual(await done.json(), {});
+      const again = await t.json("/api/v1/auth_session/password_reset/confirm", "POST", { token, new_password: NEW_PASSWORD + "x" });
+      assert.equal(again.status, 400);
+      assert.deepEqual(await again.json(), { error: "invalid or expired token" });
+      assert.equal((await t.request("/api/v1/users/me", { headers: { cookie: before } })).status, 403, "the old session ended");
+      assert.equal((await t.login("bob@example.com", PASSWORD)).status, 401);
+      assert.equal((await t.login("bob@example.com", NEW_PASSWORD)).status, 200);
+      await t.smtp.waitFor(2);
+      assert.equal(t.smtp.received[1].subject, "Your password was changed");
+      assert.doesNotMatch(t.smtp.received[1].text ?? "", new RegExp(NEW_PASSWORD));
+    });
+
+    it("answers an unknown email exactly as a known one, and sends nothing", async () => {
+      const t = await setup(open);
+      await t.seed("bob@example.com");
+      const known = await t.json("/api/v1/auth_session/password_reset", "POST", { email: "bob@example.com" });
+      const unknown = await t.json("/api/v1/auth_session/password_reset", "POST", { email: "nobody@example.com" });
+      assert.equal(known.status, unknown.status);
+      assert.equal(await known.text(), await unknown.text());
+      assert.equal(known.headers.get("content-type"), unknown.headers.get("content-type"));
+      await t.settle();
+      assert.deepEqual(t.smtp.received.map(recipients), [["bob@example.com"]]);
+    });
+
+    it("lets only one of two concurrent uses of a token through", async () => {
+      const t = await setup(open);
+      await t.seed("bob@example.com");
+      await t.json("/api/v1/auth_session/password_reset", "POST", { email: "bob@example.com" });
+      await t.smtp.waitFor(1);
+      const token = tokenIn(t.smtp, 0, "reset");
+      const confirm = (pw: string) => t.json("/api/v1/auth_session/password_reset/confirm", "POST", { token, new_password: pw });
+      const statuses = (await Promise.all([confirm(NEW_PASSWORD), confirm(NEW_PASSWORD + "2")])).map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 400]);
+    });
+
+    it("refuses an expired token, and a reset link once the password was changed", async () => {
+      const t = await setup(open);
+      await t.seed("bob@example.com");
+      await t.json("/api/v1/auth_session/password_reset", "POST", { email: "bob@example.com" });
+      await t.json("/api/v1/auth_session/password_reset", "POST", { email: "bob@example.com" });
+      await t.smtp.waitFor(2);
+      const [first, second] = [tokenIn(t.smtp, 0, "reset"), tokenIn(t.smtp, 1, "reset")];
+      // A password change (with the current password) voids every outstanding link.
+      const cookie = cookieOf(await t.login("bob@example.com", PASSWORD));
+      const changed = await t.json("/api/v1/users/me/password", "PUT", { current_password: PASSWORD, new_password: NEW_PASSWORD }, {
+        cookie,
+      });
+      assert.equal(changed.status, 200);
+      const voided = await t.json("/api/v1/auth_session/password_reset/confirm", "POST", { token: first, new_password: "Th1rd-Secret!" });
+      assert.equal(voided.status, 400);
+      await t.json("/api/v1/auth_session/password_reset", "POST", { email: "bob@example.com" });
+      await t.smtp.waitFor(3);
+      const late = tokenIn(t.smtp, 2, "reset");
+      t.clock.advance(3600_000 + 1000);
+      const expired = await t.json("/api/v1/auth_session/password_reset/confirm", "POST", { token: late, new_password: "Th1rd-Secret!" });
+      assert.deepEqual([expired.status, await expired.json()], [400, { error: "invalid or expired token" }]);
+      assert.notEqual(second, late);
+      assert.equal(await t.driver.deleteExpiredTokens(t.clock.now()), 1, "the sweep removes the expired token");
+    });
+
+    it("sends at most 3 emails per account an hour, answering 202 all the same", async () => {
+      const t = await setup(open);
+      await t.seed("bob@example.com");
+      for (let i = 0; i < 5; i++) {
+        const r = await t.json("/api/v1/auth_session/password_reset", "POST", { email: "bob@example.com" });
+        assert.equal(r.status, 202);
+      }
+      await t.settle();
+      assert.equal(t.smtp.received.length, 3);
+      t.clock.advance(3600_000 + 1000);
+      await t.json("/api/v1/auth_session/password_reset", "POST", { email: "bob@example.com" });
+      await t.smtp.waitFor(4);
+    });
+
+    it("refuses tokens that are not ours with one answer", async () => {
+      const t = await setup(open);
+      const user = await t.seed("bob@example.com");
+      for (const token of ["x", `${user.id}.${"A".repeat(43)}`, "a.b.c", "🙂".repeat(300)]) {
+        const r = await t.json("/api/v1/auth_session/verify_email", "POST", { token });
+        assert.deepEqual([r.status, await r.json()], [400, { error: "invalid or expired token" }], token);
+      }
+      const missing = await t.json("/api/v1/auth_session/password_reset/confirm", "POST", { new_password: NEW_PASSWORD });
+      assert.deepEqual(await missing.json(), { error: "token missing" });
+    });
+
+    it("changes the email only once the link sent to the new address is used", async () => {
+      const t = await setup(open, { EMAIL_VERIFICATION: "optional" });
+      await t.seed("bob@example.com");
+      await t.seed("taken@example.com");
+      const cookie = cookieOf(await t.login("bob@example.com", PASSWORD));
+      const change = (email: string, current_password: string) =>
+        t.json("/api/v1/users/me/email", "PUT", { email, current_password }, { cookie });
+      assert.equal((await change("new@example.com", "wrong-password")).status, 401);
+      assert.equal((await change("new@example.com", PASSWORD)).status, 202);
+      await t.smtp.waitFor(2);
+      const [link, notice] = t.smtp.received;
+      assert.deepEqual([recipients(link), recipients(notice)], [["new@example.com"], ["bob@example.com"]]);
+      assert.equal((await (await t.request("/api/v1/users/me", { headers: { cookie } })).json()).email, "bob@example.com");
+      const verified = await t.json("/api/v1/auth_session/verify_email", "POST", { token: tokenIn(t.smtp, 0, "verify") });
+      assert.equal(verified.status, 200);
+      const me = await (await t.request("/api/v1/users/me", { headers: { cookie } })).json();
+      assert.deepEqual([me.email, me.email_verified], ["new@example.com", true]);
+      // An address another account has: the same answer, a notice to it, no link anywhere.
+      assert.equal((await change("taken@example.com", PASSWORD)).status, 202);
+      await t.smtp.waitFor(4);
+      assert.deepEqual(t.smtp.received.slice(2).map(recipients), [["taken@example.com"], ["new@example.com"]]);
+      for (const m of t.smtp.received.slice(2)) assert.doesNotMatch(m.text ?? "", /#verify=/);
+    });
+  });
+}
+
+describe("self-service without email", () => {
+  it("answers 503 on the routes that send email when SMTP_URL is unset", async () => {
+    const t = testApp({ env: { AUTH_TYPE: "session_db_auth" } });
+    await t.seed("bob@example.com");
+    const r = await t.json("/api/v1/auth_session/password_reset", "POST", { email: "bob@example.com" });
+    assert.deepEqual([r.status, await r.json()], [503, { error: "email is not configured" }]);
+    const cookie = cookieOf(await t.json("/api/v1/auth_session/login", "POST", { email: "bob@example.com", password: PASSWORD }));
+    const change = await t.json("/api/v1/users/me/email", "PUT", { email: "b@example.com", current_password: PASSWORD }, { cookie });
+    assert.equal(change.status, 503);
+    const resend = await t.request("/api/v1/users/me/email_verification", { method: "POST", headers: { cookie } });
+    assert.equal(resend.status, 503);
+  });
+});
