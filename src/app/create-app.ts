@@ -22,6 +22,7 @@ import { gate } from "../http/gate.ts";
 import { ApiRouter } from "../http/router.ts";
 import { openApiDocument, openApiRoute } from "../http/openapi.ts";
 import { type PageContents, pageRoutes, pageSessionRoute } from "../http/page-routes.ts";
+import { pageConfigRoute } from "../http/page-config.ts";
 import { json } from "../http/respond.ts";
 import type { Route } from "../http/routes.ts";
 import { serviceRoutes } from "../http/service-routes.ts";
@@ -204,6 +205,7 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     openApiRoute(() => openapi),
     ...pageRoutes(pages),
     pageSessionRoute(sessionOptions.authenticate, (user) => view.one(user)),
+    pageConfigRoute({ signup: config.signup, email: outbox !== null, emailVerification: config.emailVerification }),
   ];
   // Once per app, from the complete list (the document's own route included).
   openapi = JSON.stringify(openApiDocument(routes, {
