@@ -172,6 +172,8 @@
 
   function openReset(token) {
     resetToken = token;
+    // The link has come: the form that asked for it has done its part.
+    setOpen("forgot", false);
     $("reset-form").hidden = false;
     $("reset").hidden = false;
     $("reset-title").focus();
