@@ -234,8 +234,9 @@ describe(`the sign-in page's self-service flows in Chromium, served on ${RUNTIME
     // Two links now (the sign-up's and the new one): the newest one verifies.
     const resent = await waitForMailTo(grace.email, 2);
     await page.goto(linkIn(resent, "verify", origin));
-    await page.waitForSelector("#email-status:has-text('grace@hbtn.io is verified')");
-    assert.match(await page.textContent("#notice") ?? "", /Your email address is verified/);
+    // The notice comes once the account and its sessions are shown again.
+    await page.waitForSelector("#notice:has-text('Your email address is verified')");
+    assert.match(await page.textContent("#email-status") ?? "", /grace@hbtn\.io is verified/);
     assert.equal(await page.isHidden("#resend-verification"), true);
     assert.equal(await address(page), `${origin}/`);
     await shot(page, "verified");

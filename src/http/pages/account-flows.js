@@ -3,7 +3,7 @@
 // (#reset=<token>, #verify=<token>), verifying and changing one's address.
 //
 // Loaded before sign-in.js and run once it has run too: it uses its helpers
-// (api, $, fields, showResult, showNotice, showProblem, problemText,
+// (api, ApiError, $, fields, showResult, showNotice, showProblem, clearMessages, problemText,
 // handleSignedOut, showAccount, showView, mode; classic scripts share one
 // global scope) and follows the page through the two events sign-in.js
 // sends: "page-view" (which view shows) and "page-account" (the user shown).
@@ -95,6 +95,7 @@
 
   async function register(event) {
     event.preventDefault();
+    clearMessages();
     const form = event.target;
     const body = fields(form);
     for (const name of ["first_name", "last_name"]) if (body[name] === "") delete body[name];
@@ -114,6 +115,7 @@
 
   async function forgot(event) {
     event.preventDefault();
+    clearMessages();
     const form = event.target;
     try {
       await api("POST", "/auth_session/password_reset", { json: fields(form) });
@@ -130,6 +132,7 @@
 
   async function reset(event) {
     event.preventDefault();
+    clearMessages();
     const form = event.target;
     const password = $("reset-password").value;
     if (password !== $("reset-again").value) {
@@ -185,6 +188,7 @@
   }
 
   async function resend() {
+    clearMessages();
     try {
       await api("POST", "/users/me/email_verification");
       showResult("resend-result", "notice", `We sent a new link to ${account.email}.`);
@@ -195,6 +199,7 @@
 
   async function changeEmail(event) {
     event.preventDefault();
+    clearMessages();
     const form = event.target;
     const body = fields(form);
     try {
