@@ -8,6 +8,7 @@ import { RUNTIME, runToEnd, tsCommand } from "./helpers/server.ts";
 import { parseConfig } from "../src/app/config.ts";
 import { exposureWarning } from "../src/app/boot.ts";
 import { StartupError } from "../src/domain/errors.ts";
+import { emptyAccount } from "../src/domain/accounts.ts";
 import type { PasswordHasher } from "../src/domain/passwords.ts";
 
 /**
@@ -292,7 +293,7 @@ describe("ACCESS_POLICY=self", () => {
     const bob = await t.seed("bob@hbtn.io", "correct-Horse-9");
     const root = await t.seed("root@hbtn.io", "correct-Horse-9");
     // The operator's grant (what `cli user admin` stores): the address alone proves nothing.
-    await t.driver.putAccount({ user_id: root.id, admin_granted_at: "2025-01-01T00:00:00", admin_email: "root@hbtn.io" });
+    await t.driver.putAccount({ ...emptyAccount(root.id), admin_granted_at: "2025-01-01T00:00:00", admin_email: "root@hbtn.io" });
     const as = (email: string) => ({ Authorization: basic(email, "correct-Horse-9") });
     return { t, ann, bob, root, as };
   }

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { StartupError } from "../src/domain/errors.ts";
 import { sha256Hex } from "../src/lib/sha256.ts";
 import type { UserRecord } from "../src/domain/records.ts";
-import { makeSession, makeUser, runAccountContract, runDriverContract } from "./helpers/driver-contract.ts";
+import { makeSession, makeUser, runDriverContract } from "./helpers/driver-contract.ts";
+import { runAccountContract } from "./helpers/account-contract.ts";
 import { LEGACY_TOKEN, openOn, ORIGINAL_SESSIONS, ORIGINAL_USERS, removeDir, tempDir } from "./helpers/file-fixtures.ts";
 
 runDriverContract("file", async () => {

@@ -9,7 +9,8 @@ import { pathToFileURL } from "node:url";
 import { DuplicateEmailError, StartupError, StorageUnavailableError } from "../src/domain/errors.ts";
 import { createKvDriver, type KvLike } from "../src/storage/kv/index.ts";
 import { openKvStore } from "../src/storage/kv/open.ts";
-import { makeSession, makeUser, runAccountContract, runDriverContract } from "./helpers/driver-contract.ts";
+import { makeSession, makeUser, runDriverContract } from "./helpers/driver-contract.ts";
+import { runAccountContract } from "./helpers/account-contract.ts";
 import { ROOT, RUNTIME, tsCommand } from "./helpers/server.ts";
 
 const deno = (globalThis as { Deno?: { openKv(path?: string): Promise<unknown> } }).Deno;
@@ -32,7 +33,8 @@ runDriverContract("kv", async () => {
 runAccountContract("kv", async () => {
   const dir = await mkdtemp(join(tmpdir(), "kv-accounts-"));
   const open = async () => createKvDriver(await openKv(join(dir, "test.kv")), { now: Date.now });
-  return { driver: await open(), reopen: open, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  // second: another instance on the same file, as another process would open it.
+  return { driver: await open(), reopen: open, second: open, cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
 
 describe("kv driver", () => {

@@ -34,7 +34,9 @@ export async function userVerify(ctx: CommandContext, who: string): Promise<void
  */
 export async function userResetLink(ctx: CommandContext, who: string): Promise<void> {
   const origin = ctx.config.publicUrl;
-  if (origin === null) throw new CliError("user reset-link needs PUBLIC_URL (the origin of the link), e.g. PUBLIC_URL=https://auth.example.com");
+  if (origin === null) {
+    throw new CliError("user reset-link needs PUBLIC_URL (the origin of the link), e.g. PUBLIC_URL=https://auth.example.com");
+  }
   const ttl = ctx.config.passwordResetTtl;
   const target = await findUser(ctx.driver, who);
   const issued = issueToken(target.id, "reset", null, ctx.now(), ttl);

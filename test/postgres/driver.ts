@@ -6,7 +6,8 @@ import { openPostgres } from "../../src/storage/postgres/connect.ts";
 import { createPostgresDriver, type PostgresDriverOptions } from "../../src/storage/postgres/index.ts";
 import { emailKey } from "../../src/storage/postgres/rows.ts";
 import { MIGRATIONS } from "../../src/storage/postgres/schema.ts";
-import { makeSession, makeUser, runAccountContract, runDriverContract } from "../helpers/driver-contract.ts";
+import { makeSession, makeUser, runDriverContract } from "../helpers/driver-contract.ts";
+import { runAccountContract } from "../helpers/account-contract.ts";
 import { createDatabase, onServer, type TestDatabase } from "../helpers/postgres.ts";
 
 /** A driver on `url` with its own pool (two of them behave as two processes would). */
@@ -23,7 +24,8 @@ export function postgresDriverTests(): void {
   });
   runAccountContract("postgres", async () => {
     const db = await createDatabase("accounts");
-    return { driver: await open(db.url), reopen: () => open(db.url), cleanup: db.drop };
+    // second: a driver with a pool of its own, as another process would have.
+    return { driver: await open(db.url), reopen: () => open(db.url), second: () => open(db.url), cleanup: db.drop };
   });
 
   describe("postgres driver", () => {

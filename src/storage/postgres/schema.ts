@@ -94,6 +94,23 @@ export const MIGRATIONS: readonly Migration[] = [
         admin_email text
       );`,
   },
+  {
+    version: 3,
+    name: "account state: verified address, one-time tokens, second factors",
+    // email_verified is a column of its own (null: never tracked). The
+    // tokens, the TOTP factor and the passkeys are jsonb: small nested
+    // records that are only ever read and written whole, through the one
+    // shape check every driver uses (accountRecord), inside updateAccount's
+    // locked read-change-write; no query looks inside them, so columns or
+    // child tables would only add joins and a second copy of the shape.
+    // Rows written before this migration get the empty values.
+    sql: `
+      alter table accounts
+        add column email_verified boolean,
+        add column tokens jsonb not null default '[]',
+        add column totp jsonb,
+        add column passkeys jsonb not null default '[]';`,
+  },
 ];
 
 /** What a call to `migrate` found and did. */
