@@ -189,10 +189,14 @@ describe(`self-service on a real ${RUNTIME} server: SIGNUP, and the CLI`, () => 
     assert.match(verified.stdout, /verified the email of user \S+ <eve@example.com>/);
 
     const noUrl = await cli(["user", "reset-link", "eve@example.com"]);
-    assert.deepEqual([noUrl.code, noUrl.stderr.trim().split("\n").at(-1)], [
-      1,
-      "error: user reset-link needs PUBLIC_URL (the origin of the link), e.g. PUBLIC_URL=https://auth.example.com",
-    ]);
+    assert.equal(noUrl.code, 1);
+    // The line itself (bun run adds one of its own after it).
+    assert.ok(
+      noUrl.stderr.split("\n").includes(
+        "error: user reset-link needs PUBLIC_URL (the origin of the link), e.g. PUBLIC_URL=https://auth.example.com",
+      ),
+      noUrl.stderr,
+    );
     const link = await cli(["user", "reset-link", "eve@example.com"], { PUBLIC_URL: "https://auth.example.com" });
     assert.equal(link.code, 0, link.stderr);
     const token = /^https:\/\/auth\.example\.com\/#reset=(\S+)$/.exec(link.stdout.trim())?.[1];
