@@ -8,6 +8,7 @@ import { basic, testApp } from "./helpers/app.ts";
 import { openOn, removeDir, tempDir } from "./helpers/file-fixtures.ts";
 import { createDatabase, SERVER_URL } from "./helpers/postgres.ts";
 import { cliCommand, RUNTIME, runToEnd, scratchDir } from "./helpers/server.ts";
+import { fullAccount } from "./helpers/account-contract.ts";
 import { runCli } from "../src/cli/main.ts";
 import { createPasswordHasher } from "../src/auth/password.ts";
 import { createMemoryDriver } from "../src/storage/memory/index.ts";
@@ -168,8 +169,14 @@ for (const storage of storages) {
           }
         }
       };
+      // Root's other state (tokens, a pending TOTP factor, passkeys): a grant changes the admin fields alone.
+      const rootId = ids.get("Root@HBTN.io")!;
+      const full = fullAccount(rootId);
+      const state = { ...full, admin_granted_at: null, admin_email: null, totp: { ...full.totp!, confirmed_at: null } };
+      await driver.putAccount(state);
       const granted = await cli(["user", "admin", "Root@HBTN.io"]);
       assert.equal(granted.code, 0, granted.stderr);
+      assert.deepEqual({ ...(await driver.getAccount(rootId)), admin_granted_at: null, admin_email: null }, state);
       assert.match(granted.stdout, /granted admin rights to user [0-9a-f-]{36} <Root@HBTN\.io> for the address root@hbtn\.io/);
       // A grant for an address ADMIN_EMAILS does not list (a fullwidth look-alike) is said to do nothing.
       const fullwidth = await cli(["user", "admin", FULLWIDTH_ROOT]);

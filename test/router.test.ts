@@ -103,25 +103,13 @@ describe("the gate's path matcher, on the dispatch's router", () => {
       assert.equal(match(path)?.allow, "GET, HEAD, PUT, DELETE, OPTIONS", path);
       assert.equal(match(path)?.public, false, path);
     }
-    assert.deepEqual(match("/api/v1/status"), {
-      public: true,
-      allow: "GET, HEAD, OPTIONS",
-      allowed: new Set(["GET", "HEAD", "OPTIONS"]),
-      publicMethods: new Set(["GET", "HEAD"]),
-    });
+    assert.deepEqual(match("/api/v1/status"), { public: true, allow: "GET, HEAD, OPTIONS", allowed: new Set(["GET", "HEAD", "OPTIONS"]) });
   });
 
   it("makes a path public only when every declared path it matches is", () => {
     assert.equal(match("/open/door")?.public, true);
     assert.equal(match("/open/closed")?.public, false);
     assert.equal(match("/open/closed")?.allow, "GET, HEAD, POST, OPTIONS");
-  });
-
-  it("makes one method of a path public when every declared path serving it serves it publicly", () => {
-    // POST /open/:name is public, GET /open/closed is not: on /open/closed only the POST goes unauthenticated.
-    assert.deepEqual(match("/open/closed")?.publicMethods, new Set(["POST"]));
-    assert.deepEqual(match("/open/door")?.publicMethods, new Set(["POST"]));
-    assert.deepEqual(match("/api/v1/users/me")?.publicMethods, new Set());
   });
 
   it("knows nothing else, an extra trailing slash or an empty segment included", () => {

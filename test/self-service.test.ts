@@ -1,8 +1,9 @@
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { cookieOf, fakeClock, testApp } from "./helpers/app.ts";
 import { mailSetup, recipients, tokenIn } from "./helpers/mail.ts";
 import { everyStorage } from "./helpers/storages.ts";
+import type { StorageDriver } from "../src/storage/driver.ts";
 
 /**
  * Password reset, email verification and email change in-process, on every
@@ -15,10 +16,15 @@ const ENV = { AUTH_TYPE: "session_db_auth", PUBLIC_URL: "https://auth.example.co
 const PASSWORD = "Passw0rd-123";
 const NEW_PASSWORD = "An0ther-Secret!";
 
-async function setup(open: (now: () => number) => Promise<import("../src/storage/driver.ts").StorageDriver>, env = {}) {
+// Kept (and closed at the end): a file store dropped unclosed leaves its journal's handle to the garbage collector, which Bun refuses.
+const drivers: StorageDriver[] = [];
+after(() => Promise.all(drivers.map((d) => d.close())));
+
+async function setup(open: (now: () => number) => Promise<StorageDriver>, env = {}) {
   const clock = fakeClock(Date.now());
   const mail = await mailSetup();
   const driver = await open(clock.now);
+  drivers.push(driver);
   const t = testApp({ env: { ...ENV, ...env }, driver, now: clock.now, outbox: mail.outbox });
   const login = (email: string, password: string) => t.json("/api/v1/auth_session/login", "POST", { email, password });
   /** Waits until every email the app decided to send has been delivered (or given up). */
@@ -171,5 +177,47 @@ describe("self-service without email", () => {
     assert.equal(change.status, 503);
     const resend = await t.request("/api/v1/users/me/email_verification", { method: "POST", headers: { cookie } });
     assert.equal(resend.status, 503);
+  });
+});
+
+describe("sign-up modes and the verified flag", () => {
+  const signup = (t: ReturnType<typeof testApp>, email: string) =>
+    t.json("/api/v1/users", "POST", { email, password: PASSWORD }, { "x-forwarded-for": "203.0.113.9" });
+
+  it("SIGNUP=open: anyone, at most 10 accounts an hour from one address; closed: 403; authenticated: a login first", async () => {
+    const open = testApp({ env: { AUTH_TYPE: "session_db_auth", SIGNUP: "open", TRUST_PROXY: "1" } });
+    for (let i = 0; i < 10; i++) assert.equal((await signup(open, `u${i}@example.com`)).status, 201);
+    const refused = await signup(open, "u10@example.com");
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get("retry-after")) > 0);
+    const other = await open.json("/api/v1/users", "POST", { email: "u11@example.com", password: PASSWORD }, {
+      "x-forwarded-for": "203.0.113.10",
+    });
+    assert.equal(other.status, 201, "another address has its own allowance");
+    const closed = testApp({ env: { AUTH_TYPE: "session_db_auth", SIGNUP: "closed" } });
+    await closed.seed("admin@example.com");
+    const cookie = cookieOf(await closed.json("/api/v1/auth_session/login", "POST", { email: "admin@example.com", password: PASSWORD }));
+    const r = await closed.json("/api/v1/users", "POST", { email: "x@example.com", password: PASSWORD }, { cookie });
+    assert.deepEqual([r.status, await r.json()], [403, { error: "Sign-up is closed" }]);
+    assert.equal((await signup(testApp({ env: { AUTH_TYPE: "session_db_auth" } }), "y@example.com")).status, 401);
+  });
+
+  it("EMAIL_VERIFICATION=off keeps the original's user JSON; turning it on later locks nobody out", async () => {
+    const clock = fakeClock();
+    const t = testApp({ env: { AUTH_TYPE: "session_db_auth" }, now: clock.now });
+    await t.seed("old@example.com");
+    const before = await t.json("/api/v1/auth_session/login", "POST", { email: "old@example.com", password: PASSWORD });
+    assert.deepEqual(Object.keys(await before.json()), ["created_at", "email", "first_name", "id", "last_name", "updated_at"]);
+    const users = await (await t.request("/api/v1/users", { headers: { cookie: cookieOf(before) } })).json();
+    assert.deepEqual(Object.keys(users[0]), ["created_at", "email", "first_name", "id", "last_name", "updated_at"]);
+    const { outbox } = await mailSetup();
+    const on = testApp({ env: { ...ENV, EMAIL_VERIFICATION: "required" }, driver: t.driver, now: clock.now, outbox });
+    const login = await on.json("/api/v1/auth_session/login", "POST", { email: "old@example.com", password: PASSWORD });
+    assert.equal(login.status, 200);
+    assert.equal((await login.json()).email_verified, true);
+    const list = await (await on.request("/api/v1/users", { headers: { cookie: cookieOf(login) } })).json();
+    assert.deepEqual(list.map((u: { email_verified: boolean }) => u.email_verified), [true]);
+    const resend = await on.request("/api/v1/users/me/email_verification", { method: "POST", headers: { cookie: cookieOf(login) } });
+    assert.deepEqual([resend.status, await resend.json()], [400, { error: "email already verified" }]);
   });
 });

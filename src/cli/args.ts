@@ -17,6 +17,8 @@ export type Command =
   | { name: "user-passwd"; who: string }
   | { name: "user-delete"; who: string }
   | { name: "user-unlock"; email: string }
+  | { name: "user-verify"; who: string }
+  | { name: "user-reset-link"; who: string }
   | { name: "sessions-list"; who: string; json: boolean }
   | { name: "sessions-end"; who: string; session: string | null }
   | { name: "import"; folder: string }
@@ -66,6 +68,10 @@ Commands:
   user delete <email|id>  delete a user and its sessions
   user unlock <email>     clear the account's failed-login counters (kv and
                           postgres storage, where the counters are stored)
+  user verify <email|id>  mark the user's email address verified
+  user reset-link <email|id>
+                          print a password reset link (needs PUBLIC_URL)
+                          to hand to the user; nothing is emailed
   sessions list <email|id> [--json]
                           the user's live sessions kept in the storage
                           (session_db_auth): id, created_at, last_seen_at,
@@ -203,8 +209,12 @@ export function parseArgs(argv: string[]): Command {
       return { name: "user-delete", who: parseWith(args, { positionals: ["email|id"], flags: {} }, "user delete").positionals[0] };
     case "unlock":
       return { name: "user-unlock", email: parseWith(args, { positionals: ["email"], flags: {} }, "user unlock").positionals[0] };
+    case "verify":
+      return { name: "user-verify", who: parseWith(args, { positionals: ["email|id"], flags: {} }, "user verify").positionals[0] };
+    case "reset-link":
+      return { name: "user-reset-link", who: parseWith(args, { positionals: ["email|id"], flags: {} }, "user reset-link").positionals[0] };
     case undefined:
-      throw new UsageError(`"user" needs a subcommand: add, admin, list, passwd, delete or unlock`);
+      throw new UsageError(`"user" needs a subcommand: add, admin, list, passwd, delete, unlock, verify or reset-link`);
     default:
       throw new UsageError(`unknown command "user ${sub}"`);
   }

@@ -19,6 +19,7 @@ import { migrateStorage, migrationTarget } from "./migrate.ts";
 import { abortImport, checkExportTarget, exportData, importData, readImportSource } from "./transfer.ts";
 import { sessionsEnd, sessionsList, userUnlock } from "./session-commands.ts";
 import { userAdd, userAdmin, userDelete, userList, userPasswd } from "./user-commands.ts";
+import { userResetLink, userVerify } from "./link-commands.ts";
 
 /** What the entry file (or a test) hands the CLI. */
 export type CliOptions = StorageContext & {
@@ -180,6 +181,10 @@ function dispatch(
       return userDelete(ctx, cmd.who);
     case "user-unlock":
       return userUnlock(ctx, cmd.email);
+    case "user-verify":
+      return userVerify(ctx, cmd.who);
+    case "user-reset-link":
+      return userResetLink(ctx, cmd.who);
     case "sessions-list":
       return sessionsList(ctx, cmd.who, cmd.json);
     case "sessions-end":

@@ -41,6 +41,10 @@ const COMMON = {
 const TAGS: [prefix: string, tag: string, description: string][] = [
   ["/api/v1/auth_session/sessions", "account", "The current user's sessions and password"],
   ["/api/v1/users/me/password", "account", ""],
+  ["/api/v1/auth_session/password_reset", "self-service", "Password reset, email verification and email change, by emailed links"],
+  ["/api/v1/auth_session/verify_email", "self-service", ""],
+  ["/api/v1/users/me/email", "self-service", ""],
+  ["/api/v1/users/me/email_verification", "self-service", ""],
   ["/api/v1/users", "users", "User accounts"],
   ["/api/v1/auth_session", "sessions", "Logging in and out with a session cookie"],
   ["/api/v1/auth_type", "sessions", ""],

@@ -35,12 +35,14 @@ export type Route = {
   handler: (c: Context<AppEnv>) => Response | Promise<Response>;
 };
 
-/**
- * What the gate needs to know about a request's path: the methods the route
- * list serves on it, and whether it is public, for every method or for some
- * (`POST /users` under SIGNUP=open, while `GET /users` is not).
- */
-export type PathMatch = { public: boolean; allow: string; allowed: ReadonlySet<string>; publicMethods: ReadonlySet<string> };
+/** What the gate needs to know about a request's path: the methods the route list serves on it, and whether it is public. */
+export type PathMatch = {
+  public: boolean;
+  /** Methods served without authentication on a path that is not public as a whole (`POST /users` under SIGNUP=open). */
+  publicMethods: ReadonlySet<string>;
+  allow: string;
+  allowed: ReadonlySet<string>;
+};
 
 /** The methods a path answers, in a fixed order, plus HEAD with GET and always OPTIONS. */
 function allowOf(methods: Set<string>): string[] {
@@ -57,17 +59,15 @@ function allowOf(methods: Set<string>): string[] {
  * of every declared path it matches, `/users/me` those of `/users/me` and of
  * `/users/:id` (a PUT or DELETE of `/users/me` is `/users/:id` with the id
  * "me": 404 as in the original, not 405). It is public only when every
- * declared path it matches is public; one method of it is public when every
- * declared path it matches that serves the method serves it publicly (HEAD
- * as GET).
+ * declared path it matches is public.
  */
 export function createPathMatcher(routes: readonly Route[]): (path: string) => PathMatch | null {
-  const declared = new Map<string, { methods: Set<string>; public: boolean; publicMethods: Set<string> }>();
+  const declared = new Map<string, { methods: Set<string>; publicMethods: Set<string>; public: boolean }>();
   for (const r of routes) {
-    const d = declared.get(r.path) ?? { methods: new Set<string>(), public: true, publicMethods: new Set<string>() };
+    const d = declared.get(r.path) ?? { methods: new Set<string>(), publicMethods: new Set<string>(), public: true };
     d.methods.add(r.method);
+    if (r.public) d.publicMethods.add(r.method);
     d.public &&= r.public === true;
-    if (r.public === true) d.publicMethods.add(r.method);
     declared.set(r.path, d);
   }
   // One entry per declared path, for any method: a match gives every declared path of the request's path.
@@ -83,13 +83,11 @@ export function createPathMatcher(routes: readonly Route[]): (path: string) => P
     if (!answer) {
       const matched = found.map(([p]) => declared.get(p)!);
       const allowed = allowOf(new Set(matched.flatMap((d) => [...d.methods])));
+      // A method is public when every matched path that serves it serves it publicly.
       const publicMethods = new Set(
-        ["GET", "POST", "PUT", "DELETE"].filter((m) =>
-          matched.some((d) => d.methods.has(m)) && matched.every((d) => !d.methods.has(m) || d.publicMethods.has(m))
-        ),
+        allowed.filter((m) => matched.some((d) => d.methods.has(m)) && matched.every((d) => !d.methods.has(m) || d.publicMethods.has(m))),
       );
-      if (publicMethods.has("GET")) publicMethods.add("HEAD");
-      answer = { public: matched.every((d) => d.public), allow: allowed.join(", "), allowed: new Set(allowed), publicMethods };
+      answer = { public: matched.every((d) => d.public), publicMethods, allow: allowed.join(", "), allowed: new Set(allowed) };
       answers.set(key, answer);
     }
     return answer;

@@ -10,7 +10,7 @@ import type { AppEnv } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { json } from "./respond.ts";
 import type { Route } from "./routes.ts";
-import { EmptyAnswer } from "./schemas.ts";
+import { EmptyAnswer, ErrorAnswer } from "./schemas.ts";
 import { auditedCheck, type SessionRoutesOptions, whoIsAsking } from "./session-routes.ts";
 
 /** What the self-service routes need beyond the session routes' options. */
@@ -21,6 +21,7 @@ export type SelfServiceRoutesOptions = SessionRoutesOptions & {
   perClient: RateLimit;
 };
 
+const NO_EMAIL = "email is not configured (SMTP_URL unset), or the storage is unavailable";
 const FORM_TYPES = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"] as const;
 const token = z.string().min(1).meta({ description: "the token of the link (after #reset= or #verify=)" });
 const ResetBody = z.object({ email: z.string().min(1).meta({ example: "bob@hbtn.io" }) }).meta({ id: "PasswordReset" });
@@ -77,8 +78,9 @@ export function selfServiceRoutes(o: SelfServiceRoutesOptions): Route[] {
       summary: "Forgot password: email a reset link, if the email has an account (the same answer either way)",
       body: ResetBody,
       bodyTypes: FORM_TYPES,
-      responses: { ...common, 202: "{}, whether or not the email has an account", 503: "email is not configured" },
+      responses: { ...common, 202: "{}, whether or not the email has an account", 503: NO_EMAIL },
       answer: EmptyAnswer,
+      answers: { 503: ErrorAnswer },
       async handler(c) {
         await limit(c);
         if (!o.mailer.configured) throw noEmail();
@@ -130,9 +132,10 @@ export function selfServiceRoutes(o: SelfServiceRoutesOptions): Route[] {
         202: "{} (nothing is sent past a few emails an hour)",
         400: "email already verified",
         404: "No authenticated user (no auth type)",
-        503: "email is not configured",
+        503: NO_EMAIL,
       },
       answer: EmptyAnswer,
+      answers: { 503: ErrorAnswer },
       async handler(c) {
         const user = me(c);
         if (!o.mailer.configured) throw noEmail();
@@ -156,9 +159,10 @@ export function selfServiceRoutes(o: SelfServiceRoutesOptions): Route[] {
         401: "invalid email or password (the current password is wrong)",
         404: "No authenticated user (no auth type)",
         429: "Too many failed attempts (Retry-After)",
-        503: "email is not configured",
+        503: NO_EMAIL,
       },
       answer: EmptyAnswer,
+      answers: { 503: ErrorAnswer },
       async handler(c) {
         const user = me(c);
         if (!o.mailer.configured) throw noEmail();

@@ -1,5 +1,5 @@
 import { InvalidInputError, NotFoundError, UserGoneError } from "../domain/errors.ts";
-import { type AccountRecord, emptyAccount } from "../domain/accounts.ts";
+import type { AccountRecord } from "../domain/accounts.ts";
 import { withoutResetTokens } from "../auth/one-time-tokens.ts";
 import { emailProblem, isStorableText, normalizeEmail } from "../domain/emails.ts";
 import { hasLoneSurrogate, passwordFormProblem, type PasswordHasher } from "../domain/passwords.ts";
@@ -197,7 +197,7 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
     /** Checks the password of a known user (a password change), re-hashing as `checkCredentials` does. */
     verifyPassword: (user: UserRecord, password: string) => verify(user, password),
 
-    /** The user's account record (admin grant), or null. */
+    /** The user's account record (admin grant, verified flag, tokens, second factors), or null. */
     account: (userId: string) => driver.getAccount(userId),
     /** Every account record (one read, for a list of users). */
     accounts: () => driver.listAccounts(),
@@ -208,17 +208,20 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
      * this; no route does. Resolves to the record stored.
      */
     async setAdmin(user: UserRecord, granted: boolean): Promise<AccountRecord> {
-      const current = (await driver.getAccount(user.id)) ?? emptyAccount(user.id);
-      const next: AccountRecord = granted
-        ? { ...current, admin_granted_at: formatTimestamp(now()), admin_email: (user.email ?? "").toLowerCase() }
-        : { ...current, admin_granted_at: null, admin_email: null };
+      const grant = granted
+        ? { admin_granted_at: formatTimestamp(now()), admin_email: (user.email ?? "").toLowerCase() }
+        : { admin_granted_at: null, admin_email: null };
       try {
-        await driver.putAccount(next);
+        // One atomic change of the admin fields alone: a token issued or a
+        // second factor enrolled meanwhile is kept.
+        return await driver.updateAccount(user.id, (current) => {
+          const next: AccountRecord = { ...current, ...grant };
+          return { account: next, result: next };
+        });
       } catch (e) {
         if (e instanceof UserGoneError) throw new NotFoundError();
         throw e;
       }
-      return next;
     },
 
     async delete(id: string): Promise<boolean> {

@@ -64,12 +64,13 @@ export interface StorageDriver {
    * record take turns: a store that detects a conflicting write (KV's
    * versionstamps) calls `change` again on a fresh read, so `change` must
    * be free of side effects. Throws `UserGoneError` when the user does not
-   * exist, checked atomically with the write.
+   * exist, checked atomically with the write. What `change` throws is
+   * passed on as it is, and nothing is stored.
    */
   updateAccount<T>(userId: string, change: (current: AccountRecord) => { account: AccountRecord | null; result: T }): Promise<T>;
   /**
-   * Removes the expired one-time tokens (`OneTimeToken.expires_at` before
-   * `now`, ms) from every account record; returns how many were removed.
+   * Removes the expired one-time tokens (`OneTimeToken.expires_at` at or
+   * before `now`, ms) from every account record; returns how many were removed.
    * Reads check expiry anyway: this only keeps the store small.
    */
   deleteExpiredTokens(now: number): Promise<number>;

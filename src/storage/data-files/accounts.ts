@@ -6,7 +6,8 @@ import type { FsLike } from "../fs.ts";
 import { parseObject } from "./format.ts";
 
 /**
- * `.db_UserAccount.json`: our per-user state (admin grants), one JSON object
+ * `.db_UserAccount.json`: our per-user state (admin grant, verified flag,
+ * one-time token hashes, the sealed TOTP secret, passkeys), one JSON object
  * keyed by user id, beside the original's two files. A file of its own, so
  * that `.db_User.json` keeps exactly the original's keys and the original's
  * code still reads a folder we wrote (it ignores this file).

@@ -14,7 +14,7 @@ import type { Mutation } from "./store.ts";
  * | ["sessions", token hash]             | {expires_at, session}                |
  * | ["user_sessions", user id, token hash] | 1 (index for deleteUser)           |
  * | ["user_sessions_v", user id]         | ms of the user's last new session    |
- * | ["accounts", user id]                | the user's account record (admin grant) |
+ * | ["accounts", user id]                | the user's account record (accounts.ts) |
  *
  * Storage order: each user gets `seq` from `users_meta.next_seq` in the same
  * atomic operation that creates it, so seq follows commit order across every
