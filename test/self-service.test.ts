@@ -1,6 +1,6 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cookieOf, fakeClock, testApp } from "./helpers/app.ts";
+import { basic, cookieOf, fakeClock, testApp } from "./helpers/app.ts";
 import { mailSetup, recipients, tokenIn } from "./helpers/mail.ts";
 import { everyStorage } from "./helpers/storages.ts";
 import type { StorageDriver } from "../src/storage/driver.ts";
@@ -219,5 +219,17 @@ describe("sign-up modes and the verified flag", () => {
     assert.deepEqual(list.map((u: { email_verified: boolean }) => u.email_verified), [true]);
     const resend = await on.request("/api/v1/users/me/email_verification", { method: "POST", headers: { cookie: cookieOf(login) } });
     assert.deepEqual([resend.status, await resend.json()], [400, { error: "email already verified" }]);
+  });
+
+  it("EMAIL_VERIFICATION=required: Basic credentials of an unverified address let nobody in", async () => {
+    const { outbox } = await mailSetup();
+    const t = testApp({ env: { ...ENV, AUTH_TYPE: "basic_auth", EMAIL_VERIFICATION: "required" }, outbox });
+    const user = await t.seed("bob@example.com");
+    const me = () => t.request("/api/v1/users/me", { headers: { authorization: basic("bob@example.com", PASSWORD) } });
+    assert.equal((await me()).status, 200, "an account from before (no flag) counts as verified");
+    await t.driver.updateAccount(user.id, (a) => ({ account: { ...a, email_verified: false }, result: undefined }));
+    assert.equal((await me()).status, 403);
+    await t.driver.updateAccount(user.id, (a) => ({ account: { ...a, email_verified: true }, result: undefined }));
+    assert.equal((await me()).status, 200);
   });
 });
