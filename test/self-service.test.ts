@@ -142,7 +142,10 @@ for (const [name, open] of Object.entries(everyStorage("self-service"))) {
 
     it("changes the email only once the link sent to the new address is used", async () => {
       const t = await setup(open, { EMAIL_VERIFICATION: "optional" });
-      await t.seed("bob@example.com");
+      const bob = await t.seed("bob@example.com");
+      // An admin grant proves the address it was made for only: it lapses with the change.
+      const granted = { admin_granted_at: "2025-01-01T00:00:00", admin_email: "bob@example.com" };
+      await t.driver.updateAccount(bob.id, (a) => ({ account: { ...a, ...granted }, result: undefined }));
       await t.seed("taken@example.com");
       const cookie = cookieOf(await t.login("bob@example.com", PASSWORD));
       const change = (email: string, current_password: string) =>
@@ -157,6 +160,10 @@ for (const [name, open] of Object.entries(everyStorage("self-service"))) {
       assert.equal(verified.status, 200);
       const me = await (await t.request("/api/v1/users/me", { headers: { cookie } })).json();
       assert.deepEqual([me.email, me.email_verified], ["new@example.com", true]);
+      assert.equal((await t.login("new@example.com", PASSWORD)).status, 200, "the new address logs in");
+      assert.equal((await t.login("bob@example.com", PASSWORD)).status, 401, "the old one no longer does");
+      const account = await t.driver.getAccount(bob.id);
+      assert.deepEqual([account?.admin_granted_at, account?.admin_email], [null, null]);
       // An address another account has: the same answer, a notice to it, no link anywhere.
       assert.equal((await change("taken@example.com", PASSWORD)).status, 202);
       await t.smtp.waitFor(4);
