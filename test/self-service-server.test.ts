@@ -160,6 +160,25 @@ describe(`self-service on a real ${RUNTIME} server: the mail server away or refu
   });
 });
 
+describe(`self-service on a real ${RUNTIME} server: stopping`, () => {
+  it("SIGTERM delivers the queued email before exiting, and gives up after a bounded wait when the mail server is away", async () => {
+    const smtp = await startSmtp();
+    smtps.push(smtp);
+    const env = { STORAGE: "file", DATA_DIR: folder(), SIGNUP: "open" };
+    let server = await serve(env, smtp);
+    assert.equal((await client(server).call("/api/v1/users", "POST", { email: "joe@example.com", password: PASSWORD })).status, 201);
+    assert.equal((await client(server).call("/api/v1/auth_session/password_reset", "POST", { email: "joe@example.com" })).status, 202);
+    assert.equal(await server.stop(), 0);
+    assert.equal(smtp.received.length, 1, "delivered before the process ended");
+    server = await serve(env, smtp);
+    await smtp.stop();
+    assert.equal((await client(server).call("/api/v1/auth_session/password_reset", "POST", { email: "joe@example.com" })).status, 202);
+    await untilLogged(server, /not sent yet \(attempt 1\)/);
+    assert.equal(await server.stop(), 0);
+    assert.match(server.output(), /1 email\(s\) not sent within \d+ ms of the stop: given up/);
+  });
+});
+
 describe(`self-service on a real ${RUNTIME} server: SIGNUP, and the CLI`, () => {
   it("SIGNUP=closed refuses sign-ups, authenticated needs a login, open needs none", async () => {
     // Without an auth type anyone may call every route: closed still refuses.

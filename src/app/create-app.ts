@@ -10,6 +10,7 @@ import { createSelfService } from "../auth/self-service.ts";
 import { selfServiceRoutes } from "../http/self-service-routes.ts";
 import { createUserView } from "../http/user-json.ts";
 import type { Outbox } from "../lib/outbox.ts";
+import type { UserRecord } from "../domain/records.ts";
 import { StorageUnavailableError } from "../domain/errors.ts";
 import type { PasswordHasher } from "../domain/passwords.ts";
 import { authenticate, type AuthOptions, crossSiteReason } from "../http/auth.ts";
@@ -137,7 +138,11 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
   });
   let strategy: Strategy | null = null;
   if (auth.strategy === "basic") {
-    strategy = createBasicStrategy(users, createCredentialCache({ maxEntries: 10_000, maxAgeMs: 5 * 60_000, now }), throttle);
+    // Under required verification, Basic credentials of an unverified address let nobody in, as a login would not.
+    const unverified = config.emailVerification === "required"
+      ? async (u: UserRecord) => (await driver.getAccount(u.id))?.email_verified === false
+      : undefined;
+    strategy = createBasicStrategy(users, createCredentialCache({ maxEntries: 10_000, maxAgeMs: 5 * 60_000, now }), throttle, unverified);
   } else if (sessions) strategy = createSessionStrategy(users, sessions);
 
   // Under basic_auth every 401 says how to authenticate (RFC 7235), the login's included.

@@ -53,8 +53,19 @@ export async function throttled(
   }
 }
 
-/** `basic_auth`: `Authorization: Basic base64(email:password)`; a cookie alone authenticates nothing. */
-export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | null, throttle: LoginThrottle): Strategy {
+/**
+ * `basic_auth`: `Authorization: Basic base64(email:password)`; a cookie alone
+ * authenticates nothing. `refused`: a user the right password does not let
+ * in (an unverified address under EMAIL_VERIFICATION=required), as a login
+ * would refuse it.
+ */
+export function createBasicStrategy(
+  users: UsersRepo,
+  cache: CredentialCache | null,
+  throttle: LoginThrottle,
+  refused?: (user: UserRecord) => Promise<boolean>,
+): Strategy {
+  const admit = async (user: UserRecord) => (refused && (await refused(user)) ? null : { user, session: null });
   return async function basicStrategy({ authorization, client }) {
     if (!authorization) return null;
     // Keyed by the header as sent: a repeat request skips even the base64
@@ -63,7 +74,7 @@ export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | n
     const hit = cache?.lookup(authorization);
     if (hit) {
       const user = await users.get(hit.id);
-      if (user && hit.check(user)) return { user, session: null };
+      if (user && hit.check(user)) return await admit(user);
     }
     const creds = parseBasicAuth(authorization);
     if (!creds) return null;
@@ -72,7 +83,7 @@ export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | n
     const user = await checkThrottled(users, throttle, client(), creds.email, creds.password);
     if (!user) return null;
     if (user._password !== null) cache?.remember(authorization, user);
-    return { user, session: null };
+    return await admit(user);
   };
 }
 

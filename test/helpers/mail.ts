@@ -4,20 +4,23 @@ import { createOutbox } from "../../src/lib/outbox.ts";
 import { startSmtp, type TestSmtp } from "./smtp.ts";
 
 /**
- * A real SMTP server in the test process and an outbox that delivers to it
- * through the service's own SMTP transport, both closed after the test
- * file. Retries wait milliseconds here instead of seconds.
+ * An outbox delivering to `url` through the service's own SMTP transport
+ * (closed after the test file), and the lines it logs. Retries wait
+ * milliseconds here instead of seconds.
  */
-export async function mailSetup(retryDelaysMs: number[] = [20, 20, 20]) {
-  const smtp = await startSmtp();
-  const { transport, close } = smtpTransport(smtp.url);
-  after(async () => {
-    close();
-    await smtp.stop().catch(() => {});
-  });
+export function outboxFor(url: string, retryDelaysMs: number[] = [20, 20, 20]) {
   const lines: string[] = [];
+  const { transport, close } = smtpTransport(url);
+  after(close);
   const log = { warn: (l: string) => void lines.push(`warn ${l}`), error: (l: string) => void lines.push(`error ${l}`) };
-  return { smtp, lines, outbox: createOutbox({ transport, from: "Accounts <no-reply@example.com>", log, retryDelaysMs }) };
+  return { outbox: createOutbox({ transport, from: "Accounts <no-reply@example.com>", log, retryDelaysMs }), lines };
+}
+
+/** A real SMTP server in the test process (stopped after the test file) and an outbox that delivers to it. */
+export async function mailSetup(retryDelaysMs?: number[]) {
+  const smtp = await startSmtp();
+  after(() => smtp.stop().catch(() => {}));
+  return { smtp, ...outboxFor(smtp.url, retryDelaysMs) };
 }
 
 /** The token of the `kind` link (`#reset=` or `#verify=`) in the `index`th email received. */
