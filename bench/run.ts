@@ -469,6 +469,10 @@ for (const rt of runtimes) {
   log(`${rt}: routers, CPU ns per match (× ours):\n${(o.rows as string[]).join("\n")}`);
 }
 
+// Whether POST password_reset's time tells a known email from an unknown one (bench/reset-timing.ts).
+const reset = await helper("node", "bench/reset-timing.ts", ["--json"], 600_000).catch((e) => ({ error: (e as Error).message }));
+log(`password_reset, known vs unknown email: ${JSON.stringify(reset)}`);
+
 const params =
   `GET: ${P.reps} × ${P.getSec} s per target after ${P.warmSec} s warm-up, ${CONNECTIONS} connections; logins: ${P.loginReps} × (${P.rawSec} s raw PBKDF2, ${P.loginSec} s logins); creates: up to ${P.creates} over HTTP and ${P.storeCreates} through the driver per size`;
 const report = renderReport(results, {
@@ -479,7 +483,8 @@ const report = renderReport(results, {
   mode: quick ? "--quick" : "default",
   params,
 }) + `\n## Routers on the app's route table (bench/router.ts)\n\nCPU ns per match (× ApiRouter, ours)\n\n` +
-  `| runtime | router | GET /api/v1/users/me | every route |\n| --- | --- | --- | --- |\n${routerRows.join("\n")}\n`;
+  `| runtime | router | GET /api/v1/users/me | every route |\n| --- | --- | --- | --- |\n${routerRows.join("\n")}\n` +
+  `\n## password_reset: known vs unknown email (bench/reset-timing.ts)\n\n\`${JSON.stringify(reset)}\`\n`;
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 writeFileSync(join(ROOT, "bench/results/latest.md"), report);
 writeFileSync(join(ROOT, "bench/results/latest.json"), JSON.stringify({ params: P, results }, null, 1));

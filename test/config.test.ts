@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/app/config.ts";
 import { StartupError } from "../src/domain/errors.ts";
-import { RUNTIME, runToEnd, startCommand, tsCommand } from "./helpers/server.ts";
+import { RUNTIME, runToEnd, startCommand, startServer, tsCommand } from "./helpers/server.ts";
 
 describe("configuration", () => {
   it("has the documented defaults", () => {
@@ -100,6 +100,61 @@ describe("configuration", () => {
         JSON.stringify(env),
       );
     }
+  });
+
+  it("reads the self-service variables: defaults, MAIL_FROM from PUBLIC_URL, and the rules between them", () => {
+    const d = parseConfig({}, "/here");
+    assert.deepEqual([d.signup, d.smtpUrl, d.mailFrom, d.emailVerification, d.passwordResetTtl, d.emailVerificationTtl], [
+      "authenticated",
+      null,
+      null,
+      "off",
+      3600,
+      86400,
+    ]);
+    const c = parseConfig({
+      SIGNUP: "open",
+      SMTP_URL: "smtps://u:p@mail.example.com:465",
+      PUBLIC_URL: "https://auth.example.com/",
+      EMAIL_VERIFICATION: "required",
+      PASSWORD_RESET_TTL: "600",
+    }, "/here");
+    assert.deepEqual([c.signup, c.smtpUrl, c.mailFrom, c.emailVerification, c.passwordResetTtl], [
+      "open",
+      "smtps://u:p@mail.example.com:465",
+      "no-reply@auth.example.com",
+      "required",
+      600,
+    ]);
+    assert.equal(
+      parseConfig({ SMTP_URL: "log:", PUBLIC_URL: "http://localhost:5000", MAIL_FROM: "Accounts <a@b.io>" }, "/").mailFrom,
+      "Accounts <a@b.io>",
+    );
+    const refused = (env: Record<string, string>, pattern: RegExp) =>
+      assert.throws(
+        () => parseConfig(env, "/here"),
+        (e: Error) => e instanceof StartupError && pattern.test(e.message),
+        JSON.stringify(env),
+      );
+    refused({ SIGNUP: "everyone" }, /^Invalid SIGNUP "everyone": expected one of authenticated, open, closed$/);
+    refused({ SMTP_URL: "mail.example.com" }, /^Invalid SMTP_URL "mail.example.com": expected smtp:\/\//);
+    refused({ SMTP_URL: "smtp://mail.example.com" }, /^SMTP_URL needs PUBLIC_URL/);
+    refused({ EMAIL_VERIFICATION: "yes" }, /^Invalid EMAIL_VERIFICATION "yes": expected one of off, optional, required$/);
+    refused({ EMAIL_VERIFICATION: "required" }, /^EMAIL_VERIFICATION=required needs SMTP_URL/);
+    refused({ PASSWORD_RESET_TTL: "1h" }, /^Invalid PASSWORD_RESET_TTL "1h": expected an integer number of seconds/);
+    refused({ EMAIL_VERIFICATION_TTL: "0" }, /^Invalid EMAIL_VERIFICATION_TTL "0"/);
+    refused({ MAIL_FROM: "nobody" }, /^Invalid MAIL_FROM "nobody": expected an email address/);
+  });
+
+  it("SMTP_URL without PUBLIC_URL stops the real process with one line; SMTP_URL=log: starts with a warning", async () => {
+    const [bin, args] = tsCommand(`src/entry/${RUNTIME}.ts`);
+    const r = await runToEnd(bin, args, { SMTP_URL: "smtp://127.0.0.1:2525", API_HOST: "127.0.0.1", API_PORT: "0", STORAGE: "memory" });
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /SMTP_URL needs PUBLIC_URL/);
+    const server = await startServer({ SMTP_URL: "log:", PUBLIC_URL: "http://localhost", STORAGE: "memory", API_HOST: "127.0.0.1" });
+    await server.stop();
+    assert.match(server.output(), /SMTP_URL=log: emails are written to this log.*for development only/);
   });
 
   it("a bad value stops the real process before it binds: one line, non-zero exit", async () => {

@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, type Nginx, nginxMissing, startNginx } from "./helpers/nginx.ts";
+import { type Nginx, nginxMissing, startNginx } from "./helpers/nginx.ts";
 import { createDatabase, HOW_TO_RUN, SERVER_URL, type TestDatabase } from "./helpers/postgres.ts";
-import { ROOT, runToEnd, type Server, startServer, tsCommand } from "./helpers/server.ts";
+import { freePort, ROOT, runToEnd, type Server, startServer, tsCommand } from "./helpers/server.ts";
 
 /**
  * docs/DEPLOY.md's team setup, followed: deploy/nginx.conf as shipped (only

@@ -1,7 +1,8 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createOutbox, type MailTransport } from "../src/lib/outbox.ts";
-import { logTransport, smtpTransport } from "../src/entry/smtp.ts";
+import type { MailTransport } from "../src/lib/outbox.ts";
+import { logTransport } from "../src/entry/smtp.ts";
+import { outboxFor } from "./helpers/mail.ts";
 import { startSmtp, type TestSmtp } from "./helpers/smtp.ts";
 
 /**
@@ -11,19 +12,9 @@ import { startSmtp, type TestSmtp } from "./helpers/smtp.ts";
  */
 
 const servers: TestSmtp[] = [];
-const closers: (() => void)[] = [];
 after(async () => {
-  closers.forEach((c) => c());
   await Promise.all(servers.map((s) => s.stop().catch(() => {})));
 });
-
-function outboxFor(url: string, retryDelaysMs = [20, 20, 20]) {
-  const lines: string[] = [];
-  const { transport, close } = smtpTransport(url);
-  closers.push(close);
-  const log = { warn: (l: string) => void lines.push(`warn ${l}`), error: (l: string) => void lines.push(`error ${l}`) };
-  return { outbox: createOutbox({ transport, from: "Accounts <no-reply@example.com>", log, retryDelaysMs }), lines };
-}
 
 const message = (n = 1) => ({
   to: "bob@example.com",

@@ -68,10 +68,14 @@ describe("the pages", () => {
     }
   });
 
-  it("the sign-in script keeps nothing where scripts can read it, and reads no cookie", () => {
-    const script = decode(installed().pages.get("/assets/sign-in.js")!).replace(/^\s*\/\/.*$/gm, "");
-    assert.doesNotMatch(script, /localStorage|sessionStorage|indexedDB|document\.cookie/);
-    assert.match(script, /credentials: "same-origin"/);
+  it("the sign-in scripts keep nothing where scripts can read it, and read no cookie", () => {
+    const script = (path: string) => decode(installed().pages.get(path)!).replace(/^\s*\/\/.*$/gm, "");
+    for (const path of ["/assets/sign-in.js", "/assets/account-flows.js"]) {
+      assert.doesNotMatch(script(path), /localStorage|sessionStorage|indexedDB|document\.cookie/, path);
+    }
+    assert.match(script("/assets/sign-in.js"), /credentials: "same-origin"/);
+    // The flows' requests go through sign-in.js's api(), with its same-origin credentials and its error words.
+    assert.doesNotMatch(script("/assets/account-flows.js"), /\bfetch\(|XMLHttpRequest/);
   });
 
   it("answer 304 to a copy they have, and HEAD without a body", async () => {

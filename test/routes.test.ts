@@ -441,3 +441,19 @@ describe("storage failures", () => {
     assert.equal(((await list.json()) as unknown[]).length, 1);
   });
 });
+
+describe("a public method on a path whose other methods are not", () => {
+  it("under SIGNUP=open, POST /users needs no credentials, under every auth type; GET /users still does", async () => {
+    for (const type of ["basic_auth", "session_auth", "session_db_auth"]) {
+      const t = testApp({ env: { AUTH_TYPE: type, SIGNUP: "open" } });
+      for (const [i, path] of ["/api/v1/users", "/api/v1/users/"].entries()) {
+        const body = JSON.stringify({ email: `new-${i}@hbtn.io`, password: "Silver-Kite-77" });
+        const r = await t.request(path, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+        assert.equal(r.status, 201, `${type} POST ${path}: ${await r.text()}`);
+      }
+      assert.equal((await t.request("/api/v1/users")).status, 401, type);
+      assert.equal((await t.request("/api/v1/users", { method: "HEAD" })).status, 401, type);
+      assert.equal((await t.request("/api/v1/users/me")).status, 401, type);
+    }
+  });
+});

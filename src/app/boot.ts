@@ -3,6 +3,7 @@ import { createPasswordHasher } from "../auth/password.ts";
 import { PAGE_FILES, type PageContents } from "../http/page-routes.ts";
 import { StartupError } from "../domain/errors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
+import { createOutbox, type MailTransport } from "../lib/outbox.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { type Config, parseConfig } from "./config.ts";
 import { type App, createApp } from "./create-app.ts";
@@ -20,9 +21,22 @@ export type BootOptions = StorageContext & {
   schedule?: (name: string, everyMs: number, task: () => Promise<unknown>) => void;
   /** Peer address of a request, from the runtime's server (see the entry files). */
   peerAddress?: (c: Context) => string | undefined;
+  /** Builds SMTP_URL's transport (src/entry/smtp.ts: SMTP needs node:net and node:tls, which the core does not import). */
+  mailTransport?: (smtpUrl: string, log: Logger) => MailTransportHandle;
 };
 
-export type Booted = { app: App; config: Config; driver: StorageDriver; log: Logger; version: string };
+/** A mail transport and how to release it (its pooled connections) at the end. */
+export type MailTransportHandle = { transport: MailTransport; close(): void };
+
+export type Booted = {
+  app: App;
+  config: Config;
+  driver: StorageDriver;
+  log: Logger;
+  version: string;
+  /** The mail transport, to close once the mail is drained; null without SMTP_URL. */
+  mail: MailTransportHandle | null;
+};
 
 /**
  * Everything between reading the environment and serving: configuration,
@@ -43,8 +57,23 @@ export async function boot(options: BootOptions): Promise<Booted> {
     throw e;
   }
   const hasher = createPasswordHasher({ concurrency: config.hashConcurrency ?? options.cores ?? 2 });
-  const app = createApp({ config, driver, log, hasher, peerAddress: options.peerAddress, schedule: options.schedule, service, pages });
-  return { app, config, driver, log, version: service.version };
+  const mail = config.smtpUrl && options.mailTransport ? options.mailTransport(config.smtpUrl, log) : null;
+  if (config.smtpUrl === "log:") {
+    log.warn("SMTP_URL=log: emails are written to this log, their links included, instead of being sent: for development only");
+  }
+  const outbox = mail && config.mailFrom ? createOutbox({ transport: mail.transport, from: config.mailFrom, log }) : null;
+  const app = createApp({
+    config,
+    driver,
+    log,
+    hasher,
+    peerAddress: options.peerAddress,
+    schedule: options.schedule,
+    service,
+    pages,
+    outbox,
+  });
+  return { app, config, driver, log, version: service.version, mail };
 }
 
 /** The package's name and version and the files of its pages (boot; tests building the app themselves). */

@@ -95,6 +95,16 @@ const envSchema = z.object({
   MAX_CONNECTIONS: variable(int(0, 1_000_000).default(0), "an integer (0: from the open-files limit)"),
   MAX_SESSIONS_PER_USER: variable(int(1, 100_000).default(100), "an integer from 1 to 100000"),
   HASH_CONCURRENCY: variable(int(1, 1024).nullable().default(null), "an integer from 1 to 1024"),
+  SIGNUP: variable(oneOf(["authenticated", "open", "closed"]).default("authenticated"), "one of authenticated, open, closed"),
+  // smtp://, smtps:// (nodemailer reads the rest), or log: (development: emails go to the log).
+  SMTP_URL: variable(
+    text.regex(/^(smtps?:\/\/\S+|log:)$/i).refine((u) => u === "log:" || URL.canParse(u)).nullable().default(null),
+    "smtp://[user:password@]host:port, smtps://[user:password@]host:port or log:",
+  ),
+  MAIL_FROM: variable(text.regex(EMAIL_SHAPE).nullable().default(null), "an email address (name@domain)"),
+  EMAIL_VERIFICATION: variable(oneOf(["off", "optional", "required"]).default("off"), "one of off, optional, required"),
+  PASSWORD_RESET_TTL: variable(int(60, 7 * 86_400).default(3600), "an integer number of seconds from 60 to 604800"),
+  EMAIL_VERIFICATION_TTL: variable(int(60, 30 * 86_400).default(86_400), "an integer number of seconds from 60 to 2592000"),
   LOG_LEVEL: variable(oneOf(["debug", "info", "warn", "error", "silent"]).default("info"), "one of debug, info, warn, error, silent"),
   LOG_FORMAT: variable(oneOf(["text", "json"]).default("text"), "one of text, json"),
   // Checked below, in a line of its own: the generic message would print the value, a secret.
@@ -151,7 +161,13 @@ const configSchema = (cwd: string) =>
       });
       return z.NEVER;
     }
+    const mail = mailSettings(e);
+    if ("error" in mail) {
+      ctx.addIssue({ code: "custom", path: ["SMTP_URL"], message: mail.error, params: LINE });
+      return z.NEVER;
+    }
     return {
+      ...mail,
       host: e.API_HOST,
       port: e.API_PORT,
       /** AUTH_TYPE, decoded. */
@@ -239,6 +255,35 @@ export function parseConfig(env: Record<string, string | undefined>, cwd: string
   const name = String(issue.path[0]) as keyof typeof envSchema.shape;
   const accepted = issue.code === "custom" ? issue.message : envSchema.shape[name].description;
   throw new StartupError(`Invalid ${name} ${JSON.stringify(env[name] ?? "")}: expected ${accepted}`);
+}
+
+/**
+ * The self-service settings. Every email carries a link to PUBLIC_URL, and
+ * the sender's default is named after it: SMTP_URL without PUBLIC_URL is
+ * refused (a link to wherever a request happened to come from could be
+ * pointed at an attacker's host by a forged Host header). Required
+ * verification without email would lock every new sign-up out.
+ */
+function mailSettings(e: Env) {
+  if (e.SMTP_URL !== null && e.PUBLIC_URL === null) {
+    return { error: "SMTP_URL needs PUBLIC_URL (the origin every link in an email points to), e.g. PUBLIC_URL=https://auth.example.com" };
+  }
+  if (e.EMAIL_VERIFICATION === "required" && e.SMTP_URL === null) {
+    return { error: "EMAIL_VERIFICATION=required needs SMTP_URL: without email no new account could ever be verified" };
+  }
+  return {
+    /** SIGNUP: who may use POST /users ("authenticated": the original). */
+    signup: e.SIGNUP,
+    /** SMTP_URL (`log:` included); null: no email, the routes that need one answer 503. */
+    smtpUrl: e.SMTP_URL,
+    /** MAIL_FROM, or no-reply@ the host of PUBLIC_URL; null without email. */
+    mailFrom: e.MAIL_FROM ?? (e.PUBLIC_URL ? `no-reply@${new URL(e.PUBLIC_URL).hostname}` : null),
+    emailVerification: e.EMAIL_VERIFICATION,
+    /** Seconds a password reset link works. */
+    passwordResetTtl: e.PASSWORD_RESET_TTL,
+    /** Seconds a verification (or email change) link works. */
+    emailVerificationTtl: e.EMAIL_VERIFICATION_TTL,
+  };
 }
 
 /**

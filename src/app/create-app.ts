@@ -8,6 +8,13 @@ import { createPasskeyChallenges } from "../auth/passkey-challenges.ts";
 import { relyingPartyOf } from "../auth/relying-party.ts";
 import { createSecondFactors } from "../auth/second-factor.ts";
 import { factorRoutes } from "../http/factor-routes.ts";
+import { createMailer } from "../auth/mailer.ts";
+import { createRateLimit } from "../auth/rate-limit.ts";
+import { createSelfService } from "../auth/self-service.ts";
+import { selfServiceRoutes } from "../http/self-service-routes.ts";
+import { createUserView } from "../http/user-json.ts";
+import type { Outbox } from "../lib/outbox.ts";
+import type { UserRecord } from "../domain/records.ts";
 import { StorageUnavailableError } from "../domain/errors.ts";
 import type { PasswordHasher } from "../domain/passwords.ts";
 import { authenticate, type AuthOptions, crossSiteReason } from "../http/auth.ts";
@@ -21,6 +28,7 @@ import { createNextCheck } from "../http/next-check.ts";
 import { ApiRouter } from "../http/router.ts";
 import { openApiDocument, openApiRoute } from "../http/openapi.ts";
 import { type PageContents, pageRoutes, pageSessionRoute } from "../http/page-routes.ts";
+import { pageConfigRoute } from "../http/page-config.ts";
 import { json } from "../http/respond.ts";
 import type { Route } from "../http/routes.ts";
 import { serviceRoutes } from "../http/service-routes.ts";
@@ -52,6 +60,10 @@ export type AppConfig = Pick<
   | "trustProxy"
   | "maxSessionsPerUser"
   | "secretKey"
+  | "signup"
+  | "emailVerification"
+  | "passwordResetTtl"
+  | "emailVerificationTtl"
 >;
 
 export type AppDeps = {
@@ -74,6 +86,8 @@ export type AppDeps = {
   service?: { name: string; version: string };
   /** The files of the sign-in page and the API reference (boot reads them); without them those routes answer 404. */
   pages?: PageContents;
+  /** Outgoing email (the entry file installs its transport); absent: SMTP_URL unset, the routes that need email answer 503. */
+  outbox?: Outbox | null;
 };
 
 /**
@@ -84,7 +98,7 @@ export type AppDeps = {
  * @example const app = createApp({ config, driver: createMemoryDriver(), log: silentLogger, hasher: createPasswordHasher() });
  *          await app.request("/api/v1/status");
  */
-export function createApp({ config, driver, log, hasher, now = Date.now, peerAddress, schedule, service, pages }: AppDeps) {
+export function createApp({ config, driver, log, hasher, now = Date.now, peerAddress, schedule, service, pages, outbox = null }: AppDeps) {
   const { auth } = config;
   const sessionStore = auth.sessions === "memory"
     ? createMemorySessionStore(async (id) => (await driver.getUser(id)) !== null)
@@ -112,10 +126,32 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
   });
 
   // On a storage shared by several processes (kv, postgres), they count together.
-  const throttle = createLoginThrottle({ now, store: driver.counters ?? undefined });
+  const counters = driver.counters ?? createMemoryCounters();
+  const throttle = createLoginThrottle({ now, store: counters });
+  // Reads check expiry anyway: the sweep only keeps the account records small.
+  schedule?.("expired tokens sweep", 10 * 60_000, async () => {
+    const n = await driver.deleteExpiredTokens(now());
+    if (n) log.debug(`deleted ${n} expired one-time token(s)`);
+  });
+  const mailer = createMailer({ outbox, publicUrl: config.publicUrl, log });
+  const view = createUserView(users, config.emailVerification);
+  const selfService = createSelfService({
+    driver,
+    users,
+    mailer,
+    mailCap: createRateLimit({ store: counters, name: "mail", limit: 3, windowMs: HOUR, now }),
+    now,
+    passwordResetTtl: config.passwordResetTtl,
+    emailVerificationTtl: config.emailVerificationTtl,
+    endSessions: (id) => sessions?.endOthers(id, null) ?? Promise.resolve(0),
+  });
   let strategy: Strategy | null = null;
   if (auth.strategy === "basic") {
-    strategy = createBasicStrategy(users, createCredentialCache({ maxEntries: 10_000, maxAgeMs: 5 * 60_000, now }), throttle);
+    // Under required verification, Basic credentials of an unverified address let nobody in, as a login would not.
+    const unverified = config.emailVerification === "required"
+      ? async (u: UserRecord) => (await driver.getAccount(u.id))?.email_verified === false
+      : undefined;
+    strategy = createBasicStrategy(users, createCredentialCache({ maxEntries: 10_000, maxAgeMs: 5 * 60_000, now }), throttle, unverified);
   } else if (sessions) strategy = createSessionStrategy(users, sessions);
 
   // Under basic_auth every 401 says how to authenticate (RFC 7235), the login's included.
@@ -152,6 +188,8 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     now,
     audit,
     factors: createSecondFactors({ driver, secretKey: config.secretKey, now, issuer: service?.name ?? "session-auth-api" }),
+    view,
+    emailVerification: config.emailVerification,
   };
   const passkeyOptions: PasskeyRoutesOptions = {
     ...sessionOptions,
@@ -169,13 +207,35 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     ...accountRoutes(sessionOptions),
     ...passkeyRoutes(passkeyOptions),
     ...factorRoutes(sessionOptions),
-    ...userRoutes({ users, maxBodyBytes: config.maxBodyBytes, accessPolicy: config.accessPolicy, adminEmails: config.adminEmails, audit }),
+    ...userRoutes({
+      users,
+      maxBodyBytes: config.maxBodyBytes,
+      accessPolicy: config.accessPolicy,
+      adminEmails: config.adminEmails,
+      audit,
+      view,
+      signup: config.signup,
+      signupLimit: createRateLimit({ store: counters, name: "signup", limit: 10, windowMs: HOUR, now }),
+      clientOf,
+      startVerification: config.emailVerification === "off" ? null : (user) => selfService.startVerification(user),
+    }),
     ...sessionRoutes(sessionOptions),
     ...passkeyLogin(passkeyOptions),
+    ...selfServiceRoutes({
+      ...sessionOptions,
+      selfService,
+      mailer,
+      perClient: createRateLimit({ store: counters, name: "self-service", limit: 30, windowMs: 15 * 60_000, now }),
+    }),
     ...forwardAuthRoutes(sessionOptions),
     openApiRoute(() => openapi),
     ...pageRoutes(pages),
-    pageSessionRoute(sessionOptions.authenticate, createNextCheck({ origins, cookieDomain: config.cookieDomain, audit, isHttps })),
+    pageSessionRoute(
+      sessionOptions.authenticate,
+      createNextCheck({ origins, cookieDomain: config.cookieDomain, audit, isHttps }),
+      (user) => view.one(user),
+    ),
+    pageConfigRoute({ signup: config.signup, email: outbox !== null, emailVerification: config.emailVerification }),
   ];
   // Once per app, from the complete list (the document's own route included).
   openapi = JSON.stringify(openApiDocument(routes, {
@@ -197,7 +257,10 @@ export function createApp({ config, driver, log, hasher, now = Date.now, peerAdd
     log.error(`unexpected failure on ${c.req.method} ${c.req.path}`, err);
     return json(c, { error: "Internal server error" }, 500);
   });
-  return Object.assign(app, { routes });
+  // The entry file drains the mail at a clean stop (bounded).
+  return Object.assign(app, { routes, drainMail: (timeoutMs: number) => mailer.drain(timeoutMs), pendingMail: () => mailer.pending() });
 }
 
 export type App = ReturnType<typeof createApp>;
+
+const HOUR = 3_600_000;

@@ -48,8 +48,16 @@ export async function throttled(
  * (SecondFactorRequiredError: Basic carries no code); the password check of
  * such a user keeps its throttle count, so Basic is no way around the
  * code's throttle. The account record is read while the password hashes.
+ * `unverified`: a user the right password does not let in (an unverified
+ * address under EMAIL_VERIFICATION=required), as a login would refuse it.
  */
-export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | null, throttle: LoginThrottle): Strategy {
+export function createBasicStrategy(
+  users: UsersRepo,
+  cache: CredentialCache | null,
+  throttle: LoginThrottle,
+  unverified?: (user: UserRecord) => Promise<boolean>,
+): Strategy {
+  const admit = async (user: UserRecord) => (unverified && (await unverified(user)) ? null : { user, session: null });
   return async function basicStrategy({ authorization, client }) {
     if (!authorization) return null;
     // Keyed by the header as sent: a repeat request skips even the base64
@@ -60,7 +68,7 @@ export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | n
       const user = await users.get(hit.id);
       if (user && hit.check(user)) {
         if (hit.secondFactor) throw new SecondFactorRequiredError(user.id);
-        return { user, session: null };
+        return await admit(user);
       }
     }
     const creds = parseBasicAuth(authorization);
@@ -80,7 +88,7 @@ export function createBasicStrategy(users: UsersRepo, cache: CredentialCache | n
     }
     if (!user) return null;
     if (user._password !== null) cache?.remember(authorization, user);
-    return { user, session: null };
+    return await admit(user);
   };
 }
 

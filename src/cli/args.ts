@@ -19,6 +19,8 @@ export type Command =
   | { name: "user-unlock"; email: string }
   | { name: "user-factors"; who: string }
   | { name: "user-reset-factors"; who: string }
+  | { name: "user-verify"; who: string }
+  | { name: "user-reset-link"; who: string }
   | { name: "sessions-list"; who: string; json: boolean }
   | { name: "sessions-end"; who: string; session: string | null }
   | { name: "import"; folder: string }
@@ -73,6 +75,10 @@ Commands:
   user reset-factors <email|id>
                           remove the user's TOTP and passkeys (a user who
                           lost them): the password alone logs in again
+  user verify <email|id>  mark the user's email address verified
+  user reset-link <email|id>
+                          print a password reset link (needs PUBLIC_URL)
+                          to hand to the user; nothing is emailed
   sessions list <email|id> [--json]
                           the user's live sessions kept in the storage
                           (session_db_auth): id, created_at, last_seen_at,
@@ -216,8 +222,14 @@ export function parseArgs(argv: string[]): Command {
       const p = parseWith(args, { positionals: ["email|id"], flags: {} }, "user reset-factors");
       return { name: "user-reset-factors", who: p.positionals[0] };
     }
+    case "verify":
+      return { name: "user-verify", who: parseWith(args, { positionals: ["email|id"], flags: {} }, "user verify").positionals[0] };
+    case "reset-link":
+      return { name: "user-reset-link", who: parseWith(args, { positionals: ["email|id"], flags: {} }, "user reset-link").positionals[0] };
     case undefined:
-      throw new UsageError(`"user" needs a subcommand: add, admin, list, passwd, delete, unlock, factors or reset-factors`);
+      throw new UsageError(
+        `"user" needs a subcommand: add, admin, list, passwd, delete, unlock, verify, reset-link, factors or reset-factors`,
+      );
     default:
       throw new UsageError(`unknown command "user ${sub}"`);
   }

@@ -20,6 +20,7 @@ import { abortImport, checkExportTarget, exportData, importData, readImportSourc
 import { sessionsEnd, sessionsList, userUnlock } from "./session-commands.ts";
 import { userFactors, userResetFactors } from "./factor-commands.ts";
 import { userAdd, userAdmin, userDelete, userList, userPasswd } from "./user-commands.ts";
+import { userResetLink, userVerify } from "./link-commands.ts";
 
 /** What the entry file (or a test) hands the CLI. */
 export type CliOptions = StorageContext & {
@@ -185,6 +186,10 @@ function dispatch(
       return userFactors(ctx, cmd.who);
     case "user-reset-factors":
       return userResetFactors(ctx, cmd.who);
+    case "user-verify":
+      return userVerify(ctx, cmd.who);
+    case "user-reset-link":
+      return userResetLink(ctx, cmd.who);
     case "sessions-list":
       return sessionsList(ctx, cmd.who, cmd.json);
     case "sessions-end":

@@ -5,6 +5,7 @@ import { collectGarbage, invocationDir, usableCores } from "./process.ts";
 import { createLogSink } from "./log-sink.ts";
 import { createScheduler } from "./scheduler.ts";
 import { useNodeCryptoSha256 } from "./native-hash.ts";
+import { logTransport, smtpTransport } from "./smtp.ts";
 
 /** A running HTTP server as an entry file sees it. */
 export type Served = {
@@ -18,6 +19,7 @@ export type Served = {
 export type Serve = (b: Booted, log: (line: string) => void) => Promise<Served>;
 
 const SHUTDOWN_GRACE_MS = 10_000;
+const MAIL_DRAIN_MS = 5_000;
 
 /**
  * The part every entry file shares: boot, serve, log one "listening" line,
@@ -55,6 +57,7 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
       writeLog,
       cores: usableCores(),
       schedule: scheduler.schedule,
+      mailTransport: (url, log) => (url === "log:" ? { transport: logTransport(log), close: () => {} } : smtpTransport(url)),
     });
   } catch (e) {
     if (e instanceof StartupError) {
@@ -64,7 +67,15 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
     }
     throw e;
   }
-  const { config, driver, log, version } = booted;
+  const { app, config, driver, log, version, mail } = booted;
+  /** Emails still queued get a bounded wait at a stop (a mail server down must not hold the stop up for long). */
+  const drainMail = async () => {
+    if (!mail) return;
+    await app.drainMail(MAIL_DRAIN_MS);
+    const left = app.pendingMail();
+    if (left) log.warn(`${left} email(s) not sent within ${MAIL_DRAIN_MS} ms of the stop: given up`);
+    mail.close();
+  };
   let served: Served;
   try {
     served = await serve(booted, (line) => log.warn(line));
@@ -85,6 +96,7 @@ export async function run(o: Omit<BootOptions, "writeLog" | "pid" | "env" | "cwd
     }, SHUTDOWN_GRACE_MS);
     try {
       await served.stop();
+      await drainMail();
       await scheduler.drain();
       await driver.close();
       log.info("stopped");

@@ -27,7 +27,14 @@ export type AuthEvent =
   | "totp_disabled"
   | "recovery_code_used"
   | "factors_reset"
-  | "second_factor_failed";
+  | "second_factor_failed"
+  | "signup_refused"
+  | "password_reset_requested"
+  | "password_reset"
+  | "verification_sent"
+  | "email_verified"
+  | "email_change_requested"
+  | "email_changed";
 
 /** What an auth event line may add to the time, event and client address. */
 export type AuthEventFields = {

@@ -3,6 +3,7 @@ import { InvalidInputError, NotFoundError, StorageUnavailableError, UserGoneErro
 import { ThrottledError } from "../auth/throttle.ts";
 import { MalformedCredentialsError } from "../auth/basic.ts";
 import { SecondFactorUnavailableError } from "../auth/second-factor.ts";
+import { BadTokenError } from "../auth/self-service.ts";
 
 type StackLimit = { stackTraceLimit?: number };
 let savedStackLimit: number | undefined;
@@ -48,6 +49,7 @@ export function toHttpError(e: unknown): HttpError | null {
   if (e instanceof StorageUnavailableError) return new HttpError(503, e.message);
   if (e instanceof ThrottledError) return tooManyAttempts(e.retryAfter);
   if (e instanceof UserGoneError) return new HttpError(401, "invalid email or password");
+  if (e instanceof BadTokenError) return new HttpError(400, e.message);
   if (e instanceof MalformedCredentialsError) return new HttpError(400, e.message);
   if (e instanceof SecondFactorUnavailableError) return new HttpError(503, e.message);
   return null;

@@ -39,7 +39,8 @@ export function gate(
     if (method === "OPTIONS" && underApi(path) && c.req.raw.headers.has("access-control-request-method")) {
       return preflightResponse(c, found ? found.allow : null, c.get("corsCredentials") === true);
     }
-    const who = authRequired && !found?.public ? await authenticate(c, auth, unauthorized) : null;
+    const open = found !== null && (found.public || found.publicMethods.has(method));
+    const who = authRequired && !open ? await authenticate(c, auth, unauthorized) : null;
     c.set("user", who?.user ?? null);
     c.set("session", who?.session ?? null);
     if (found && !found.allowed.has(method)) return json(c, { error: "Method not allowed" }, 405, { Allow: found.allow });

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { toUserJson, type UserRecord } from "../domain/records.ts";
+import type { UserRecord } from "../domain/records.ts";
 import { crc32 } from "../lib/crc32.ts";
 import type { AppEnv } from "./context.ts";
 import { HttpError } from "./errors.ts";
@@ -58,6 +58,12 @@ export const PAGE_FILES: readonly PageFile[] = [
     media: "text/javascript",
     summary: "The sign-in page's passkeys: sign in with one, add and remove them",
     source: own("passkeys.js"),
+  },
+  {
+    path: "/assets/account-flows.js",
+    media: "text/javascript",
+    summary: "The sign-in page's sign-up, password reset and email address flows",
+    source: own("account-flows.js"),
   },
   {
     path: "/assets/user-agent.js",
@@ -218,6 +224,7 @@ export type NextCheck = (
 export function pageSessionRoute(
   authenticate: (c: Context<AppEnv>) => Promise<{ user: UserRecord } | null>,
   checkNext: NextCheck,
+  view: (user: UserRecord) => Promise<unknown>,
 ): Route {
   return {
     method: "GET",
@@ -235,7 +242,7 @@ export function pageSessionRoute(
         if (!(e instanceof HttpError) || (e.status !== 401 && e.status !== 403)) throw e;
       }
       const next = c.req.query("next");
-      const answer = { user: user ? toUserJson(user) : null };
+      const answer = { user: user ? await view(user) : null };
       if (next === undefined) return json(c, answer);
       const { url, bounced, headers } = checkNext(c, next, user !== null);
       return json(c, { ...answer, next: url, ...(bounced ? { bounced } : {}) }, 200, headers);

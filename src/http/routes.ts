@@ -36,7 +36,13 @@ export type Route = {
 };
 
 /** What the gate needs to know about a request's path: the methods the route list serves on it, and whether it is public. */
-export type PathMatch = { public: boolean; allow: string; allowed: ReadonlySet<string> };
+export type PathMatch = {
+  public: boolean;
+  /** Methods served without authentication on a path that is not public as a whole (`POST /users` under SIGNUP=open). */
+  publicMethods: ReadonlySet<string>;
+  allow: string;
+  allowed: ReadonlySet<string>;
+};
 
 /** The methods a path answers, in a fixed order, plus HEAD with GET and always OPTIONS. */
 function allowOf(methods: Set<string>): string[] {
@@ -56,10 +62,11 @@ function allowOf(methods: Set<string>): string[] {
  * declared path it matches is public.
  */
 export function createPathMatcher(routes: readonly Route[]): (path: string) => PathMatch | null {
-  const declared = new Map<string, { methods: Set<string>; public: boolean }>();
+  const declared = new Map<string, { methods: Set<string>; publicMethods: Set<string>; public: boolean }>();
   for (const r of routes) {
-    const d = declared.get(r.path) ?? { methods: new Set<string>(), public: true };
+    const d = declared.get(r.path) ?? { methods: new Set<string>(), publicMethods: new Set<string>(), public: true };
     d.methods.add(r.method);
+    if (r.public) d.publicMethods.add(r.method);
     d.public &&= r.public === true;
     declared.set(r.path, d);
   }
@@ -76,7 +83,11 @@ export function createPathMatcher(routes: readonly Route[]): (path: string) => P
     if (!answer) {
       const matched = found.map(([p]) => declared.get(p)!);
       const allowed = allowOf(new Set(matched.flatMap((d) => [...d.methods])));
-      answer = { public: matched.every((d) => d.public), allow: allowed.join(", "), allowed: new Set(allowed) };
+      // A method is public when every matched path that serves it serves it publicly.
+      const publicMethods = new Set(
+        allowed.filter((m) => matched.some((d) => d.methods.has(m)) && matched.every((d) => !d.methods.has(m) || d.publicMethods.has(m))),
+      );
+      answer = { public: matched.every((d) => d.public), publicMethods, allow: allowed.join(", "), allowed: new Set(allowed) };
       answers.set(key, answer);
     }
     return answer;

@@ -26,8 +26,11 @@ export function loginFactor(factors: SecondFactors, code: string | undefined) {
     refused: null as FactorRefusal | null,
     /** What the code spent, when one was needed and right. */
     used: null as Exclude<CodeOutcome, "invalid" | "missing"> | null,
+    /** The account record read with the password check (null: the user has none), for the steps after it. */
+    account: null as AccountRecord | null,
     async check(checked: Promise<{ user: UserRecord | null; account: AccountRecord | null }>): Promise<UserRecord | null> {
       const { user, account } = await checked;
+      state.account = account;
       if (!user || !hasSecondFactor(account)) return user;
       const outcome = await factors.check(user.id, account!, code);
       if (outcome === "missing" || outcome === "invalid") {

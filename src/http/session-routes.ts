@@ -8,10 +8,12 @@ import type { Audit } from "./audit.ts";
 import type { LoginThrottle } from "../auth/throttle.ts";
 import type { AuthMode } from "../domain/auth-mode.ts";
 import { UserGoneError } from "../domain/errors.ts";
-import { toUserJson, type UserRecord } from "../domain/records.ts";
+import type { UserRecord } from "../domain/records.ts";
+import type { UserView } from "./user-json.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { readLoginFields } from "./body.ts";
 import type { SecondFactors } from "../auth/second-factor.ts";
+import type { AccountRecord } from "../domain/accounts.ts";
 import { loginFactor } from "./second-factor-login.ts";
 import type { AppEnv } from "./context.ts";
 import { clearedCookie, type CookieOptions, deviceCookieHeader, readCookie, sessionCookie } from "./cookies.ts";
@@ -45,6 +47,10 @@ export type SessionRoutesOptions = {
   audit: Audit;
   /** The second factors (TOTP, recovery codes) a login checks after the password. */
   factors: SecondFactors;
+  /** The user JSON of the login's answer (see user-json.ts). */
+  view: UserView;
+  /** EMAIL_VERIFICATION: under "required" an unverified account cannot log in. */
+  emailVerification: "off" | "optional" | "required";
 };
 
 /** The known-device cookie's name (see src/auth/known-device.ts). */
@@ -98,16 +104,26 @@ export function noSessions(auth: AuthMode): HttpError {
 }
 
 /**
- * The end of every successful login (password, passkey): a new session, the
- * audit line `event`, and the answer: the user's JSON with the session
- * cookie and the known-device cookie.
+ * The end of every successful login (password, passkey): the verified
+ * address EMAIL_VERIFICATION=required asks for, a new session, the audit
+ * line `event`, and the answer: the user's JSON with the session cookie and
+ * the known-device cookie. `account`: the user's account record when the
+ * caller has read it (null: none stored); undefined: read here if needed.
  */
 export async function startSession(
   o: SessionRoutesOptions,
   c: Context<AppEnv>,
   user: UserRecord,
   event: "login" | "passkey_login",
+  account?: AccountRecord | null,
 ): Promise<Response> {
+  // Read only while verification is on: the answer shows it, and "required" refuses an unverified address.
+  if (o.emailVerification !== "off" && account === undefined) account = await o.users.account(user.id);
+  if (o.emailVerification === "required" && account?.email_verified === false) {
+    // After the credentials were proven: only the account's owner learns that it awaits verification.
+    o.audit(c, "login_failed", { user_id: user.id, reason: "email not verified" });
+    throw new HttpError(403, "email not verified");
+  }
   if (!o.sessions) throw noSessions(o.auth);
   // Always a new session (no fixation): a cookie the client already has is never reused.
   let created: { token: string; expiresAt: number | null };
@@ -120,7 +136,7 @@ export async function startSession(
   }
   o.audit(c, event, { user_id: user.id, session: hashToken(created.token) });
   const cookie = sessionCookie(o.sessionName, created.token, { ...cookieOptionsOf(o, c), maxAgeSeconds: absoluteSeconds(o) });
-  return jsonWithCookies(c, toUserJson(user), [cookie, deviceCookie(o, c, user)]);
+  return jsonWithCookies(c, await o.view.one(user, account), [cookie, deviceCookie(o, c, user)]);
 }
 
 /** Login and logout, with the aliases the original's README names. */
@@ -166,7 +182,7 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
       o.audit(c, "login_failed", { user_id: known?.id ?? null, reason: known ? "wrong password" : "unknown email" });
       throw new HttpError(401, "invalid email or password", o.challenge);
     }
-    return await startSession(o, c, user, "login");
+    return await startSession(o, c, user, "login", factor.account);
   }
 
   async function logout(c: Context<AppEnv>) {
@@ -188,7 +204,7 @@ export function sessionRoutes(o: SessionRoutesOptions): Route[] {
       200: "The user; Set-Cookie carries the session",
       400: "email missing, password missing, Wrong format, or sessions are not enabled",
       401: "invalid email or password; second factor required (send `code` too); invalid code",
-      403: "A cross-site request",
+      403: "A cross-site request, or email not verified (EMAIL_VERIFICATION=required)",
       413: "Body too large",
       429: "Too many failed logins (Retry-After)",
     },

@@ -1,5 +1,7 @@
 import { NotFoundError } from "../domain/errors.ts";
-import { toUserJson } from "../domain/records.ts";
+import type { UserRecord } from "../domain/records.ts";
+import type { RateLimit } from "../auth/rate-limit.ts";
+import type { UserView } from "./user-json.ts";
 import { isProvenAdmin } from "../domain/accounts.ts";
 import type { UsersRepo } from "../repos/users.ts";
 import { readJsonObject } from "./body.ts";
@@ -20,10 +22,20 @@ export type UserRoutesOptions = {
   /** Lower-cased emails that may be admins (ADMIN_EMAILS); an account needs a grant for its address too (see isProvenAdmin). */
   adminEmails: readonly string[];
   audit: Audit;
+  /** The user JSON of every answer (with `email_verified` while EMAIL_VERIFICATION is on). */
+  view: UserView;
+  /** SIGNUP: who may create users here. */
+  signup: "authenticated" | "open" | "closed";
+  /** Accounts created per client address under SIGNUP=open. */
+  signupLimit: RateLimit;
+  clientOf: (c: Context<AppEnv>) => string;
+  /** Marks a sign-up unverified and emails it a link; null while EMAIL_VERIFICATION is off. */
+  startVerification: ((user: UserRecord) => Promise<void>) | null;
 };
 
 /** `/api/v1/users` and `/api/v1/users/:id`. */
-export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, audit }: UserRoutesOptions): Route[] {
+export function userRoutes(o: UserRoutesOptions): Route[] {
+  const { users, maxBodyBytes, accessPolicy, adminEmails, audit, view } = o;
   const admins = new Set(adminEmails);
   /**
    * Whether the request's user may act on every user (always, under the
@@ -56,32 +68,54 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
       responses: { 200: "The users" },
       answer: z.array(UserAnswer),
       handler: async (c) => {
-        if (await actsOnAll(c)) return json(c, (await users.list()).map(toUserJson));
+        if (await actsOnAll(c)) return json(c, await view.list(await users.list()));
         const me = c.get("user");
-        return json(c, me ? [toUserJson(me)] : []);
+        return json(c, me ? [await view.one(me)] : []);
       },
     },
     {
       method: "POST",
       path: "/api/v1/users",
-      summary: "Sign up: create a user",
+      // SIGNUP=open: anyone may sign up, so the route skips authentication.
+      public: o.signup === "open",
+      summary: "Sign up: create a user (who may depends on SIGNUP)",
       body: NewUserBody,
       responses: {
-        201: "The new user",
+        201: "The new user (while EMAIL_VERIFICATION is on, unverified, and a verification link is emailed)",
         400: "Wrong format, email missing, password missing, or Can't create User: <reason>",
+        403: "Sign-up is closed (SIGNUP=closed: only the CLI creates users)",
         413: "Body too large",
+        429: "SIGNUP=open: too many accounts created from this address in the last hour (Retry-After)",
       },
       answer: UserAnswer,
       async handler(c) {
+        if (o.signup === "closed") {
+          audit(c, "signup_refused", { reason: "SIGNUP=closed" });
+          throw new HttpError(403, "Sign-up is closed");
+        }
         const body = parseBody(NewUserBody, await readJsonObject(c.req.raw, maxBodyBytes), "create");
-        const user = await users.create({
-          email: body.email,
-          password: body.password,
-          first_name: body.first_name ?? null,
-          last_name: body.last_name ?? null,
-        });
+        const client = o.clientOf(c);
+        // Counted before the account is made (so a parallel burst is limited too), taken back if it is not.
+        const wait = o.signup === "open" ? await o.signupLimit.take(client) : 0;
+        if (wait > 0) {
+          audit(c, "signup_refused", { reason: "too many sign-ups from this address" });
+          throw new HttpError(429, `Too many sign-ups from this address; retry in ${wait} s`, { "Retry-After": String(wait) });
+        }
+        let user: UserRecord;
+        try {
+          user = await users.create({
+            email: body.email,
+            password: body.password,
+            first_name: body.first_name ?? null,
+            last_name: body.last_name ?? null,
+          });
+        } catch (e) {
+          if (o.signup === "open") await o.signupLimit.refund(client);
+          throw e;
+        }
+        await o.startVerification?.(user);
         audit(c, "signup", { user_id: user.id });
-        return json(c, toUserJson(user), 201);
+        return json(c, await view.one(user), 201);
       },
     },
     // Before /users/:id: "me" is not an id, and it is only read.
@@ -91,10 +125,10 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
       summary: "The authenticated user",
       responses: { 200: "The user", 404: "No authenticated user (no auth type)" },
       answer: UserAnswer,
-      handler(c) {
+      async handler(c) {
         const me = c.get("user");
         if (!me) throw new NotFoundError();
-        return json(c, toUserJson(me));
+        return json(c, await view.one(me));
       },
     },
     {
@@ -104,7 +138,7 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
       responses: { 200: "The user", 403: "Another user, under ACCESS_POLICY=self", 404: "No such user" },
       answer: UserAnswer,
       async handler(c) {
-        return json(c, toUserJson(await userAt(c)));
+        return json(c, await view.one(await userAt(c)));
       },
     },
     {
@@ -127,7 +161,7 @@ export function userRoutes({ users, maxBodyBytes, accessPolicy, adminEmails, aud
         const patch: { first_name?: string; last_name?: string } = {};
         if (typeof body.first_name === "string") patch.first_name = body.first_name;
         if (typeof body.last_name === "string") patch.last_name = body.last_name;
-        return json(c, toUserJson(await users.update(user, patch)));
+        return json(c, await view.one(await users.update(user, patch)));
       },
     },
     {

@@ -1,5 +1,6 @@
 import { InvalidInputError, NotFoundError, UserGoneError } from "../domain/errors.ts";
 import type { AccountRecord } from "../domain/accounts.ts";
+import { withoutResetTokens } from "../auth/one-time-tokens.ts";
 import { emailProblem, isStorableText, normalizeEmail } from "../domain/emails.ts";
 import { hasLoneSurrogate, passwordFormProblem, type PasswordHasher } from "../domain/passwords.ts";
 import { formatTimestamp, type UserRecord } from "../domain/records.ts";
@@ -88,6 +89,18 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
     return (await driver.findUserByEmail(nfc)) ?? (nfc !== email ? await driver.findUserByEmail(email) : null);
   }
 
+  /** An email as sign-up and an email change accept it, in the form it is stored in (NFC). */
+  function checkEmail(verb: "create" | "update", input: string): string {
+    if (input.length > LIMITS.email) throw new InvalidInputError(verb, `email is longer than ${LIMITS.email} characters`);
+    // Not a full RFC 5322 check (the original accepted anything): enough to
+    // keep line breaks and NULs out of logs and exports, and to make it an address.
+    if (!EMAIL_SHAPE.test(input)) throw new InvalidInputError(verb, "email is not a valid address (name@domain, no control characters)");
+    const look = emailProblem(input);
+    if (look) throw new InvalidInputError(verb, look);
+    // Stored in NFC, so that the drivers' case-insensitive keys make NFD and NFC twins collide.
+    return normalizeEmail(input);
+  }
+
   async function verify(user: UserRecord, password: string): Promise<UserRecord | null> {
     const { ok, needsRehash } = await hasher.verify(password, user._password);
     if (!ok) return null;
@@ -105,16 +118,7 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
     findByEmail,
 
     async create(input: NewUser): Promise<UserRecord> {
-      if (input.email.length > LIMITS.email) throw new InvalidInputError("create", `email is longer than ${LIMITS.email} characters`);
-      // Not a full RFC 5322 check (the original accepted anything): enough to
-      // keep line breaks and NULs out of logs and exports, and to make it an address.
-      if (!EMAIL_SHAPE.test(input.email)) {
-        throw new InvalidInputError("create", "email is not a valid address (name@domain, no control characters)");
-      }
-      const look = emailProblem(input.email);
-      if (look) throw new InvalidInputError("create", look);
-      // Stored in NFC, so that the drivers' case-insensitive keys make NFD and NFC twins collide.
-      const email = normalizeEmail(input.email);
+      const email = checkEmail("create", input.email);
       await checkPassword("create", input.password, email);
       checkNames("create", input);
       const ts = formatTimestamp(now());
@@ -150,6 +154,26 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
     async changePassword(user: UserRecord, password: string): Promise<UserRecord> {
       await checkPassword("update", password, user.email);
       const next = { ...user, _password: await hasher.hash(password), updated_at: formatTimestamp(now()) };
+      if (!(await driver.updateUser(next))) throw new NotFoundError();
+      // A reset link sent before the change must not undo it: every outstanding one is void.
+      try {
+        await driver.updateAccount(user.id, (a) => ({ account: withoutResetTokens(a), result: undefined }));
+      } catch (e) {
+        if (e instanceof UserGoneError) throw new NotFoundError();
+        throw e;
+      }
+      return next;
+    },
+
+    /** Checks a new password against the sign-up rules without storing anything (400 `Can't update User: ...`). */
+    checkNewPassword: (user: UserRecord, password: string) => checkPassword("update", password, user.email),
+
+    /** An email as an email change accepts it (the sign-up rules), stored form; throws `InvalidInputError`. */
+    checkNewEmail: (email: string) => checkEmail("update", email),
+
+    /** Moves a user to a confirmed new address; `updated_at` moves. */
+    async changeEmail(user: UserRecord, email: string): Promise<UserRecord> {
+      const next = { ...user, email, updated_at: formatTimestamp(now()) };
       if (!(await driver.updateUser(next))) throw new NotFoundError();
       return next;
     },
@@ -189,6 +213,8 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
 
     /** The user's account record (admin grant, verified flag, tokens, second factors), or null. */
     account: (userId: string) => driver.getAccount(userId),
+    /** Every account record (one read, for a list of users). */
+    accounts: () => driver.listAccounts(),
 
     /**
      * Grants (or revokes) admin rights, for the address the user has now: a

@@ -6,6 +6,7 @@ import { createLogger, silentLogger } from "../../src/lib/log.ts";
 import type { PasswordHasher } from "../../src/domain/passwords.ts";
 import { createMemoryDriver } from "../../src/storage/memory/index.ts";
 import type { StorageDriver } from "../../src/storage/driver.ts";
+import type { Outbox } from "../../src/lib/outbox.ts";
 import { createUsersRepo } from "../../src/repos/users.ts";
 
 /** A settable clock for expiry tests (no sleeping). */
@@ -27,6 +28,8 @@ export type TestAppOptions = {
   hasher?: PasswordHasher;
   /** Receives the log lines (at LOG_LEVEL, in LOG_FORMAT of `env`); default: no log. */
   logLines?: string[];
+  /** Outgoing email (see test/helpers/mail.ts); default: none, as with SMTP_URL unset. */
+  outbox?: Outbox;
 };
 
 let install: ReturnType<typeof readInstall> | null = null;
@@ -34,7 +37,9 @@ let install: ReturnType<typeof readInstall> | null = null;
 export const installed = () => (install ??= readInstall());
 
 /** The app in-process on a memory driver, configured as the env would. */
-export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.now, hasher = testHasher, logLines }: TestAppOptions = {}) {
+export function testApp(
+  { env = {}, driver = createMemoryDriver(), now = Date.now, hasher = testHasher, logLines, outbox }: TestAppOptions = {},
+) {
   const config = parseConfig(env, "/nonexistent");
   // Background tasks are run by the test when it wants (no timers).
   const tasks = new Map<string, () => Promise<unknown>>();
@@ -45,6 +50,7 @@ export function testApp({ env = {}, driver = createMemoryDriver(), now = Date.no
     now,
     hasher,
     schedule: (name, _every, task) => void tasks.set(name, task),
+    outbox,
     ...installed(),
   });
   const base = "http://localhost";

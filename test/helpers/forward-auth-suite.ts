@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { browserSkipReason, guardHosts, launchBrowser } from "./browser.ts";
-import { freePort } from "./nginx.ts";
+import { freePort } from "./server.ts";
 import { RUNTIME, runToEnd, type Server, startServer, tsCommand } from "./server.ts";
 
 /**

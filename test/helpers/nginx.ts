@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -14,18 +14,6 @@ export const NGINX = "/usr/sbin/nginx";
 
 /** Why nginx tests cannot run here, or false. */
 export const nginxMissing = (): string | false => (existsSync(NGINX) ? false : "needs nginx: apt-get install -y nginx");
-
-/** A port nobody listens on now (nginx needs a number in its configuration). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The smallest main configuration around a site file, everything in `dir`.

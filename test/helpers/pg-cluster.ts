@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { freePort } from "./server.ts";
 
 /**
  * A throwaway PostgreSQL cluster of its own (initdb, a free port, trust
@@ -30,17 +30,6 @@ export function clusterUnavailable(): string | null {
   if (!binDir()) return "needs PostgreSQL's server binaries (initdb, pg_ctl)";
   if (spawnSync("id", ["postgres"]).status !== 0) return "needs a postgres user";
   return null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export type Cluster = {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
@@ -135,4 +136,20 @@ export function cliCommand(args: string[], runtime: Runtime = RUNTIME): [string,
   if (runtime === "deno") return [join(ROOT, "node_modules/deno/deno"), ["task", "--config", join(ROOT, "deno.json"), "cli", ...args]];
   if (runtime === "bun") return [join(ROOT, "node_modules/bun/bin/bun.exe"), ["run", "--cwd", ROOT, "cli", ...args]];
   return ["npm", ["--prefix", ROOT, "run", "--silent", "cli", "--", ...args]];
+}
+
+/**
+ * A loopback port nobody listens on now, for a process that must know its
+ * own port before it starts (nginx's configuration, a server whose
+ * PUBLIC_URL names it).
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 }

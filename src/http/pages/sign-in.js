@@ -144,6 +144,8 @@ function showView(view) {
   $("sign-up-note").textContent = openApi
     ? "AUTH_TYPE is unset: anyone may create an account."
     : "Create an account for someone else; they log in with it on their own device.";
+  // For account-flows.js (sign-up, password reset, email): which view shows now.
+  document.dispatchEvent(new CustomEvent("page-view", { detail: view }));
 }
 
 function explainMode() {
@@ -171,6 +173,8 @@ async function showAccount(me) {
     ["Member since", when(me.created_at)],
   ]);
   $("password-username").value = me.email ?? "";
+  // For account-flows.js: the user shown (its email_verified, when the server verifies addresses).
+  document.dispatchEvent(new CustomEvent("page-account", { detail: me }));
   showView("signed-in");
   // Other parts of the page (passkeys.js) fill their sections of the account too.
   document.dispatchEvent(new CustomEvent("account-shown", { detail: me }));
