@@ -389,6 +389,18 @@ async function start() {
 }
 
 // What the page's other scripts (passkeys.js) use: one way to call the API and to show results.
-globalThis.signInPage = { api, ApiError, loggedIn, showAccount, showNotice, showProblem, showResult, problemText, handleSignedOut, setFacts, when };
+globalThis.signInPage = {
+  api,
+  ApiError,
+  loggedIn,
+  showAccount,
+  showNotice,
+  showProblem,
+  showResult,
+  problemText,
+  handleSignedOut,
+  setFacts,
+  when,
+};
 
 start();
