@@ -3,7 +3,7 @@
 // (#reset=<token>, #verify=<token>), verifying and changing one's address.
 //
 // Loaded before sign-in.js and run once it has run too: it uses its helpers
-// (api, ApiError, $, fields, showResult, showNotice, showProblem, clearMessages, problemText,
+// (api, ApiError, $, fields, newUserFields, showResult, showNotice, showProblem, clearMessages, problemText,
 // handleSignedOut, showAccount, showView, mode; classic scripts share one
 // global scope) and follows the page through the two events sign-in.js
 // sends: "page-view" (which view shows) and "page-account" (the user shown).
@@ -97,10 +97,8 @@
     event.preventDefault();
     clearMessages();
     const form = event.target;
-    const body = fields(form);
-    for (const name of ["first_name", "last_name"]) if (body[name] === "") delete body[name];
     try {
-      const user = await api("POST", "/users", { json: body });
+      const user = await api("POST", "/users", { json: newUserFields(form) });
       form.reset();
       const next = {
         required: `We sent a link to ${user.email}: follow it to verify your address, then log in.`,

@@ -338,14 +338,19 @@ async function changePassword(event) {
   }
 }
 
+/** A sign-up form's fields as POST /users takes them: an empty name is left out rather than sent as "". */
+function newUserFields(form) {
+  const body = fields(form);
+  for (const name of ["first_name", "last_name"]) if (body[name] === "") delete body[name];
+  return body;
+}
+
 async function signUp(event) {
   event.preventDefault();
   clearMessages();
   const form = event.target;
-  const body = fields(form);
-  for (const name of ["first_name", "last_name"]) if (body[name] === "") delete body[name];
   try {
-    const user = await api("POST", "/users", { json: body });
+    const user = await api("POST", "/users", { json: newUserFields(form) });
     form.reset();
     showResult("sign-up-result", "notice", `The account ${user.email} was created.`);
   } catch (e) {
