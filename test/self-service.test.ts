@@ -52,7 +52,8 @@ for (const [name, open] of Object.entries(everyStorage("self-service"))) {
       // The rules of sign-up apply, and a refused password does not use the link up.
       const weak = await t.json("/api/v1/auth_session/password_reset/confirm", "POST", { token, new_password: "password" });
       assert.equal(weak.status, 400);
-      assert.match((await weak.json()).error, /^Can't update User: /);
+      // The contract's words for a reset: those of a sign-up.
+      assert.match((await weak.json()).error, /^Can't create User: /);
       const done = await t.form("/api/v1/auth_session/password_reset/confirm", { token, new_password: NEW_PASSWORD });
       assert.equal(done.status, 200);
       assert.deepEqual(await done.json(), {});

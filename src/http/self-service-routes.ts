@@ -69,6 +69,7 @@ export function selfServiceRoutes(o: SelfServiceRoutesOptions): Route[] {
     429: "Too many requests from this address (Retry-After)",
   };
   const badToken = "invalid or expired token, a field missing, or Can't update User: <reason>";
+  const badReset = "invalid or expired token, a field missing, or Can't create User: <reason> (the sign-up rules)";
 
   return [
     {
@@ -97,7 +98,7 @@ export function selfServiceRoutes(o: SelfServiceRoutesOptions): Route[] {
       summary: "Set a new password with a reset link's token; every session of the user ends",
       body: ResetConfirmBody,
       bodyTypes: FORM_TYPES,
-      responses: { ...common, 200: "{}", 400: badToken },
+      responses: { ...common, 200: "{}", 400: badReset },
       answer: EmptyAnswer,
       async handler(c) {
         await limit(c);

@@ -165,8 +165,12 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
       return next;
     },
 
-    /** Checks a new password against the sign-up rules without storing anything (400 `Can't update User: ...`). */
-    checkNewPassword: (user: UserRecord, password: string) => checkPassword("update", password, user.email),
+    /**
+     * Checks a reset's new password against the sign-up rules without
+     * storing anything: 400 `Can't create User: ...`, the words the contract
+     * gives a reset (a password change says `Can't update User`).
+     */
+    checkNewPassword: (user: UserRecord, password: string) => checkPassword("create", password, user.email),
 
     /** An email as an email change accepts it (the sign-up rules), stored form; throws `InvalidInputError`. */
     checkNewEmail: (email: string) => checkEmail("update", email),
