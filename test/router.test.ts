@@ -103,7 +103,12 @@ describe("the gate's path matcher, on the dispatch's router", () => {
       assert.equal(match(path)?.allow, "GET, HEAD, PUT, DELETE, OPTIONS", path);
       assert.equal(match(path)?.public, false, path);
     }
-    assert.deepEqual(match("/api/v1/status"), { public: true, allow: "GET, HEAD, OPTIONS", allowed: new Set(["GET", "HEAD", "OPTIONS"]) });
+    assert.deepEqual(match("/api/v1/status"), {
+      public: true,
+      publicMethods: new Set(["GET"]),
+      allow: "GET, HEAD, OPTIONS",
+      allowed: new Set(["GET", "HEAD", "OPTIONS"]),
+    });
   });
 
   it("makes a path public only when every declared path it matches is", () => {

@@ -77,10 +77,3 @@ export function withToken(account: AccountRecord, record: OneTimeToken, now: num
   const dropped = new Set(same.slice(0, Math.max(0, same.length - MAX_PER_PURPOSE + 1)));
   return { ...account, tokens: [...live.filter((t) => !dropped.has(t)), record] };
 }
-
-/** The account without any reset token: a password change voids the links sent before it. */
-export function withoutResetTokens(account: AccountRecord): AccountRecord | null {
-  return account.tokens.some((t) => t.purpose === "reset")
-    ? { ...account, tokens: account.tokens.filter((t) => t.purpose !== "reset") }
-    : null;
-}

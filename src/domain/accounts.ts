@@ -167,6 +167,13 @@ export function withoutExpiredTokens(a: AccountRecord, now: number): AccountReco
   return live.length === a.tokens.length ? a : { ...a, tokens: live };
 }
 
+/** The account without any reset token (null: it had none): a password change voids the links sent before it. */
+export function withoutResetTokens(account: AccountRecord): AccountRecord | null {
+  return account.tokens.some((t) => t.purpose === "reset")
+    ? { ...account, tokens: account.tokens.filter((t) => t.purpose !== "reset") }
+    : null;
+}
+
 /** Whether the user has a confirmed second factor (TOTP): login then needs a code, and Basic auth is refused. */
 export function hasSecondFactor(a: AccountRecord | null): boolean {
   return a !== null && a.totp !== null && a.totp.confirmed_at !== null;

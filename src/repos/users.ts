@@ -1,6 +1,5 @@
 import { InvalidInputError, NotFoundError, UserGoneError } from "../domain/errors.ts";
-import type { AccountRecord } from "../domain/accounts.ts";
-import { withoutResetTokens } from "../auth/one-time-tokens.ts";
+import { type AccountRecord, withoutResetTokens } from "../domain/accounts.ts";
 import { emailProblem, isStorableText, normalizeEmail } from "../domain/emails.ts";
 import { hasLoneSurrogate, passwordFormProblem, type PasswordHasher } from "../domain/passwords.ts";
 import { formatTimestamp, type UserRecord } from "../domain/records.ts";
