@@ -174,6 +174,27 @@ for (const [name, open] of Object.entries(everyStorage("self-service"))) {
       assert.deepEqual(t.smtp.received.slice(2).map(recipients), [["taken@example.com"], ["new@example.com"]]);
       for (const m of t.smtp.received.slice(2)) assert.doesNotMatch(m.text ?? "", /#verify=/);
     });
+
+    it("never gives two accounts one address: another letter case is taken, and so is an address taken while the link waited", async () => {
+      const t = await setup(open);
+      const bob = await t.seed("bob@example.com");
+      await t.seed("taken@example.com");
+      const cookie = cookieOf(await t.login("bob@example.com", PASSWORD));
+      const change = (email: string) => t.json("/api/v1/users/me/email", "PUT", { email, current_password: PASSWORD }, { cookie });
+      assert.equal((await change("TAKEN@Example.com")).status, 202);
+      await t.smtp.waitFor(2);
+      assert.deepEqual(t.smtp.received.map(recipients), [["taken@example.com"], ["bob@example.com"]]);
+      for (const m of t.smtp.received) assert.doesNotMatch(m.text ?? "", /#verify=/);
+
+      assert.equal((await change("free@example.com")).status, 202);
+      await t.smtp.waitFor(4);
+      const token = tokenIn(t.smtp, 2, "verify");
+      const other = await t.seed("Free@Example.com");
+      const used = await t.json("/api/v1/auth_session/verify_email", "POST", { token });
+      assert.deepEqual([used.status, await used.json()], [400, { error: "Can't update User: email already exists" }]);
+      assert.equal((await t.driver.getUser(bob.id))?.email, "bob@example.com");
+      assert.deepEqual(await t.driver.emailHolders("free@example.com"), [other.id]);
+    });
   });
 }
 

@@ -137,8 +137,7 @@ export function createSelfService(o: SelfServiceOptions) {
       const account = current && named ? await driver.getAccount(current.id) : null;
       const pending = account && named ? findToken(account, "email_change", named.hash, o.now()) : null;
       if (pending?.email) {
-        const holder = await users.findByEmail(pending.email);
-        if (holder && holder.id !== current!.id) throw new InvalidInputError("update", "email already exists");
+        if (await users.otherHolder(pending.email, current!.id)) throw new InvalidInputError("update", "email already exists");
       }
       const sameAddress = (t: OneTimeToken, u: UserRecord) => (t.email ?? "").toLowerCase() === (u.email ?? "").toLowerCase();
       const { user, used } = await useToken(token, ["verify", "email_change"], (a, t) => {
@@ -182,9 +181,9 @@ export function createSelfService(o: SelfServiceOptions) {
     requestEmailChange(user: UserRecord, address: string): void {
       const old = user.email;
       mailer.later("email change", async () => {
-        const holder = await users.findByEmail(address);
+        const holder = await users.otherHolder(address, user.id);
         const notice: MailMessage[] = old ? [emailChangeNotice(old, user.id, address)] : [];
-        if (holder && holder.id !== user.id) {
+        if (holder) {
           return (await o.mailCap.take(user.id)) > 0 ? [] : [addressTakenNotice(holder.email ?? address, holder.id), ...notice];
         }
         const link = await newLink(user, "email_change", address, o.emailVerificationTtl);

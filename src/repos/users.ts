@@ -1,8 +1,8 @@
-import { InvalidInputError, NotFoundError, UserGoneError } from "../domain/errors.ts";
+import { DuplicateEmailError, InvalidInputError, NotFoundError, UserGoneError } from "../domain/errors.ts";
 import { type AccountRecord, withoutResetTokens } from "../domain/accounts.ts";
 import { emailProblem, isStorableText, normalizeEmail } from "../domain/emails.ts";
 import { hasLoneSurrogate, passwordFormProblem, type PasswordHasher } from "../domain/passwords.ts";
-import { formatTimestamp, type UserRecord } from "../domain/records.ts";
+import { formatTimestamp, parseTimestamp, type UserRecord } from "../domain/records.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 
 export type UsersRepoOptions = {
@@ -174,10 +174,31 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
     /** An email as an email change accepts it (the sign-up rules), stored form; throws `InvalidInputError`. */
     checkNewEmail: (email: string) => checkEmail("update", email),
 
-    /** Moves a user to a confirmed new address; `updated_at` moves. */
+    /**
+     * Another user whose email equals `email` case-insensitively (the rule
+     * that makes an address taken), or null: whether `userId` may move there.
+     */
+    async otherHolder(email: string, userId: string): Promise<UserRecord | null> {
+      if (!isStorableText(email)) return null;
+      const other = (await driver.emailHolders(normalizeEmail(email))).find((id) => id !== userId);
+      return other ? await driver.getUser(other) : null;
+    },
+
+    /**
+     * Moves a user to a confirmed new address; `updated_at` moves. An
+     * address another user took meanwhile: 400 `Can't update User: email
+     * already exists`, nothing changed.
+     */
     async changeEmail(user: UserRecord, email: string): Promise<UserRecord> {
       const next = { ...user, email, updated_at: formatTimestamp(now()) };
-      if (!(await driver.updateUser(next))) throw new NotFoundError();
+      let stored: boolean;
+      try {
+        stored = await driver.updateUser(next);
+      } catch (e) {
+        if (e instanceof DuplicateEmailError) throw new InvalidInputError("update", "email already exists");
+        throw e;
+      }
+      if (!stored) throw new NotFoundError();
       return next;
     },
 

@@ -35,13 +35,20 @@ export interface StorageDriver {
    * several users with one email; the first wins.
    */
   findUserByEmail(email: string): Promise<UserRecord | null>;
+  /** Ids of the users whose email equals `email` case-insensitively, in storage order (whether an address is taken). */
+  emailHolders(email: string): Promise<string[]>;
   /**
    * Adds a user. Throws `DuplicateEmailError` when another user has the same
    * email compared case-insensitively; of two concurrent creates of one email
    * exactly one succeeds.
    */
   createUser(user: UserRecord): Promise<void>;
-  /** Replaces a stored user (same id); false when there is none. */
+  /**
+   * Replaces a stored user (same id); false when there is none. A changed
+   * email that another user has (case-insensitively) throws
+   * `DuplicateEmailError` and changes nothing, checked in the same step as
+   * the write; an unchanged one keeps a legacy duplicate where it is.
+   */
   updateUser(user: UserRecord): Promise<boolean>;
   /** Removes a user and, in the same step, every stored session of that user and its account record; false when there is none. */
   deleteUser(id: string): Promise<boolean>;

@@ -1,4 +1,4 @@
-import { UserGoneError } from "../domain/errors.ts";
+import { DuplicateEmailError, UserGoneError } from "../domain/errors.ts";
 import { emptyAccount, withoutExpiredTokens } from "../domain/accounts.ts";
 import { sessionEnd, type SessionRecord, type UserRecord } from "../domain/records.ts";
 import { type Change, Tables } from "./tables.ts";
@@ -49,11 +49,16 @@ export function createTablesDriver(tables: Tables, { kind, location, commit, onC
     countUsers: () => Promise.resolve(tables.users.size),
     getUser: (id) => Promise.resolve(tables.users.get(id) ?? null),
     findUserByEmail: (email) => Promise.resolve(tables.findByEmail(email)),
+    emailHolders: (email) => Promise.resolve([...tables.emailHolders(email)]),
     async createUser(user: UserRecord) {
       await run(tables.planCreateUser(user));
     },
     async updateUser(user: UserRecord) {
       if (!tables.users.has(user.id)) return false;
+      // A move to an email another user has is refused in the tick that
+      // applies it: two users confirming one new address, exactly one wins.
+      const holders = tables.emailHolders(user.email);
+      if (holders.length && !holders.includes(user.id)) throw new DuplicateEmailError();
       await run([{ op: "putUser", user }]);
       return true;
     },

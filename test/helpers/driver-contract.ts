@@ -124,6 +124,29 @@ export function runDriverContract(
       assert.equal(await d.updateUser(makeUser()), false);
     });
 
+    it("lists the holders of an email case-insensitively, and refuses to move a user to another's email", async () => {
+      const [a, b] = [makeUser({ email: "Holder@contract.test" }), makeUser({ email: "mover@contract.test" })];
+      await d.createUser(a);
+      await d.createUser(b);
+      assert.deepEqual(await d.emailHolders("holder@CONTRACT.test"), [a.id]);
+      assert.deepEqual(await d.emailHolders("nobody@contract.test"), []);
+      await assert.rejects(d.updateUser({ ...b, email: "HOLDER@contract.test", first_name: "Moved" }), DuplicateEmailError);
+      assert.deepEqual(await d.getUser(b.id), b, "nothing changed");
+      assert.deepEqual(await d.emailHolders("holder@contract.test"), [a.id]);
+      // Its own address in another case is no move.
+      assert.equal(await d.updateUser({ ...a, email: "holder@contract.test" }), true);
+      assert.deepEqual(await d.emailHolders("HOLDER@contract.test"), [a.id]);
+    });
+
+    it("of concurrent moves of two users to one free email exactly one succeeds", async () => {
+      const movers = [makeUser(), makeUser()];
+      for (const u of movers) await d.createUser(u);
+      const results = await Promise.allSettled(movers.map((u) => d.updateUser({ ...u, email: "wanted@contract.test" })));
+      assert.equal(results.filter((r) => r.status === "fulfilled").length, 1, JSON.stringify(results));
+      for (const r of results) if (r.status === "rejected") assert.ok(r.reason instanceof DuplicateEmailError, String(r.reason));
+      assert.equal((await d.emailHolders("wanted@contract.test")).length, 1);
+    });
+
     it("stores, finds and deletes sessions by token hash", async () => {
       const u = makeUser();
       await d.createUser(u);

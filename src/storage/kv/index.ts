@@ -111,6 +111,10 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
       return null;
     },
 
+    async emailHolders(email: string): Promise<string[]> {
+      return ((await db.get<EmailIds>(emailKey(email))).value ?? []).map(([, id]) => id);
+    },
+
     async createUser(user: UserRecord): Promise<void> {
       const rec = canonicalUser(user);
       const ek = emailKey(rec.email);
@@ -155,6 +159,10 @@ export function createKvDriver(kv: KvLike, options: KvDriverOptions): StorageDri
           Entry<EmailIds>,
           Entry<EmailIds>,
         ];
+        // Another user has the new email: refused. The index entry is checked
+        // unchanged by the commit, so of two moves into one free email the
+        // second re-reads and lands here.
+        if ((newIdx.value ?? []).some(([, id]) => id !== rec.id)) throw new DuplicateEmailError();
         const rest = (oldIdx.value ?? []).filter(([, id]) => id !== rec.id);
         const ok = await db.commit([check(userKey(rec.id), cur), check(META_KEY, meta), check(oldKey, oldIdx), check(newKey, newIdx)], [
           write,

@@ -6,7 +6,7 @@ import { emailKey, toUser, type UserRow } from "./rows.ts";
 
 type UserMethods = Pick<
   StorageDriver,
-  "listUsers" | "countUsers" | "getUser" | "findUserByEmail" | "createUser" | "updateUser" | "deleteUser" | "isEmpty"
+  "listUsers" | "countUsers" | "getUser" | "findUserByEmail" | "emailHolders" | "createUser" | "updateUser" | "deleteUser" | "isEmpty"
 >;
 
 const emailTaken = (e: unknown) => sqlState(e) === "23505" && constraintOf(e) === "users_email_unique";
@@ -43,6 +43,13 @@ export function userMethods(sql: Sql, run: Run): UserMethods {
       return rows.length ? toUser(rows[0]) : null;
     },
 
+    async emailHolders(email) {
+      const rows = await run("find the users of an email", () =>
+        sql<{ id: string }[]>`
+        select id from users where email_key = ${emailKey(email)} order by seq`);
+      return rows.map((r) => r.id);
+    },
+
     async createUser(user) {
       const u = canonicalUser(user);
       checkText("create", Object.values(u));
@@ -67,24 +74,27 @@ export function userMethods(sql: Sql, run: Run): UserMethods {
       const u = canonicalUser(user);
       checkText("update", Object.values(u));
       const key = emailKey(u.email);
-      // An unchanged email keeps its row's place among legacy duplicates.
-      // A changed one (no route changes emails today) joins the users of
-      // its new email as a duplicate when there are any, as in the other
-      // drivers; two such moves racing into one free email conflict on the
-      // index, and the second is run again.
+      // An unchanged email keeps its row's place among legacy duplicates. A
+      // changed one must be free: the row is updated only when no other row
+      // has the new email, and two moves racing into one free email conflict
+      // on the unique index, so the second runs again and finds it taken.
       const result = await run(
         "update a user",
         () =>
           sql`
         update users set created_at = ${u.created_at}, updated_at = ${u.updated_at}, email = ${u.email}, password = ${u._password},
           first_name = ${u.first_name}, last_name = ${u.last_name},
-          legacy_duplicate = case when email_key = ${key} then legacy_duplicate
-            else exists (select 1 from users o where o.email_key = ${key} and o.id <> ${u.id}) end,
+          legacy_duplicate = case when email_key = ${key} then legacy_duplicate else false end,
           email_key = ${key}
-        where id = ${u.id}`,
+        where id = ${u.id}
+          and (email_key = ${key} or not exists (select 1 from users o where o.email_key = ${key} and o.id <> ${u.id}))`,
         { retry: emailTaken },
       );
-      return result.count > 0;
+      if (result.count > 0) return true;
+      // Nothing updated: the user is gone, or the new email is taken.
+      const [still] = await run("update a user", () => sql`select 1 as one from users where id = ${u.id}`);
+      if (still) throw new DuplicateEmailError();
+      return false;
     },
 
     async deleteUser(id) {
