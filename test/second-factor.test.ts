@@ -122,6 +122,15 @@ for (const [storage, open] of Object.entries(storages)) {
         assert.match(r.headers.get("www-authenticate") ?? "", /^Basic realm=/);
         await assertError(r, 401, "second factor required");
       }
+      // Turned off again: the cached refusal does not outlive it.
+      clock.advance(1000);
+      const off = await sessions.request(TOTP, {
+        method: "DELETE",
+        headers: { cookie, "content-type": "application/json" },
+        body: JSON.stringify({ current_password: PASSWORD }),
+      });
+      assert.equal(off.status, 200);
+      assert.equal((await basicApp.request("/api/v1/users/me", { headers: auth })).status, 200);
       await driver.close();
     });
 

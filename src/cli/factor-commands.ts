@@ -1,7 +1,7 @@
 import { createSecondFactors, factorsOf } from "../auth/second-factor.ts";
 import { UserGoneError } from "../domain/errors.ts";
 import { CliError, type CommandContext } from "./context.ts";
-import { findUser, shown } from "./user-commands.ts";
+import { findUser, repoOver, shown } from "./user-commands.ts";
 
 /**
  * `user factors` and `user reset-factors`: what an operator needs when a
@@ -35,6 +35,8 @@ export async function userResetFactors(ctx: CommandContext, who: string): Promis
     if (e instanceof UserGoneError) throw new CliError(`user ${shown(user)} was deleted meanwhile`);
     throw e;
   }
+  // A running server's Basic credential cache checks the user record: a changed one lets the password in again at once.
+  if (before.totp) await repoOver(ctx, ctx.driver).touch(user);
   ctx.log.record("auth", { event: "factors_reset", client: "cli", user_id: user.id, reason: "cli user reset-factors" });
   if (!before.totp && before.passkeys === 0) {
     ctx.io.out(`user ${shown(user)} had no second factor left to remove: the password alone logs in`);

@@ -6,7 +6,7 @@ import { CliError, type CommandContext } from "./context.ts";
 
 /** `user add`, `user admin`, `user list`, `user passwd`, `user delete`: the API's user rules, from a shell. */
 
-function repoOver(ctx: CommandContext, driver: StorageDriver): UsersRepo {
+export function repoOver(ctx: CommandContext, driver: StorageDriver): UsersRepo {
   return createUsersRepo({ driver, hasher: ctx.hasher, now: ctx.now, passwordMinLength: ctx.config.passwordMinLength });
 }
 

@@ -107,7 +107,11 @@ export function factorRoutes(o: SessionRoutesOptions): Route[] {
         const user = me(c);
         const body = parseBody(TotpDisableBody, await readJsonObject(c.req.raw, o.maxBodyBytes), "update");
         await checkCurrentPassword(o, c, user, body.current_password);
-        if (await o.factors.disable(user.id)) o.audit(c, "totp_disabled", { user_id: user.id, session: c.get("session")?.tokenHash });
+        if (await o.factors.disable(user.id)) {
+          // As when it was turned on: every process's Basic credential cache lets this user in again at once.
+          await o.users.touch(user);
+          o.audit(c, "totp_disabled", { user_id: user.id, session: c.get("session")?.tokenHash });
+        }
         return json(c, {});
       },
     },

@@ -224,12 +224,17 @@ export function createUsersRepo({ driver, hasher, now, passwordMinLength, onDele
     /**
      * Marks the user changed (`updated_at` moves) after a change of its
      * account record that every process must notice at once: turning a
-     * second factor on (each process's Basic credential cache checks the
-     * user record it reads on every hit).
+     * second factor on or off (each process's Basic credential cache checks
+     * the user record it reads on every hit). The stamp always differs from
+     * the stored one, even within the second of the last change: a second
+     * later than it when the clock has not moved past it yet.
      */
     async touch(user: UserRecord): Promise<void> {
       const current = await driver.getUser(user.id);
-      if (current) await driver.updateUser({ ...current, updated_at: formatTimestamp(now()) });
+      if (!current) return;
+      const last = parseTimestamp(current.updated_at);
+      const at = Number.isNaN(last) ? now() : Math.max(now(), Math.floor(last / 1000) * 1000 + 1000);
+      await driver.updateUser({ ...current, updated_at: formatTimestamp(at) });
     },
 
     /** Checks the password of a known user (a password change), re-hashing as `checkWithAccount` does. */

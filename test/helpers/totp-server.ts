@@ -155,11 +155,20 @@ export function totpServerSuite(storage: "file" | "kv" | "postgres", part: "flow
           assert.equal(shown.code, 0, shown.stderr);
           assert.match(shown.stdout, /TOTP: on since .*, 10 recovery code\(s\) left/);
           assert.match(shown.stdout, /passkeys: 0/);
-          const reset = await runToEnd(...cli(["user", "reset-factors", EMAIL]), store);
-          assert.equal(reset.code, 0, reset.stderr);
-          assert.match(reset.stdout, /removed TOTP of user .* the password alone logs in now/);
-          assert.match(reset.stderr, /factors_reset/);
-          assert.equal((await login(callOf(b), EMAIL, PASSWORD)).status, 200);
+          // A Basic server on the same store has refused these credentials (and remembers it).
+          const basicServer = await startServer({ ...store, AUTH_TYPE: "basic_auth", SECRET_KEY });
+          try {
+            const viaBasic = () => fetch(basicServer.url + "/api/v1/users/me", { headers: { authorization: basic(EMAIL, PASSWORD) } });
+            await assertError(await viaBasic(), 401, "second factor required");
+            const reset = await runToEnd(...cli(["user", "reset-factors", EMAIL]), store);
+            assert.equal(reset.code, 0, reset.stderr);
+            assert.match(reset.stdout, /removed TOTP of user .* the password alone logs in now/);
+            assert.match(reset.stderr, /factors_reset/);
+            assert.equal((await login(callOf(b), EMAIL, PASSWORD)).status, 200);
+            assert.equal((await viaBasic()).status, 200, "the remembered refusal ends with the factor");
+          } finally {
+            await basicServer.stop();
+          }
         } finally {
           await Promise.all([a.stop(), b.stop()]);
         }
