@@ -32,9 +32,17 @@ describe(`self-service on a real ${RUNTIME} server: SIGNUP, and the CLI`, () => 
     assert.equal((await client(server).call("/api/v1/users", "POST", { email: "eve@example.com", password: PASSWORD })).status, 201);
     assert.equal((await client(server).login("eve@example.com", PASSWORD)).status, 403);
     await server.stop();
+    // The list speaks the API's user JSON: with verification on, the flag too.
+    const listed = async () => {
+      const list = await cli(["user", "list", "--json"], { EMAIL_VERIFICATION: "optional" });
+      assert.equal(list.code, 0, list.stderr);
+      return JSON.parse(list.stdout.trim().split("\n")[0]).email_verified;
+    };
+    assert.equal(await listed(), false);
     const verified = await cli(["user", "verify", "eve@example.com"]);
     assert.equal(verified.code, 0, verified.stderr);
     assert.match(verified.stdout, /verified the email of user \S+ <eve@example.com>/);
+    assert.equal(await listed(), true);
 
     const noUrl = await cli(["user", "reset-link", "eve@example.com"]);
     assert.equal(noUrl.code, 1);

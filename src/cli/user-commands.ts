@@ -1,6 +1,7 @@
 import { InvalidInputError, NotFoundError } from "../domain/errors.ts";
-import { toUserJson, type UserRecord } from "../domain/records.ts";
+import type { UserRecord } from "../domain/records.ts";
 import { createUsersRepo, type UsersRepo } from "../repos/users.ts";
+import { createUserView } from "../http/user-json.ts";
 import type { StorageDriver } from "../storage/driver.ts";
 import { CliError, type CommandContext } from "./context.ts";
 
@@ -69,15 +70,19 @@ const field = (v: string | null): string =>
 /** Fields as one tab-separated line. */
 export const tabbed = (fields: (string | null)[]): string => fields.map(field).join("\t");
 
-/** Every user in storage order: tab-separated columns, or JSON lines (the API's user JSON, no hash). */
+/**
+ * Every user in storage order: tab-separated columns, or JSON lines (the
+ * API's user JSON, no hash: with EMAIL_VERIFICATION on, `email_verified` too).
+ */
 export async function userList(ctx: CommandContext, json: boolean): Promise<void> {
   const users = await ctx.driver.listUsers();
+  const shownAs = json ? await createUserView(repoOver(ctx, ctx.driver), ctx.config.emailVerification).list(users) : [];
   // Said on stderr, so that a script reading the list still gets an empty one.
   if (users.length === 0) ctx.io.err(`no users in ${ctx.driver.kind} storage at ${ctx.driver.location}`);
   // Written in blocks: one write per user is slow for 100k users on a pipe.
   for (let i = 0; i < users.length; i += 1000) {
-    const lines = users.slice(i, i + 1000).map((u) =>
-      json ? JSON.stringify(toUserJson(u)) : tabbed([u.id, u.email, u.first_name, u.last_name, u.created_at])
+    const lines = users.slice(i, i + 1000).map((u, j) =>
+      json ? JSON.stringify(shownAs[i + j]) : tabbed([u.id, u.email, u.first_name, u.last_name, u.created_at])
     );
     ctx.io.out(lines.join("\n"));
   }
