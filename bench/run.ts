@@ -53,7 +53,7 @@ if (!runtimes.length || runtimes.some((r) => !["deno", "bun", "node"].includes(r
   process.exit(2);
 }
 
-// Sized so the default run takes about 13 minutes for three runtimes on a quiet 2-core machine (up to 30 on a
+// Sized so the default run takes about 15 minutes for three runtimes on a quiet 2-core machine (up to 30 on a
 // busy one: every repetition noisy and given its extra one, starts slowed), --quick about 4.
 const P = quick
   ? {
