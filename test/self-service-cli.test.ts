@@ -1,7 +1,9 @@
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { cliCommand, RUNTIME, runToEnd } from "./helpers/server.ts";
-import { client, folder, NEW_PASSWORD, PASSWORD, serve } from "./helpers/self-service-server.ts";
+import { cleanUp, client, folder, NEW_PASSWORD, PASSWORD, serve } from "./helpers/self-service-server.ts";
+
+after(cleanUp);
 
 /**
  * SIGNUP's modes on the real server of this runtime, and the CLI's user

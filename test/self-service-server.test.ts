@@ -1,8 +1,20 @@
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RUNTIME } from "./helpers/server.ts";
 import { tokenIn } from "./helpers/mail.ts";
-import { client, NEW_PASSWORD, PASSWORD, serve, sessionCookie, smtpServer, STORAGES, untilLogged } from "./helpers/self-service-server.ts";
+import {
+  cleanUp,
+  client,
+  NEW_PASSWORD,
+  PASSWORD,
+  serve,
+  sessionCookie,
+  smtpServer,
+  STORAGES,
+  untilLogged,
+} from "./helpers/self-service-server.ts";
+
+after(cleanUp);
 
 /**
  * Self-service accounts on the real server of this runtime, sending real

@@ -1,8 +1,10 @@
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RUNTIME } from "./helpers/server.ts";
 import { tokenIn } from "./helpers/mail.ts";
-import { client, folder, PASSWORD, serve, smtpServer, untilLogged } from "./helpers/self-service-server.ts";
+import { cleanUp, client, folder, PASSWORD, serve, smtpServer, untilLogged } from "./helpers/self-service-server.ts";
+
+after(cleanUp);
 
 /**
  * The real server of this runtime when its mail server is away or refuses:

@@ -1,4 +1,3 @@
-import { after } from "node:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,12 +17,20 @@ const dirs: string[] = [];
 const servers: Server[] = [];
 const smtps: TestSmtp[] = [];
 const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.stop("SIGKILL").catch(() => null)));
-  await Promise.all(smtps.map((s) => s.stop().catch(() => {})));
-  for (const c of cleanups) await c();
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
+
+/**
+ * Stops and removes everything made since the last call. Each test file
+ * registers it itself (`after(cleanUp)`): `bun test` runs every file in one
+ * process, where this module is evaluated once, so a hook registered here
+ * would belong to the first file only and the servers, folders and
+ * databases of the others would outlive the run.
+ */
+export async function cleanUp(): Promise<void> {
+  await Promise.all(servers.splice(0).map((s) => s.stop("SIGKILL").catch(() => null)));
+  await Promise.all(smtps.splice(0).map((s) => s.stop().catch(() => {})));
+  for (const c of cleanups.splice(0)) await c();
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+}
 
 /** A scratch folder, removed after the test file. */
 export function folder(): string {
