@@ -19,13 +19,26 @@ export { ROOT, RUNTIME };
 
 export type Server = { url: string; proc: ChildProcess; output: () => string; stop: (signal?: NodeJS.Signals) => Promise<number | null> };
 
+const scratchDirs = new Set<string>();
+
 /**
  * A fresh folder under the OS temp dir: the working directory of one test
  * process. A user's checkout may hold their own `.db_User.json` (the README
  * walkthrough leaves one); a test server started there would import it.
+ * Removed when its process ends (startServer, runToEnd), else when the test
+ * process exits: a test that names its own folder, or a server still
+ * running when the test runner ends, leaves nothing behind in /tmp.
  */
 export function scratchDir(): string {
-  return mkdtempSync(join(tmpdir(), "test-cwd-"));
+  if (scratchDirs.size === 0) {
+    const removeAll = () => scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+    process.once("exit", removeAll);
+    // `deno test` ends without node:process's exit event, with the web's unload.
+    (globalThis as { addEventListener?: (type: string, f: () => void) => void }).addEventListener?.("unload", removeAll);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "test-cwd-"));
+  scratchDirs.add(dir);
+  return dir;
 }
 
 /**
