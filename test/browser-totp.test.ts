@@ -92,6 +92,8 @@ describe(`two-step verification on the sign-in page, in Chromium, served on ${RU
     await page.fill("#login-code", totpCode(secret, Date.now() + 30_000));
     await page.click("#login-form button[type=submit]");
     await page.waitForSelector("#signed-in:not([hidden])");
+    // The welcome follows once the account's sections are filled (its sessions, its factors).
+    await page.waitForFunction(() => document.getElementById("notice")?.textContent !== "");
     assert.match(await text(page, "#notice"), /Welcome, ada@hbtn\.io/);
     await page.waitForFunction(() => document.getElementById("factors-state")?.textContent?.startsWith("On"));
 
