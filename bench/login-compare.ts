@@ -15,9 +15,9 @@ import { join, resolve } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 import type { JobResult } from "./loadgen.ts";
-import { FORM, loadgen, loginBody } from "./lib/drive.ts";
+import { loadgen, loginStorm } from "./lib/drive.ts";
 import { median } from "./lib/figures.ts";
-import { cleanupAll, groupPids, installCleanup, pinned, ROOT, type Runtime, type Server, startServer, tempDir } from "./lib/procs.ts";
+import { cleanupAll, installCleanup, pinned, ROOT, type Runtime, type Server, startServer, tempDir } from "./lib/procs.ts";
 import { writeSeed } from "./lib/seed.ts";
 
 const argv = process.argv.slice(2);
@@ -66,20 +66,7 @@ for (const rt of runtimes) {
       const server = servers.get(name)!;
       await loadgen([{
         label: name,
-        jobs: [{
-          kind: "loop",
-          label: "login",
-          url: `${server.url}/api/v1/auth_session/login`,
-          method: "POST",
-          // One client address per worker: the per-client limit never answers instead.
-          headers: { "content-type": FORM, "x-forwarded-for": "198.51.100.{w}" },
-          body: loginBody,
-          concurrency: 8,
-          count: 100_000,
-          seconds,
-          expect: 200,
-          cpuPids: groupPids(server.pid),
-        }],
+        jobs: [loginStorm(server.url, server.pid, seconds)],
       }], (_label, [r]: JobResult[]) => {
         const cpuMs = (r.serverCpu ?? NaN) / r.rps * 1000;
         figures.get(name)!.rps.push(r.rps);

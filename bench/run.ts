@@ -21,7 +21,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import type { JobResult, Step } from "./loadgen.ts";
-import { expectOk, fmt, FORM, helper, loadgen, loginBody, runtimeVersion, service, sessionCookie } from "./lib/drive.ts";
+import { expectOk, fmt, helper, loadgen, loginStorm, runtimeVersion, service, sessionCookie } from "./lib/drive.ts";
 import {
   cleanupAll,
   groupPids,
@@ -271,19 +271,7 @@ async function httpPhase(rt: Runtime, res: RuntimeResult): Promise<void> {
       const steps: Step[] = [{
         label: `logins #${rep + 1}`,
         jobs: [
-          {
-            kind: "loop",
-            label: "login",
-            url: `${session.url}/api/v1/auth_session/login`,
-            method: "POST",
-            headers: { "content-type": FORM, "x-forwarded-for": "198.51.100.{w}" },
-            body: loginBody,
-            concurrency: 8,
-            count: 100_000,
-            seconds: P.loginSec,
-            expect: 200,
-            cpuPids: groupPids(session.pid),
-          },
+          loginStorm(session.url, session.pid, P.loginSec),
           probe(P.loginSec),
         ],
       }];

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import process from "node:process";
-import type { JobResult, Step } from "../loadgen.ts";
-import { pinned, runJsonLines, type Runtime, startServer, tsCommand } from "./procs.ts";
+import type { JobResult, LoopJob, Step } from "../loadgen.ts";
+import { groupPids, pinned, runJsonLines, type Runtime, startServer, tsCommand } from "./procs.ts";
 import { BENCH_USER } from "./seed.ts";
 
 /** How run.ts drives its children: the service, the load generator, the per-runtime helper scripts. */
@@ -57,6 +57,27 @@ export async function helper(rt: Runtime, file: string, args: string[], timeoutM
 
 export const FORM = "application/x-www-form-urlencoded";
 export const loginBody = new URLSearchParams({ email: BENCH_USER.email, password: BENCH_USER.password }).toString();
+
+/**
+ * A login storm: 8 clients logging the bench user in for `seconds`, each
+ * from its own address (X-Forwarded-For; the server needs TRUST_PROXY) so
+ * that the per-client limit never answers instead; CPU of `serverPid`'s group.
+ */
+export function loginStorm(serverUrl: string, serverPid: number, seconds: number): LoopJob {
+  return {
+    kind: "loop",
+    label: "login",
+    url: `${serverUrl}/api/v1/auth_session/login`,
+    method: "POST",
+    headers: { "content-type": FORM, "x-forwarded-for": "198.51.100.{w}" },
+    body: loginBody,
+    concurrency: 8,
+    count: 100_000,
+    seconds,
+    expect: 200,
+    cpuPids: groupPids(serverPid),
+  };
+}
 
 /** Logs the bench user in; returns "name=token" for a Cookie header. */
 export async function sessionCookie(url: string): Promise<string> {
