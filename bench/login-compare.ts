@@ -15,16 +15,12 @@ import { join, resolve } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 import type { JobResult } from "./loadgen.ts";
-import { loadgen, loginStorm } from "./lib/drive.ts";
-import { median } from "./lib/figures.ts";
+import { loadgen, loginStorm, option } from "./lib/drive.ts";
+import { cpuPerReq, median } from "./lib/figures.ts";
 import { cleanupAll, installCleanup, pinned, ROOT, type Runtime, type Server, startServer, tempDir } from "./lib/procs.ts";
 import { writeSeed } from "./lib/seed.ts";
 
 const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] ? argv[i + 1] : fallback;
-};
 const other = argv[0] && !argv[0].startsWith("--") ? resolve(argv[0]) : "";
 if (!other || !existsSync(join(other, "src/entry/node.ts")) || !existsSync(join(other, "node_modules"))) {
   console.error(
@@ -68,7 +64,7 @@ for (const rt of runtimes) {
         label: name,
         jobs: [loginStorm(server.url, server.pid, seconds)],
       }], (_label, [r]: JobResult[]) => {
-        const cpuMs = (r.serverCpu ?? NaN) / r.rps * 1000;
+        const cpuMs = cpuPerReq(r) / 1000;
         figures.get(name)!.rps.push(r.rps);
         figures.get(name)!.cpuMs.push(cpuMs);
         console.log(

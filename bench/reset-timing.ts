@@ -12,15 +12,12 @@
  */
 import process from "node:process";
 import { startSmtp } from "../test/helpers/smtp.ts";
+import { option } from "./lib/drive.ts";
 import { median } from "./lib/figures.ts";
 import { cleanupAll, installCleanup, removeDir, type Runtime, startServer, tempDir, tsCommand } from "./lib/procs.ts";
 import { BENCH_USER, writeSeed } from "./lib/seed.ts";
 
 const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] ? argv[i + 1] : fallback;
-};
 const runtime = option("runtime", "node") as Runtime;
 const pairs = Number(option("pairs", "400"));
 const asJson = argv.includes("--json");

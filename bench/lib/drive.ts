@@ -6,6 +6,17 @@ import { BENCH_USER } from "./seed.ts";
 
 /** How run.ts drives its children: the service, the load generator, the per-runtime helper scripts. */
 
+/**
+ * A bench script's `--name value` option from the command line, or `fallback`.
+ *
+ * @example const pairs = Number(option("pairs", "400"));
+ */
+export function option(name: string, fallback: string): string {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] ? argv[i + 1] : fallback;
+}
+
 /** One measurement as a progress line. */
 export const fmt = (r: JobResult) =>
   `${r.rps.toFixed(r.rps < 100 ? 2 : 0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms` +

@@ -20,6 +20,10 @@ export { ROOT, RUNTIME };
 export type Server = { url: string; proc: ChildProcess; output: () => string; stop: (signal?: NodeJS.Signals) => Promise<number | null> };
 
 const scratchDirs = new Set<string>();
+const removeScratchDirs = () => scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+process.once("exit", removeScratchDirs);
+// `deno test` ends without node:process's exit event, with the web's unload.
+(globalThis as { addEventListener?: (type: string, f: () => void) => void }).addEventListener?.("unload", removeScratchDirs);
 
 /**
  * A fresh folder under the OS temp dir: the working directory of one test
@@ -30,12 +34,6 @@ const scratchDirs = new Set<string>();
  * running when the test runner ends, leaves nothing behind in /tmp.
  */
 export function scratchDir(): string {
-  if (scratchDirs.size === 0) {
-    const removeAll = () => scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
-    process.once("exit", removeAll);
-    // `deno test` ends without node:process's exit event, with the web's unload.
-    (globalThis as { addEventListener?: (type: string, f: () => void) => void }).addEventListener?.("unload", removeAll);
-  }
   const dir = mkdtempSync(join(tmpdir(), "test-cwd-"));
   scratchDirs.add(dir);
   return dir;
